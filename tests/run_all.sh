@@ -41,28 +41,37 @@ if [[ $mode == fuzz ]]; then
 fi
 
 testlogs=$(bazel "${startup[@]}" info "${config[@]}" bazel-testlogs 2>/dev/null)
-read -r passed failed < <(python3 - "$testlogs" <<'PY'
-import os, sys, xml.etree.ElementTree as ET
-root = sys.argv[1]
+read -r passed failed < <(python3 - "$testlogs" /tmp/shardkeep-test.log <<'PY'
+# Counts test cases of the test targets Bazel reported in this run's summary.
+import os, re, sys, xml.etree.ElementTree as ET
+testlogs, log = sys.argv[1], sys.argv[2]
 passed = failed = 0
-for d, _, files in os.walk(root):
-    if "test.xml" not in files:
+line_re = re.compile(r"^(//\S+)\s+(?:\(cached\) )?(PASSED|FAILED|TIMEOUT|FLAKY|NO STATUS|FAILED TO BUILD|INCOMPLETE|REMOTE FAILURE)")
+for line in open(log, errors="replace"):
+    m = line_re.match(line)
+    if not m:
         continue
-    try:
-        tree = ET.parse(os.path.join(d, "test.xml"))
-    except ET.ParseError:
-        failed += 1
-        continue
-    cases = list(tree.iter("testcase"))
+    target, status = m.groups()
+    pkg, _, name = target[2:].partition(":")
+    xml = os.path.join(testlogs, pkg, name, "test.xml")
+    cases = []
+    if status in ("PASSED", "FAILED", "FLAKY", "TIMEOUT") and os.path.exists(xml):
+        try:
+            cases = list(ET.parse(xml).iter("testcase"))
+        except ET.ParseError:
+            cases = []
+    target_ok = status in ("PASSED", "FLAKY")
     if not cases:
-        failed += 1
+        passed, failed = (passed + 1, failed) if target_ok else (passed, failed + 1)
         continue
+    bad_cases = 0
     for c in cases:
-        bad = c.find("failure") is not None or c.find("error") is not None
-        if bad:
-            failed += 1
+        if c.find("failure") is not None or c.find("error") is not None:
+            bad_cases += 1
         elif c.get("status") != "notrun" and c.find("skipped") is None:
             passed += 1
+    # A target that failed (crash, timeout) without a failing case still counts once.
+    failed += bad_cases if (bad_cases or target_ok) else 1
 print(passed, failed)
 PY
 )

@@ -1,5 +1,9 @@
 // Cryptographic primitives on Crypto++. All byte strings are std::string
-// holding raw bytes. Functions are thread-safe (no shared mutable state).
+// holding raw bytes. Functions are thread-safe (no shared mutable state) and
+// never throw: Crypto++ exceptions are turned into absl::Status, and a broken
+// precondition marked "REQUIRES ... (aborts)" ends the process with a message,
+// because continuing with a wrong-sized key is never the right thing to do.
+// Formats, sizes and the choice of the chunk hash: docs/FORMAT.md.
 #ifndef SHARDKEEP_COMMON_CRYPTO_H_
 #define SHARDKEEP_COMMON_CRYPTO_H_
 
@@ -19,26 +23,47 @@ inline constexpr size_t kSha256Size = 32;
 inline constexpr size_t kEd25519SeedSize = 32;
 inline constexpr size_t kEd25519PublicKeySize = 32;
 inline constexpr size_t kEd25519SignatureSize = 64;
+inline constexpr size_t kHmacSha256Size = 32;
+inline constexpr size_t kChunkIdSize = 32;
+inline constexpr size_t kHkdfMaxLength = 255 * kSha256Size;  // RFC 5869: 255 * HashLen
 
-// `n` bytes from the operating system's CSPRNG.
+// `n` bytes from the operating system's CSPRNG (/dev/urandom, read per call:
+// no user-space pool, so nothing is shared between threads and a forked child
+// never repeats its parent's bytes). Aborts if the OS RNG cannot be read.
+
 std::string RandomBytes(size_t n);
 
-// AES-256-GCM. Seal writes ciphertext || 16-byte tag to *out (replacing it).
+// AES-256-GCM. Seal writes ciphertext || 16-byte tag to *out (replacing it;
+// *out is resized once to plaintext.size() + 16, so a reused string of the
+// right size costs no allocation). A (key, nonce) pair must never seal two
+// different messages: callers use RandomBytes(kAeadNonceSize) or a counter.
 // REQUIRES: key is 32 bytes, nonce is 12 bytes (else InvalidArgument).
+// REQUIRES: *out does not overlap any input.
 absl::Status AeadSeal(std::string_view key, std::string_view nonce, std::string_view aad,
                       std::string_view plaintext, std::string* out);
 // Verifies and decrypts ciphertext || tag. DataLoss if the tag does not verify
-// (wrong key, tampered bytes or aad); InvalidArgument on bad sizes.
+// (wrong key, tampered bytes or aad) and then leaves *out empty, so
+// unauthenticated plaintext is never handed out; InvalidArgument on bad sizes
+// (including sealed shorter than the 16-byte tag).
+// REQUIRES: *out does not overlap any input.
 absl::Status AeadOpen(std::string_view key, std::string_view nonce, std::string_view aad,
                       std::string_view sealed, std::string* out);
 
-// HKDF-SHA256 (RFC 5869): `length` bytes of output key material.
-std::string Hkdf(std::string_view ikm, std::string_view salt, std::string_view info,
-                 size_t length);
+// Size of AeadSeal's output for a plaintext of `plaintext_size` bytes.
+inline constexpr size_t AeadSealedSize(size_t plaintext_size) {
+  return plaintext_size + kAeadTagSize;
+}
 
-// scrypt (RFC 7914). InvalidArgument for parameters Crypto++ rejects.
-absl::StatusOr<std::string> Scrypt(std::string_view passphrase, std::string_view salt,
-                                   uint64_t n, uint32_t r, uint32_t p, size_t length);
+// HKDF-SHA256 (RFC 5869): `length` bytes of output key material. An empty
+// salt is the RFC's "not provided" (HashLen zero bytes; HMAC makes both equal).
+// REQUIRES: length <= kHkdfMaxLength (aborts).
+std::string Hkdf(std::string_view ikm, std::string_view salt, std::string_view info, size_t length);
+
+// scrypt (RFC 7914). InvalidArgument for parameters the RFC or Crypto++ rejects
+// (n not a power of two > 1, zero r/p or length, ...) and for a working set 128*r*n
+// above 4 GiB, so a forged vault header cannot make us allocate without bound.
+absl::StatusOr<std::string> Scrypt(std::string_view passphrase, std::string_view salt, uint64_t n,
+                                   uint32_t r, uint32_t p, size_t length);
 
 // SHA-256 of data, and an incremental form for streams.
 std::string Sha256(std::string_view data);
@@ -55,17 +80,21 @@ class Sha256Stream {
   Impl* impl_;
 };
 
-// HMAC-SHA256.
+// HMAC-SHA256 (RFC 2104 / RFC 4231). 32 bytes.
 std::string HmacSha256(std::string_view key, std::string_view data);
 
 // Keyed chunk hash: the chunk ID of plaintext under the vault's chunk-ID key,
 // so a supplier cannot test whether a customer holds a known file. 32 bytes.
-// (HMAC-SHA256: chosen over keyed BLAKE2b by benchmark, see docs/FORMAT.md.)
+// It is HMAC-SHA256(key, data): chosen over keyed BLAKE2b by benchmark (with
+// SHA-NI, HMAC-SHA256 runs at ~1.8 GB/s here, Crypto++'s BLAKE2b at ~0.6), see
+// docs/FORMAT.md and tests/bench/crypto_bench.cc.
 std::string ChunkId(std::string_view key, std::string_view data);
 
-// Ed25519 (RFC 8032). A private key is its 32-byte seed.
+// Ed25519 (RFC 8032). A private key is its 32-byte seed; signatures are
+// deterministic. REQUIRES: seed is 32 bytes (aborts).
 std::string Ed25519PublicKey(std::string_view seed);
 std::string Ed25519Sign(std::string_view seed, std::string_view message);
+// False for a wrong signature, and for a key or signature of the wrong size.
 bool Ed25519Verify(std::string_view public_key, std::string_view message,
                    std::string_view signature);
 
@@ -75,6 +104,25 @@ absl::StatusOr<std::string> FromHex(std::string_view hex);
 
 // Constant-time comparison of equal-length strings (false if lengths differ).
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
+// Which code paths Crypto++ takes on this CPU, for benchmarks, tests and logs.
+// The *_provider strings are Crypto++'s own AlgorithmProvider() names. Crypto++
+// has no provider name for GHASH: GCM<AES>::AlgorithmProvider() reports the
+// block cipher's, and GCM uses carry-less multiply exactly when clmul is true
+// (chosen at key setup in gcm.cpp), which ghash_path spells out.
+struct Implementation {
+  bool aesni = false;            // CryptoPP::HasAESNI()
+  bool clmul = false;            // CryptoPP::HasCLMUL()
+  bool sha_ni = false;           // CryptoPP::HasSHA()
+  std::string aes_provider;      // e.g. "AESNI"
+  std::string gcm_provider;      // e.g. "AESNI" (the cipher's)
+  std::string ghash_path;        // "CLMUL" or "tables"
+  std::string sha256_provider;   // e.g. "SHANI"
+  std::string hmac_provider;     // HMAC<SHA256>: the hash's, e.g. "SHANI"
+  std::string blake2b_provider;  // e.g. "SSE4.1"
+  int cryptopp_version = 0;      // CryptoPP::LibraryVersion() at run time, e.g. 870
+};
+Implementation DescribeImplementation();
 
 }  // namespace shardkeep::crypto
 

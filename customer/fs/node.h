@@ -22,18 +22,18 @@ struct Extent {
 };
 
 struct Node {
-  std::string name;            // last path component, raw bytes (may be non-UTF-8)
-  std::string path;            // absolute path, raw bytes
+  std::string name;  // last path component, raw bytes (may be non-UTF-8)
+  std::string path;  // absolute path, raw bytes
   NodeType type = NodeType::kFile;
-  uint32_t mode = 0;           // permission bits incl. setuid/setgid/sticky (st_mode & 07777)
+  uint32_t mode = 0;  // permission bits incl. setuid/setgid/sticky (st_mode & 07777)
   uint32_t uid = 0, gid = 0;
-  std::string user, group;     // names, when resolvable (informational; restore uses numbers)
+  std::string user, group;  // names, when resolvable (informational; restore uses numbers)
   int64_t mtime_ns = 0, ctime_ns = 0;
   uint64_t size = 0;           // st_size for files, 0 otherwise
   std::string symlink_target;  // raw bytes, never followed
   uint64_t dev = 0, inode = 0, nlink = 0;
-  uint64_t rdev = 0;           // device number for char/block devices
-  std::vector<Xattr> xattrs;   // user.* (and others readable), sorted by name
+  uint64_t rdev = 0;          // device number for char/block devices
+  std::vector<Xattr> xattrs;  // user.* (and others readable), sorted by name
 };
 
 }  // namespace shardkeep::fs

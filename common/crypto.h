@@ -3,7 +3,8 @@
 // never throw: Crypto++ exceptions are turned into absl::Status, and a broken
 // precondition marked "REQUIRES ... (aborts)" ends the process with a message,
 // because continuing with a wrong-sized key is never the right thing to do.
-// Formats, sizes and the choice of the chunk hash: docs/FORMAT.md.
+// Formats, sizes and the choice of the chunk hash: docs/FORMAT.md (drafted in
+// docs/FORMAT-crypto.md).
 #ifndef SHARDKEEP_COMMON_CRYPTO_H_
 #define SHARDKEEP_COMMON_CRYPTO_H_
 
@@ -30,7 +31,6 @@ inline constexpr size_t kHkdfMaxLength = 255 * kSha256Size;  // RFC 5869: 255 * 
 // `n` bytes from the operating system's CSPRNG (/dev/urandom, read per call:
 // no user-space pool, so nothing is shared between threads and a forked child
 // never repeats its parent's bytes). Aborts if the OS RNG cannot be read.
-
 std::string RandomBytes(size_t n);
 
 // AES-256-GCM. Seal writes ciphertext || 16-byte tag to *out (replacing it;

@@ -69,6 +69,23 @@ TEST(CompressTest, HigherLevelIsNotLargerOnText) {
   EXPECT_LT(Frame(in, 1).size(), in.size() / 2);
 }
 
+TEST(CompressTest, OutOfRangeLevelsAreClamped) {
+  const std::string in = TextLike(64 << 10, 10);
+  std::string frame, back;
+  ASSERT_TRUE(CompressIfSmaller(in, 100, &frame));  // clamped to zstd's maximum (22)
+  ASSERT_TRUE(Decompress(frame, in.size(), &back).ok());
+  EXPECT_EQ(back, in);
+  // The fastest negative level barely compresses: stored raw, but no error.
+  frame.clear();
+  if (CompressIfSmaller(in, -1000000, &frame)) {
+    back.clear();
+    ASSERT_TRUE(Decompress(frame, in.size(), &back).ok());
+    EXPECT_EQ(back, in);
+  } else {
+    EXPECT_TRUE(frame.empty());
+  }
+}
+
 TEST(CompressTest, IncompressibleInputIsStoredRaw) {
   for (size_t n : {size_t{1}, size_t{7}, size_t{1000}, size_t{1} << 20}) {
     const std::string in = RandomBytes(n, 3);

@@ -1,0 +1,265 @@
+#include "supplier/fragment_files.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace shardkeep::supplier {
+namespace {
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+constexpr char kTmpSuffix[] = ".tmp";
+
+std::string Hex(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kHexDigits[c >> 4]);
+    out.push_back(kHexDigits[c & 15]);
+  }
+  return out;
+}
+
+// Inverse of Hex for exactly 2 * kFileIdSize lower-case digits; false otherwise.
+bool UnHexFileId(std::string_view hex, std::string* out) {
+  if (hex.size() != 2 * kFileIdSize) return false;
+  out->clear();
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int v = 0;
+    for (size_t j = i; j < i + 2; ++j) {
+      char c = hex[j];
+      int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      if (d < 0) return false;
+      v = v * 16 + d;
+    }
+    out->push_back(static_cast<char>(v));
+  }
+  return true;
+}
+
+absl::Status ErrnoStatus(const std::string& what, const std::string& path, int err) {
+  std::string msg = absl::StrCat(what, " ", path, ": ", std::strerror(err));
+  if (err == ENOENT) return absl::NotFoundError(msg);
+  if (err == ENOSPC || err == EDQUOT) return absl::ResourceExhaustedError(msg);
+  return absl::InternalError(msg);
+}
+
+absl::Status FsyncDir(const std::string& dir) {
+  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("open directory", dir, errno);
+  int rc = fsync(fd);
+  int err = errno;
+  close(fd);
+  if (rc != 0) return ErrnoStatus("fsync directory", dir, err);
+  return absl::OkStatus();
+}
+
+class PosixWriter : public FragmentFileWriter {
+ public:
+  PosixWriter(int fd, std::string tmp, std::string final_path, std::string dir)
+      : fd_(fd), tmp_(std::move(tmp)), final_(std::move(final_path)), dir_(std::move(dir)) {}
+
+  ~PosixWriter() override {
+    if (fd_ >= 0) close(fd_);
+    if (!committed_) unlink(tmp_.c_str());
+  }
+
+  absl::Status Append(std::string_view data) override {
+    if (fd_ < 0) return absl::FailedPreconditionError("fragment writer already closed");
+    while (!data.empty()) {
+      ssize_t n = write(fd_, data.data(), data.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus("write", tmp_, errno);
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+      written_ += static_cast<uint64_t>(n);
+    }
+    // Start writeback of what is written so far without waiting for it, so
+    // the fdatasync at Commit finds little left to do and the disk works
+    // while the network delivers the next message.
+    if (written_ - flushed_ >= kWritebackStep) {
+      sync_file_range(fd_, flushed_, written_ - flushed_, SYNC_FILE_RANGE_WRITE);
+      flushed_ = written_;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Commit() override {
+    if (fd_ < 0) return absl::FailedPreconditionError("fragment writer already closed");
+    if (fdatasync(fd_) != 0) return ErrnoStatus("fdatasync", tmp_, errno);
+    int rc = close(fd_);
+    fd_ = -1;
+    if (rc != 0) return ErrnoStatus("close", tmp_, errno);
+    if (rename(tmp_.c_str(), final_.c_str()) != 0) return ErrnoStatus("rename", tmp_, errno);
+    committed_ = true;
+    return FsyncDir(dir_);
+  }
+
+ private:
+  static constexpr uint64_t kWritebackStep = 1 << 20;
+  int fd_;
+  const std::string tmp_, final_, dir_;
+  uint64_t written_ = 0, flushed_ = 0;
+  bool committed_ = false;
+};
+
+class PosixReader : public FragmentFileReader {
+ public:
+  PosixReader(int fd, uint64_t size, std::string path)
+      : fd_(fd), size_(size), path_(std::move(path)) {}
+  ~PosixReader() override { close(fd_); }
+
+  uint64_t size() const override { return size_; }
+
+  absl::Status ReadAt(uint64_t offset, size_t n, std::string* out) override {
+    if (offset >= size_) {
+      out->clear();
+      return absl::OkStatus();
+    }
+    if (n > size_ - offset) n = static_cast<size_t>(size_ - offset);
+    out->resize(n);
+    size_t done = 0;
+    while (done < n) {
+      ssize_t r = pread(fd_, &(*out)[done], n - done, static_cast<off_t>(offset + done));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus("read", path_, errno);
+      }
+      if (r == 0) {
+        return absl::DataLossError(
+            absl::StrCat("fragment file ", path_, " is shorter than when it was opened"));
+      }
+      done += static_cast<size_t>(r);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  const int fd_;
+  const uint64_t size_;
+  const std::string path_;
+};
+
+class PosixFragmentFiles : public FragmentFiles {
+ public:
+  explicit PosixFragmentFiles(std::string dir) : dir_(std::move(dir)) {}
+
+  absl::Status Init() {
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    if (ec) return absl::InternalError(absl::StrCat("mkdir ", dir_, ": ", ec.message()));
+    for (int i = 0; i < 256; ++i) {
+      std::string sub =
+          absl::StrCat(dir_, "/", std::string{kHexDigits[i >> 4], kHexDigits[i & 15]});
+      if (mkdir(sub.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoStatus("mkdir", sub, errno);
+    }
+    return FsyncDir(dir_);
+  }
+
+  absl::StatusOr<std::unique_ptr<FragmentFileWriter>> Create(std::string_view file_id) override {
+    if (file_id.size() != kFileIdSize) return absl::InvalidArgumentError("bad fragment file id");
+    std::string hex = Hex(file_id);
+    std::string sub = SubDir(hex);
+    std::string tmp = absl::StrCat(sub, "/", hex, kTmpSuffix);
+    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return ErrnoStatus("create", tmp, errno);
+    return std::unique_ptr<FragmentFileWriter>(
+        new PosixWriter(fd, tmp, absl::StrCat(sub, "/", hex), sub));
+  }
+
+  absl::StatusOr<std::unique_ptr<FragmentFileReader>> Open(std::string_view file_id) override {
+    if (file_id.size() != kFileIdSize) return absl::InvalidArgumentError("bad fragment file id");
+    std::string path = PathOf(file_id);
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("open", path, errno);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+      int err = errno;
+      close(fd);
+      return ErrnoStatus("stat", path, err);
+    }
+    return std::unique_ptr<FragmentFileReader>(
+        new PosixReader(fd, static_cast<uint64_t>(st.st_size), path));
+  }
+
+  absl::Status Remove(std::string_view file_id) override {
+    if (file_id.size() != kFileIdSize) return absl::InvalidArgumentError("bad fragment file id");
+    std::string path = PathOf(file_id);
+    if (unlink(path.c_str()) != 0) return ErrnoStatus("unlink", path, errno);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<std::string>> List() override {
+    std::vector<std::string> ids;
+    RETURN_IF_ERROR(Scan([&](const std::string&, std::string_view name) {
+      std::string id;
+      if (UnHexFileId(name, &id)) ids.push_back(std::move(id));
+    }));
+    return ids;
+  }
+
+  absl::StatusOr<int> RemoveTemporaries() override {
+    std::vector<std::string> doomed;
+    RETURN_IF_ERROR(Scan([&](const std::string& sub, std::string_view name) {
+      constexpr size_t kSuffixLen = sizeof(kTmpSuffix) - 1;
+      if (name.size() > kSuffixLen && name.substr(name.size() - kSuffixLen) == kTmpSuffix) {
+        doomed.push_back(absl::StrCat(sub, "/", std::string(name)));
+      }
+    }));
+    for (const std::string& path : doomed) {
+      if (unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("unlink", path, errno);
+    }
+    return static_cast<int>(doomed.size());
+  }
+
+ private:
+  std::string SubDir(const std::string& hex) const {
+    return absl::StrCat(dir_, "/", hex.substr(0, 2));
+  }
+  std::string PathOf(std::string_view file_id) const {
+    std::string hex = Hex(file_id);
+    return absl::StrCat(SubDir(hex), "/", hex);
+  }
+
+  // Calls fn(subdir, name) for every entry of every shard directory.
+  template <typename Fn>
+  absl::Status Scan(Fn fn) {
+    for (int i = 0; i < 256; ++i) {
+      std::string sub =
+          absl::StrCat(dir_, "/", std::string{kHexDigits[i >> 4], kHexDigits[i & 15]});
+      DIR* d = opendir(sub.c_str());
+      if (d == nullptr) {
+        if (errno == ENOENT) continue;
+        return ErrnoStatus("opendir", sub, errno);
+      }
+      while (struct dirent* e = readdir(d)) {
+        std::string_view name = e->d_name;
+        if (name == "." || name == "..") continue;
+        fn(sub, name);
+      }
+      closedir(d);
+    }
+    return absl::OkStatus();
+  }
+
+  const std::string dir_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<FragmentFiles>> NewPosixFragmentFiles(const std::string& dir) {
+  auto files = std::make_unique<PosixFragmentFiles>(dir);
+  RETURN_IF_ERROR(files->Init());
+  return std::unique_ptr<FragmentFiles>(std::move(files));
+}
+
+}  // namespace shardkeep::supplier

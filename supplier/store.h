@@ -1,0 +1,284 @@
+// Store: the supplier's record of truth. RocksDB under --data-dir holds the
+// contracts, the usage accounting, the fragment index, the customers' small
+// metadata objects, the vault ID -> key record owner map and recently seen
+// request nonces; fragment bytes live in files (FragmentFiles) named by the
+// index. Layout, encodings and the crash-safety argument: docs/STORAGE.md.
+//
+// What the Store guarantees (and the service relies on):
+//   - Sum of granted quotas <= capacity (RequestContract refuses otherwise).
+//   - A customer's used bytes never exceed its quota, even with concurrent
+//     puts: quota is reserved, under the customer's mutex, before any byte of
+//     a fragment is written, and released on failure.
+//   - A fragment, its index record and its usage accounting become visible
+//     together (one synced RocksDB WriteBatch, written after the fragment file
+//     is durable). Nothing is visible before; a failed or cut-off upload
+//     leaves nothing.
+//   - Every method either succeeds completely or changes nothing visible.
+//
+// Customer identities are 32-byte Ed25519 public keys; the Store does not
+// authenticate (the service does) and trusts the key it is given.
+// Thread-safety: all methods are safe to call concurrently.
+#ifndef SHARDKEEP_SUPPLIER_STORE_H_
+#define SHARDKEEP_SUPPLIER_STORE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "common/status.h"
+#include "supplier/clock.h"
+#include "supplier/fragment_files.h"
+#include "supplier/records.pb.h"
+
+namespace rocksdb {
+class ColumnFamilyHandle;
+class DB;
+}  // namespace rocksdb
+
+namespace shardkeep::supplier {
+
+inline constexpr size_t kSupplierIdSize = 16;
+inline constexpr size_t kCustomerKeySize = 32;
+// The key record object: the only object readable without a signature, by
+// vault ID (GetKeyRecord).
+inline constexpr char kKeyRecordName[] = "keys";
+
+struct StoreOptions {
+  uint64_t capacity_bytes = 0;
+  int64_t lease_ms = 30LL * 24 * 3600 * 1000;
+  int64_t grace_ms = 7LL * 24 * 3600 * 1000;
+  uint64_t max_fragment_bytes = 64ULL << 20;
+  uint64_t max_object_bytes = 1ULL << 20;
+  // Time source for leases and the reaper. Not owned; must outlive the Store.
+  Clock* clock = nullptr;
+  // Where fragment bytes go. Null: PosixFragmentFiles under <data_dir>/fragments.
+  std::unique_ptr<FragmentFiles> files;
+};
+
+struct Totals {
+  uint64_t capacity_bytes = 0;
+  uint64_t granted_bytes = 0;
+  uint64_t used_bytes = 0;
+  uint32_t customers = 0;
+};
+
+// What start-up reconciliation found and repaired (all zero after a clean run).
+struct OpenReport {
+  int temporaries_removed = 0;
+  int orphan_files_removed = 0;
+  int missing_files = 0;    // index records whose file was gone: dropped
+  int usage_corrected = 0;  // contracts whose usage did not match the index
+  uint64_t fragments = 0;
+  uint64_t objects = 0;
+};
+
+struct Usage {
+  uint64_t used_bytes = 0;
+  uint64_t quota_bytes = 0;
+};
+
+struct FragmentEntry {
+  std::string key;
+  uint64_t size = 0;
+  std::string sha256;
+};
+
+struct DeleteResult {
+  uint32_t deleted = 0;
+  uint64_t freed_bytes = 0;
+  std::vector<std::string> not_found;
+};
+
+struct ReapResult {
+  int contracts_reaped = 0;
+  uint64_t freed_bytes = 0;
+};
+
+class Store {
+ public:
+  struct Customer;  // in-memory state of one contract (store.cc)
+
+  // Opens (creating if needed) the store under data_dir, removes crash
+  // leftovers and checks the index against the files (OpenReport).
+  // REQUIRES: options.clock != nullptr.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& data_dir,
+                                                     StoreOptions options,
+                                                     OpenReport* report = nullptr);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // 16 random bytes created with the data dir; part of every signed request.
+  const std::string& supplier_id() const { return supplier_id_; }
+  const StoreOptions& options() const { return options_; }
+  Totals GetTotals();
+
+  // ---- Contracts ----
+  // Grants a new contract of needed_bytes, or resizes the existing one (and
+  // renews its lease). ResourceExhausted if the capacity cannot cover it
+  // (message names capacity, granted and free bytes); FailedPrecondition when
+  // shrinking below the current usage; InvalidArgument for needed_bytes == 0.
+  absl::StatusOr<ContractRecord> RequestContract(std::string_view customer, uint64_t needed_bytes,
+                                                 uint32_t position, uint32_t supplier_count);
+  // NotFound if the customer has no contract.
+  absl::StatusOr<ContractRecord> GetContract(std::string_view customer);
+  // Renews the lease of an existing contract from now (as any activity does).
+  // PermissionDenied if the customer has no contract.
+  absl::StatusOr<ContractRecord> RenewContract(std::string_view customer);
+  // Ends the contract and deletes all the customer's fragments and objects.
+  // Returns the bytes freed. PermissionDenied if there is no contract.
+  absl::StatusOr<uint64_t> CancelContract(std::string_view customer);
+  // Deletes every contract whose lease expired more than the grace period ago.
+  absl::StatusOr<ReapResult> ReapExpired();
+
+  // ---- Fragments ----
+  class FragmentUpload;
+  struct BeginResult {
+    // Null when the same key with the same size and hash is already stored
+    // (nothing to upload; already_present is true).
+    std::unique_ptr<FragmentUpload> upload;
+    bool already_present = false;
+    Usage usage;
+  };
+  // Starts storing `size` bytes under `key` with the declared SHA-256. Reserves
+  // `size` bytes of quota first: ResourceExhausted naming quota, usage and
+  // reservations if it does not fit. (Overwriting a key reserves the full new
+  // size; the old bytes are released when the new ones are committed.)
+  // PermissionDenied without a contract; InvalidArgument for a size above
+  // max_fragment_bytes or a hash that is not 32 bytes.
+  absl::StatusOr<BeginResult> BeginFragment(std::string_view customer, std::string_view key,
+                                            uint64_t size, std::string_view sha256);
+
+  struct OpenedFragment {
+    FragmentRecord record;
+    std::unique_ptr<FragmentFileReader> reader;
+  };
+  // NotFound if the customer has no such fragment.
+  absl::StatusOr<OpenedFragment> OpenFragment(std::string_view customer, std::string_view key);
+  // Up to `limit` fragments with keys starting with `prefix`, in key order,
+  // after `start_after`. *more tells whether further ones exist.
+  absl::StatusOr<std::vector<FragmentEntry>> ListFragments(std::string_view customer,
+                                                           std::string_view prefix,
+                                                           std::string_view start_after,
+                                                           uint32_t limit, bool* more);
+  absl::StatusOr<DeleteResult> DeleteFragments(std::string_view customer,
+                                               const std::vector<std::string>& keys);
+
+  // ---- Small metadata objects ----
+  // Stores (replacing) an object; the quota check counts the replacement's
+  // net growth. vault_id non-empty only for name == kKeyRecordName: claims the
+  // vault ID for this customer (PermissionDenied if another customer holds it).
+  absl::StatusOr<Usage> PutObject(std::string_view customer, std::string_view name,
+                                  std::string_view data, std::string_view vault_id);
+  absl::StatusOr<std::string> GetObject(std::string_view customer, std::string_view name);
+  struct ObjectEntry {
+    std::string name;
+    uint64_t size = 0;
+  };
+  absl::StatusOr<std::vector<ObjectEntry>> ListObjects(std::string_view customer,
+                                                       std::string_view prefix,
+                                                       std::string_view start_after, uint32_t limit,
+                                                       bool* more);
+  absl::StatusOr<DeleteResult> DeleteObjects(std::string_view customer,
+                                             const std::vector<std::string>& names);
+  // The key record stored under vault_id, and its owner's key. NotFound if none.
+  absl::StatusOr<std::pair<std::string, std::string>> GetKeyRecord(std::string_view vault_id);
+
+  // ---- Activity ----
+  // Renews the lease of the customer's contract if it has one (persisting the
+  // new expiry only when it moved by more than a small slack, so reads do not
+  // cost a write each). PermissionDenied if there is no contract.
+  absl::Status Touch(std::string_view customer);
+
+  // ---- Request nonces (for the replay guard) ----
+  // Records a nonce seen at timestamp_ms. Not synced by itself: the next
+  // synced write (every mutation is one) makes it durable; a process crash
+  // (kill -9) never loses it because RocksDB has handed it to the kernel.
+  absl::Status RememberNonce(int64_t timestamp_ms, std::string_view customer,
+                             std::string_view nonce);
+  struct NonceEntry {
+    int64_t timestamp_ms;
+    std::string customer;
+    std::string nonce;
+  };
+  absl::StatusOr<std::vector<NonceEntry>> LoadNonces(int64_t min_timestamp_ms);
+  absl::Status ForgetNoncesBefore(int64_t timestamp_ms);
+
+ private:
+  friend class FragmentUpload;
+  Store(std::string data_dir, StoreOptions options);
+  absl::Status OpenDb(OpenReport* report);
+  absl::Status Reconcile(OpenReport* report);
+
+  std::shared_ptr<Customer> FindCustomer(std::string_view customer);
+  absl::Status WriteSynced(void* batch /* rocksdb::WriteBatch* */);
+  // Deletes all of a customer's data. REQUIRES: mu_ and c->mu held.
+  absl::StatusOr<uint64_t> DeleteCustomerLocked(Customer* c, const std::string& customer);
+  std::string NewFileId();
+
+  const std::string data_dir_;
+  StoreOptions options_;
+  std::string supplier_id_;
+  rocksdb::DB* db_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* contracts_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* fragments_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* objects_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* vaults_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* nonces_cf_ = nullptr;
+
+  // Lock order: mu_, then a Customer::mu, then vault_mu_.
+  absl::Mutex mu_;
+  std::map<std::string, std::shared_ptr<Customer>> customers_ ABSL_GUARDED_BY(mu_);
+  uint64_t granted_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<uint64_t> used_bytes_{0};
+  absl::Mutex vault_mu_;  // serializes claims of vault IDs
+};
+
+// One fragment upload in progress, holding its quota reservation. Append the
+// bytes, then Commit. Destroying it without a successful Commit removes the
+// partial file and releases the reservation: nothing is stored.
+class Store::FragmentUpload {
+ public:
+  ~FragmentUpload();
+  FragmentUpload(const FragmentUpload&) = delete;
+  FragmentUpload& operator=(const FragmentUpload&) = delete;
+
+  uint64_t size() const { return size_; }
+  uint64_t received() const { return received_; }
+  // InvalidArgument if the bytes would exceed the declared size.
+  absl::Status Append(std::string_view data);
+  // Checks that exactly `size` bytes arrived and that their SHA-256 is the
+  // declared one (InvalidArgument otherwise), makes the file durable, then
+  // commits index + usage in one synced batch. Aborted if the contract was
+  // cancelled or reaped meanwhile. After any error the upload is finished.
+  absl::StatusOr<Usage> Commit(bool* already_present);
+
+ private:
+  friend class Store;
+  struct Hasher;
+  FragmentUpload(Store* store, std::shared_ptr<Customer> customer, std::string customer_key,
+                 std::string key, uint64_t size, std::string sha256, std::string file_id,
+                 std::unique_ptr<FragmentFileWriter> writer);
+  void Release();
+
+  Store* const store_;
+  std::shared_ptr<Customer> customer_;
+  const std::string customer_key_, key_;
+  const uint64_t size_;
+  const std::string sha256_, file_id_;
+  std::unique_ptr<FragmentFileWriter> writer_;
+  std::unique_ptr<Hasher> hasher_;
+  uint64_t received_ = 0;
+  bool finished_ = false;
+};
+
+}  // namespace shardkeep::supplier
+
+#endif  // SHARDKEEP_SUPPLIER_STORE_H_

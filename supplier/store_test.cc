@@ -1,0 +1,456 @@
+#include "supplier/store.h"
+
+#include <stdlib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include "common/crypto.h"
+#include "gtest/gtest.h"
+#include "supplier/fault_injection.h"
+
+namespace shardkeep::supplier {
+namespace {
+
+namespace fs = std::filesystem;
+
+class FakeClock : public Clock {
+ public:
+  int64_t NowMs() override { return now_; }
+  void Advance(int64_t ms) { now_ += ms; }
+  std::atomic<int64_t> now_{1700000000000};
+};
+
+std::string Customer(char c) { return std::string(kCustomerKeySize, c); }
+
+std::string Bytes(size_t n, uint32_t seed) {
+  std::string s(n, '\0');
+  uint32_t x = seed * 2654435761u + 1;
+  for (auto& ch : s) {
+    x = x * 1103515245u + 12345u;
+    ch = static_cast<char>(x >> 24);
+  }
+  return s;
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tmp = getenv("TEST_TMPDIR");
+    dir_ = fs::path(tmp ? tmp : "/tmp") /
+           ("store_test_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+
+  // (Re)opens the store; faults_ wraps the real files when inject is true.
+  void Open(uint64_t capacity = 1 << 30, bool inject = false) {
+    store_.reset();
+    StoreOptions o;
+    o.capacity_bytes = capacity;
+    o.clock = &clock_;
+    o.lease_ms = 10000;
+    o.grace_ms = 5000;
+    o.max_fragment_bytes = 8 << 20;
+    o.max_object_bytes = 1 << 20;
+    auto files = NewPosixFragmentFiles(dir_ / "fragments");
+    ASSERT_TRUE(files.ok()) << files.status();
+    if (inject) {
+      auto f = std::make_unique<FaultInjectingFragmentFiles>(std::move(files).value());
+      faults_ = f.get();
+      o.files = std::move(f);
+    } else {
+      faults_ = nullptr;
+      o.files = std::move(files).value();
+    }
+    auto s = Store::Open(dir_.string(), std::move(o), &report_);
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(s).value();
+  }
+
+  absl::StatusOr<Usage> Put(const std::string& customer, const std::string& key,
+                            const std::string& data, bool* already = nullptr) {
+    bool dummy;
+    if (already == nullptr) already = &dummy;
+    ASSIGN_OR_RETURN(auto begin,
+                     store_->BeginFragment(customer, key, data.size(), crypto::Sha256(data)));
+    if (begin.already_present) {
+      *already = true;
+      return begin.usage;
+    }
+    for (size_t off = 0; off < data.size(); off += 1 << 20) {
+      RETURN_IF_ERROR(begin.upload->Append(std::string_view(data).substr(off, 1 << 20)));
+    }
+    return begin.upload->Commit(already);
+  }
+
+  absl::StatusOr<std::string> Read(const std::string& customer, const std::string& key) {
+    ASSIGN_OR_RETURN(auto f, store_->OpenFragment(customer, key));
+    std::string out;
+    RETURN_IF_ERROR(f.reader->ReadAt(0, f.reader->size(), &out));
+    if (crypto::Sha256(out) != f.record.sha256()) return absl::DataLossError("hash");
+    return out;
+  }
+
+  size_t FilesOnDisk() {
+    size_t n = 0;
+    for (auto& e : fs::recursive_directory_iterator(dir_ / "fragments")) {
+      if (e.is_regular_file()) ++n;
+    }
+    return n;
+  }
+
+  fs::path dir_;
+  FakeClock clock_;
+  std::unique_ptr<Store> store_;
+  FaultInjectingFragmentFiles* faults_ = nullptr;
+  OpenReport report_;
+};
+
+TEST_F(StoreTest, SupplierIdIsCreatedOnceAndSurvivesReopen) {
+  Open();
+  std::string id = store_->supplier_id();
+  EXPECT_EQ(id.size(), kSupplierIdSize);
+  Open();
+  EXPECT_EQ(store_->supplier_id(), id);
+}
+
+TEST_F(StoreTest, GrantedQuotasNeverExceedCapacity) {
+  Open(1000);
+  ASSERT_TRUE(store_->RequestContract(Customer('a'), 600, 0, 2).ok());
+  ASSERT_TRUE(store_->RequestContract(Customer('b'), 400, 1, 2).ok());
+  auto c = store_->RequestContract(Customer('c'), 1, 0, 1);
+  ASSERT_EQ(c.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(c.status().message().find("capacity 1000 bytes"), std::string::npos) << c.status();
+  // Growing past capacity is refused; shrinking frees room for others.
+  EXPECT_EQ(store_->RequestContract(Customer('a'), 601, 0, 2).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  ASSERT_TRUE(store_->RequestContract(Customer('a'), 500, 0, 2).ok());
+  ASSERT_TRUE(store_->RequestContract(Customer('c'), 100, 0, 1).ok());
+  Totals t = store_->GetTotals();
+  EXPECT_EQ(t.granted_bytes, 1000u);
+  EXPECT_EQ(t.customers, 3u);
+  // A reopened store counts the same.
+  Open(1000);
+  EXPECT_EQ(store_->GetTotals().granted_bytes, 1000u);
+  EXPECT_EQ(store_->RequestContract(Customer('d'), 1, 0, 1).status().code(),
+            absl::StatusCode::kResourceExhausted);
+}
+
+TEST_F(StoreTest, ShrinkingBelowUsageIsRefused) {
+  Open();
+  ASSERT_TRUE(store_->RequestContract(Customer('a'), 1000, 0, 1).ok());
+  ASSERT_TRUE(Put(Customer('a'), "f", Bytes(700, 1)).ok());
+  EXPECT_EQ(store_->RequestContract(Customer('a'), 699, 0, 1).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(store_->RequestContract(Customer('a'), 700, 0, 1).ok());
+}
+
+TEST_F(StoreTest, PutAndReadBackSurvivesReopen) {
+  Open();
+  ASSERT_TRUE(store_->RequestContract(Customer('a'), 10 << 20, 0, 1).ok());
+  std::string data = Bytes(3 << 20 | 123, 7);
+  auto u = Put(Customer('a'), "block-1.f0", data);
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(u->used_bytes, data.size());
+  Open();
+  EXPECT_EQ(report_.fragments, 1u);
+  EXPECT_EQ(report_.orphan_files_removed, 0);
+  auto back = Read(Customer('a'), "block-1.f0");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, data);
+  EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), data.size());
+  EXPECT_EQ(store_->GetTotals().used_bytes, data.size());
+}
+
+TEST_F(StoreTest, QuotaIsExactAtTheBoundary) {
+  Open();
+  ASSERT_TRUE(store_->RequestContract(Customer('a'), 1000, 0, 1).ok());
+  ASSERT_TRUE(Put(Customer('a'), "x", Bytes(600, 1)).ok());
+  ASSERT_TRUE(Put(Customer('a'), "y", Bytes(400, 2)).ok());
+  auto over = Put(Customer('a'), "z", Bytes(1, 3));
+  ASSERT_EQ(over.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(over.status().message().find("quota is 1000 bytes"), std::string::npos)
+      << over.status();
+  EXPECT_NE(over.status().message().find("1000 bytes used"), std::string::npos) << over.status();
+  // Objects count against the same quota.
+  EXPECT_EQ(store_->PutObject(Customer('a'), "snap", "x", "").status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(FilesOnDisk(), 2u);
+  EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), 1000u);
+}
+
+TEST_F(StoreTest, ConcurrentUploadsNeverExceedTheQuota) {
+  Open();
+  const uint64_t kQuota = 10 << 20, kSize = 3 << 20;
+  ASSERT_TRUE(store_->RequestContract(Customer('a'), kQuota, 0, 1).ok());
+  std::string data = Bytes(kSize, 9);
+  std::string sha = crypto::Sha256(data);
+  std::atomic<int> ok{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      auto begin = store_->BeginFragment(Customer('a'), "k" + std::to_string(t), kSize, sha);
+      if (!begin.ok()) {
+        EXPECT_EQ(begin.status().code(), absl::StatusCode::kResourceExhausted);
+        ++refused;
+        return;
+      }
+      for (size_t off = 0; off < kSize; off += 256 << 10) {
+        ASSERT_TRUE(begin->upload->Append(std::string_view(data).substr(off, 256 << 10)).ok());
+      }
+      bool already;
+      ASSERT_TRUE(begin->upload->Commit(&already).ok());
+      ++ok;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok, 3);
+  EXPECT_EQ(refused, 5);
+  EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), 3 * kSize);
+}
+
+TEST_F(StoreTest, HashMismatchAndShortUploadsStoreNothing) {
+  Open();
+  ASSERT_TRUE(store_->RequestContract(Customer('a'), 1000, 0, 1).ok());
+  std::string data = Bytes(1000, 4);
+  {
+    auto begin = store_->BeginFragment(Customer('a'), "bad", 1000, crypto::Sha256("other"));
+    ASSERT_TRUE(begin.ok());
+    ASSERT_TRUE(begin->upload->Append(data).ok());
+    bool already;
+    auto r = begin->upload->Commit(&already);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(r.status().message().find("SHA-256"), std::string::npos);
+  }
+  {
+    auto begin = store_->BeginFragment(Customer('a'), "short", 1000, crypto::Sha256(data));
+    ASSERT_TRUE(begin.ok());
+    ASSERT_TRUE(begin->upload->Append(std::string_view(data).substr(0, 500)).ok());
+    // Dropped without Commit, as when the client goes away mid-stream.
+  }
+  {
+    auto begin = store_->BeginFragment(Customer('a'), "long", 10, crypto::Sha256(data));
+    ASSERT_TRUE(begin.ok());
+    EXPECT_EQ(begin->upload->Append(data).code(), absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_EQ(FilesOnDisk(), 0u);
+  EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), 0u);
+  EXPECT_TRUE(absl::IsNotFound(store_->OpenFragment(Customer('a'), "bad").status()));
+  EXPECT_TRUE(absl::IsNotFound(store_->OpenFragment(Customer('a'), "short").status()));
+  // All reservations were released: the full quota is usable.
+  EXPECT_TRUE(Put(Customer('a'), "full", data).ok());
+}
+
+TEST_F(StoreTest, InjectedDiskFailuresStoreNothingAndReleaseTheReservation) {
+  Open(1 << 30, /*inject=*/true);
+  ASSERT_TRUE(store_->RequestContract(Customer('a'), 4000, 0, 1).ok());
+  std::string data = Bytes(4000, 5);
+
+  faults_->FailAppendsAfter(1000);
+  EXPECT_EQ(Put(Customer('a'), "f", data).status().code(), absl::StatusCode::kInternal);
+  faults_->FailAppendsAfter(-1);
+
+  faults_->FailCommitsBefore(1);
+  EXPECT_EQ(Put(Customer('a'), "f", data).status().code(), absl::StatusCode::kInternal);
+
+  faults_->FailCommitsAfter(1);  // renamed into place, then "fsync dir" fails
+  EXPECT_EQ(Put(Customer('a'), "f", data).status().code(), absl::StatusCode::kInternal);
+
+  faults_->FailCreates(true);
+  EXPECT_EQ(Put(Customer('a'), "f", data).status().code(), absl::StatusCode::kResourceExhausted);
+  faults_->FailCreates(false);
+
+  EXPECT_EQ(FilesOnDisk(), 0u);
+  EXPECT_TRUE(absl::IsNotFound(store_->OpenFragment(Customer('a'), "f").status()));
+  EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), 0u);
+  auto u = Put(Customer('a'), "f", data);  // whole quota still available
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(u->used_bytes, 4000u);
+}
+
+TEST_F(StoreTest, StartupRemovesTemporariesAndOrphansAndDropsRecordsWithoutFiles) {
+  Open();
+  ASSERT_TRUE(store_->RequestContract(Customer('a'), 1 << 20, 0, 1).ok());
+  ASSERT_TRUE(Put(Customer('a'), "kept", Bytes(100, 1)).ok());
+  ASSERT_TRUE(Put(Customer('a'), "lost", Bytes(200, 2)).ok());
+  std::string lost_id = store_->OpenFragment(Customer('a'), "lost")->record.file_id();
+  store_.reset();
+  // A crash between rename and commit leaves an orphan; one during the
+  // upload leaves a temporary; a broken disk may lose a file.
+  auto files = NewPosixFragmentFiles((dir_ / "fragments").string());
+  ASSERT_TRUE(files.ok());
+  {
+    auto w = (*files)->Create(std::string(kFileIdSize, '\x01'));
+    ASSERT_TRUE((*w)->Append("orphan").ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  // What a writer leaves when the process dies before Commit (kill -9).
+  std::ofstream(dir_ / "fragments" / "02" / (std::string(32, '2') + ".tmp")) << "partial";
+  ASSERT_TRUE((*files)->Remove(lost_id).ok());
+
+  Open();
+  EXPECT_EQ(report_.temporaries_removed, 1);
+  EXPECT_EQ(report_.orphan_files_removed, 1);
+  EXPECT_EQ(report_.missing_files, 1);
+  EXPECT_EQ(report_.usage_corrected, 1);
+  EXPECT_EQ(FilesOnDisk(), 1u);
+  EXPECT_TRUE(Read(Customer('a'), "kept").ok());
+  EXPECT_TRUE(absl::IsNotFound(store_->OpenFragment(Customer('a'), "lost").status()));
+  EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), 100u);
+}
+
+TEST_F(StoreTest, OverwriteDeleteAndAlreadyPresent) {
+  Open();
+  ASSERT_TRUE(store_->RequestContract(Customer('a'), 10000, 0, 1).ok());
+  ASSERT_TRUE(Put(Customer('a'), "k", Bytes(1000, 1)).ok());
+  bool already = false;
+  ASSERT_TRUE(Put(Customer('a'), "k", Bytes(1000, 1), &already).ok());
+  EXPECT_TRUE(already);
+  auto u = Put(Customer('a'), "k", Bytes(3000, 2), &already);
+  ASSERT_TRUE(u.ok());
+  EXPECT_FALSE(already);
+  EXPECT_EQ(u->used_bytes, 3000u);
+  EXPECT_EQ(FilesOnDisk(), 1u);
+  EXPECT_EQ(*Read(Customer('a'), "k"), Bytes(3000, 2));
+  ASSERT_TRUE(Put(Customer('a'), "j", Bytes(10, 3)).ok());
+  auto d = store_->DeleteFragments(Customer('a'), {"k", "nope", "k"});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->deleted, 1u);
+  EXPECT_EQ(d->freed_bytes, 3000u);
+  ASSERT_EQ(d->not_found.size(), 1u);
+  EXPECT_EQ(d->not_found[0], "nope");
+  EXPECT_EQ(FilesOnDisk(), 1u);
+  auto c = store_->GetContract(Customer('a'));
+  EXPECT_EQ(c->used_bytes(), 10u);
+  EXPECT_EQ(c->fragments(), 1u);
+}
+
+TEST_F(StoreTest, ListPagesInKeyOrderWithinOneCustomer) {
+  Open();
+  ASSERT_TRUE(store_->RequestContract(Customer('a'), 10000, 0, 1).ok());
+  ASSERT_TRUE(store_->RequestContract(Customer('b'), 10000, 0, 1).ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Put(Customer('a'), "p" + std::to_string(i), "x").ok());
+  ASSERT_TRUE(Put(Customer('a'), "q0", "x").ok());
+  ASSERT_TRUE(Put(Customer('b'), "p9", "x").ok());
+  bool more;
+  auto page = store_->ListFragments(Customer('a'), "p", "", 2, &more);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_TRUE(more);
+  EXPECT_EQ((*page)[1].key, "p1");
+  page = store_->ListFragments(Customer('a'), "p", "p3", 10, &more);
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].key, "p4");
+  EXPECT_FALSE(more);
+  page = store_->ListFragments(Customer('a'), "", "", 100, &more);
+  EXPECT_EQ(page->size(), 6u);
+  page = store_->ListFragments(Customer('b'), "", "", 100, &more);
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].key, "p9");
+}
+
+TEST_F(StoreTest, ObjectsAndVaultClaims) {
+  Open();
+  ASSERT_TRUE(store_->RequestContract(Customer('a'), 10000, 0, 1).ok());
+  ASSERT_TRUE(store_->RequestContract(Customer('b'), 10000, 0, 1).ok());
+  ASSERT_TRUE(store_->PutObject(Customer('a'), "keys", "A-key-record", "vault-1").ok());
+  EXPECT_EQ(store_->PutObject(Customer('b'), "keys", "B", "vault-1").status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(store_->PutObject(Customer('b'), "snapshots/1", "B", "vault-1").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto kr = store_->GetKeyRecord("vault-1");
+  ASSERT_TRUE(kr.ok());
+  EXPECT_EQ(kr->first, "A-key-record");
+  EXPECT_EQ(kr->second, Customer('a'));
+  EXPECT_TRUE(absl::IsNotFound(store_->GetKeyRecord("vault-2").status()));
+  EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), 12u);
+  // Replacing counts the net change.
+  ASSERT_TRUE(store_->PutObject(Customer('a'), "keys", "A2", "").ok());
+  EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), 2u);
+  EXPECT_EQ(store_->GetKeyRecord("vault-1")->first, "A2");
+  EXPECT_TRUE(absl::IsNotFound(store_->GetObject(Customer('b'), "keys").status()));
+  ASSERT_TRUE(store_->DeleteObjects(Customer('a'), {"keys"}).ok());
+  EXPECT_TRUE(absl::IsNotFound(store_->GetKeyRecord("vault-1").status()));
+  EXPECT_TRUE(store_->PutObject(Customer('b'), "keys", "B", "vault-1").ok());
+  EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), 0u);
+}
+
+TEST_F(StoreTest, CancelFreesEverythingAndAbortsUploadsInFlight) {
+  Open(100000);
+  ASSERT_TRUE(store_->RequestContract(Customer('a'), 50000, 0, 1).ok());
+  ASSERT_TRUE(Put(Customer('a'), "k", Bytes(1000, 1)).ok());
+  ASSERT_TRUE(store_->PutObject(Customer('a'), "keys", "kr", "v").ok());
+  std::string data = Bytes(500, 2);
+  auto begin = store_->BeginFragment(Customer('a'), "late", 500, crypto::Sha256(data));
+  ASSERT_TRUE(begin.ok());
+  ASSERT_TRUE(begin->upload->Append(data).ok());
+  auto freed = store_->CancelContract(Customer('a'));
+  ASSERT_TRUE(freed.ok());
+  EXPECT_EQ(*freed, 1002u);
+  bool already;
+  EXPECT_EQ(begin->upload->Commit(&already).status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(FilesOnDisk(), 0u);
+  Totals t = store_->GetTotals();
+  EXPECT_EQ(t.granted_bytes, 0u);
+  EXPECT_EQ(t.used_bytes, 0u);
+  EXPECT_EQ(t.customers, 0u);
+  EXPECT_TRUE(absl::IsNotFound(store_->GetKeyRecord("v").status()));
+  EXPECT_EQ(store_->Touch(Customer('a')).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(store_->RequestContract(Customer('b'), 100000, 0, 1).ok());
+}
+
+TEST_F(StoreTest, LeaseExpiryPlusGraceReapsAndActivityRenews) {
+  Open(100000);
+  ASSERT_TRUE(store_->RequestContract(Customer('a'), 50000, 0, 1).ok());
+  ASSERT_TRUE(store_->RequestContract(Customer('b'), 50000, 0, 1).ok());
+  ASSERT_TRUE(Put(Customer('a'), "k", Bytes(1000, 1)).ok());
+  ASSERT_TRUE(Put(Customer('b'), "k", Bytes(1000, 1)).ok());
+  clock_.Advance(9000);
+  ASSERT_TRUE(store_->Touch(Customer('b')).ok());  // b stays active
+  clock_.Advance(5000);                            // a: expired, within grace
+  EXPECT_EQ(store_->ReapExpired()->contracts_reaped, 0);
+  clock_.Advance(1001);  // a: 10 s lease + 5 s grace passed
+  auto r = store_->ReapExpired();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->contracts_reaped, 1);
+  EXPECT_EQ(r->freed_bytes, 1000u);
+  EXPECT_TRUE(absl::IsNotFound(store_->GetContract(Customer('a')).status()));
+  EXPECT_TRUE(Read(Customer('b'), "k").ok());
+  EXPECT_EQ(FilesOnDisk(), 1u);
+  Totals t = store_->GetTotals();
+  EXPECT_EQ(t.granted_bytes, 50000u);
+  EXPECT_EQ(t.used_bytes, 1000u);
+  // The renewal was persisted: a reopened store agrees.
+  Open(100000);
+  EXPECT_EQ(store_->ReapExpired()->contracts_reaped, 0);
+  EXPECT_EQ(store_->GetTotals().customers, 1u);
+}
+
+TEST_F(StoreTest, NoncesPersistUntilForgotten) {
+  Open();
+  ASSERT_TRUE(store_->RememberNonce(1000, Customer('a'), "n1").ok());
+  ASSERT_TRUE(store_->RememberNonce(2000, Customer('a'), "n2").ok());
+  ASSERT_TRUE(store_->RememberNonce(-5, Customer('b'), "n0").ok());
+  Open();
+  auto all = store_->LoadNonces(-100);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].timestamp_ms, -5);
+  EXPECT_EQ((*all)[2].nonce, "n2");
+  EXPECT_EQ((*all)[2].customer, Customer('a'));
+  ASSERT_TRUE(store_->ForgetNoncesBefore(1500).ok());
+  all = store_->LoadNonces(-100);
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].timestamp_ms, 2000);
+}
+
+}  // namespace
+}  // namespace shardkeep::supplier

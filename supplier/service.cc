@@ -1,0 +1,469 @@
+#include "supplier/service.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/crypto.h"
+#include "glog/logging.h"
+#include "proto/signing.h"
+#include "supplier/limits.h"
+
+namespace shardkeep::supplier {
+namespace {
+
+namespace m = signing::method;
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+void FillContract(const std::string& customer, const ContractRecord& rec, v1::Contract* out) {
+  out->set_customer_key(customer);
+  out->set_quota_bytes(rec.quota_bytes());
+  out->set_used_bytes(rec.used_bytes());
+  out->set_position(rec.position());
+  out->set_supplier_count(rec.supplier_count());
+  out->set_lease_expires_ms(rec.lease_expires_ms());
+  out->set_created_ms(rec.created_ms());
+  out->set_fragments(rec.fragments());
+  out->set_objects(rec.objects());
+}
+
+bool AllOf(const std::string& s, bool (*ok)(char)) { return std::all_of(s.begin(), s.end(), ok); }
+
+bool KeyChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
+}
+bool NameChar(char c) { return KeyChar(c) || c == '/'; }
+
+absl::StatusOr<uint32_t> PageSize(uint32_t requested) {
+  if (requested == 0) return kMaxPageSize;
+  if (requested > kMaxPageSize) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("page_size %d is above the limit of %d", requested, kMaxPageSize));
+  }
+  return requested;
+}
+
+}  // namespace
+
+absl::Status CheckNoUnknownFields(const google::protobuf::Message& msg) {
+  const google::protobuf::Reflection* r = msg.GetReflection();
+  if (!r->GetUnknownFields(msg).empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown fields in ", msg.GetDescriptor()->full_name(),
+        " (a newer client than this supplier?); refused because the signature could not cover "
+        "them"));
+  }
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  r->ListFields(msg, &fields);
+  for (const auto* f : fields) {
+    if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    if (f->is_repeated()) {
+      for (int i = 0; i < r->FieldSize(msg, f); ++i) {
+        RETURN_IF_ERROR(CheckNoUnknownFields(r->GetRepeatedMessage(msg, f, i)));
+      }
+    } else {
+      RETURN_IF_ERROR(CheckNoUnknownFields(r->GetMessage(msg, f)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckFragmentKey(const std::string& key) {
+  if (key.empty() || key.size() > kMaxFragmentKeyLength || !AllOf(key, KeyChar)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("bad fragment key (%d bytes): must be 1..%d characters of [A-Za-z0-9._-]",
+                        key.size(), kMaxFragmentKeyLength));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckObjectName(const std::string& name) {
+  if (name.empty() || name.size() > kMaxObjectNameLength || !AllOf(name, NameChar)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("bad object name (%d bytes): must be 1..%d characters of [A-Za-z0-9._/-]",
+                        name.size(), kMaxObjectNameLength));
+  }
+  return absl::OkStatus();
+}
+
+grpc::Status Reply(grpc::ServerContext* ctx, const char* method, const std::string& customer,
+                   const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  std::string who = customer.empty() ? "unauthenticated"
+                                     : "customer " + crypto::ToHex(customer.substr(0, 4)) + "...";
+  std::string line =
+      absl::StrCat("refused ", method, " from ", ctx->peer(), " (", who, "): ", status.ToString());
+  switch (status.code()) {
+    case absl::StatusCode::kNotFound:
+      LOG(INFO) << line;
+      break;
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kUnknown:
+      LOG(ERROR) << line;
+      break;
+    default:
+      LOG(WARNING) << line;
+  }
+  return ToGrpc(status);
+}
+
+template <typename Req>
+absl::StatusOr<std::string> SupplierService::Authenticate(const char* method, const Req& req) {
+  RETURN_IF_ERROR(CheckNoUnknownFields(req));
+  ASSIGN_OR_RETURN(std::string customer,
+                   signing::VerifyRequest(method, store_->supplier_id(), req));
+  RETURN_IF_ERROR(guard_->Check(req.auth()));
+  return customer;
+}
+
+grpc::Status SupplierService::Info(grpc::ServerContext* ctx, const v1::InfoRequest* req,
+                                   v1::InfoResponse* resp) {
+  absl::Status s = CheckNoUnknownFields(*req);
+  if (s.ok()) {
+    Totals t = store_->GetTotals();
+    resp->set_version(kVersion);
+    resp->set_supplier_id(store_->supplier_id());
+    resp->set_capacity_bytes(t.capacity_bytes);
+    resp->set_granted_bytes(t.granted_bytes);
+    resp->set_used_bytes(t.used_bytes);
+    resp->set_customers(t.customers);
+    resp->set_now_ms(clock_->NowMs());
+    resp->set_max_fragment_bytes(store_->options().max_fragment_bytes);
+    resp->set_max_object_bytes(store_->options().max_object_bytes);
+    resp->set_max_message_bytes(kMaxMessageBytes);
+  }
+  return Reply(ctx, "Info", "", s);
+}
+
+grpc::Status SupplierService::RequestContract(grpc::ServerContext* ctx,
+                                              const v1::ContractRequest* req,
+                                              v1::ContractResponse* resp) {
+  std::string customer;
+  absl::Status s = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(customer, Authenticate(m::kRequestContract, *req));
+    if (req->supplier_count() == 0 || req->supplier_count() > kMaxSupplierCount ||
+        req->position() >= req->supplier_count()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "position %d of supplier_count %d: need 1 <= supplier_count <= %d and position < "
+          "supplier_count",
+          req->position(), req->supplier_count(), kMaxSupplierCount));
+    }
+    ASSIGN_OR_RETURN(ContractRecord rec,
+                     store_->RequestContract(customer, req->needed_bytes(), req->position(),
+                                             req->supplier_count()));
+    FillContract(customer, rec, resp->mutable_contract());
+    return absl::OkStatus();
+  }();
+  return Reply(ctx, "RequestContract", customer, s);
+}
+
+grpc::Status SupplierService::GetContract(grpc::ServerContext* ctx,
+                                          const v1::GetContractRequest* req,
+                                          v1::ContractResponse* resp) {
+  std::string customer;
+  absl::Status s = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(customer, Authenticate(m::kGetContract, *req));
+    store_->Touch(customer).IgnoreError();  // NotFound comes from GetContract
+    ASSIGN_OR_RETURN(ContractRecord rec, store_->GetContract(customer));
+    FillContract(customer, rec, resp->mutable_contract());
+    return absl::OkStatus();
+  }();
+  return Reply(ctx, "GetContract", customer, s);
+}
+
+grpc::Status SupplierService::RenewContract(grpc::ServerContext* ctx, const v1::RenewRequest* req,
+                                            v1::ContractResponse* resp) {
+  std::string customer;
+  absl::Status s = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(customer, Authenticate(m::kRenewContract, *req));
+    ASSIGN_OR_RETURN(ContractRecord rec, store_->RenewContract(customer));
+    FillContract(customer, rec, resp->mutable_contract());
+    return absl::OkStatus();
+  }();
+  return Reply(ctx, "RenewContract", customer, s);
+}
+
+grpc::Status SupplierService::CancelContract(grpc::ServerContext* ctx, const v1::CancelRequest* req,
+                                             v1::CancelResponse* resp) {
+  std::string customer;
+  absl::Status s = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(customer, Authenticate(m::kCancelContract, *req));
+    ASSIGN_OR_RETURN(uint64_t freed, store_->CancelContract(customer));
+    resp->set_freed_bytes(freed);
+    return absl::OkStatus();
+  }();
+  return Reply(ctx, "CancelContract", customer, s);
+}
+
+grpc::Status SupplierService::PutFragment(grpc::ServerContext* ctx,
+                                          grpc::ServerReader<v1::PutFragmentChunk>* reader,
+                                          v1::PutFragmentResponse* resp) {
+  std::string customer;
+  absl::Status s = DoPutFragment(ctx, reader, resp, &customer);
+  return Reply(ctx, "PutFragment", customer, s);
+}
+
+absl::Status SupplierService::DoPutFragment(grpc::ServerContext* ctx,
+                                            grpc::ServerReader<v1::PutFragmentChunk>* reader,
+                                            v1::PutFragmentResponse* resp, std::string* customer) {
+  v1::PutFragmentChunk chunk;
+  if (!reader->Read(&chunk)) {
+    return absl::InvalidArgumentError(
+        "empty PutFragment stream: the first message must be the header");
+  }
+  if (!chunk.has_header()) {
+    return absl::InvalidArgumentError("the first PutFragment message must carry the header");
+  }
+  RETURN_IF_ERROR(CheckNoUnknownFields(chunk));
+  const v1::FragmentHeader header = chunk.header();
+  ASSIGN_OR_RETURN(*customer, Authenticate(m::kPutFragment, header));
+  RETURN_IF_ERROR(CheckFragmentKey(header.key()));
+  RETURN_IF_ERROR(store_->Touch(*customer));
+  ASSIGN_OR_RETURN(Store::BeginResult begin,
+                   store_->BeginFragment(*customer, header.key(), header.size(), header.sha256()));
+  if (begin.already_present) {
+    // Nothing to receive: answer now; the client's remaining writes fail
+    // and its Finish() returns this response.
+    resp->set_already_present(true);
+    resp->set_used_bytes(begin.usage.used_bytes);
+    resp->set_quota_bytes(begin.usage.quota_bytes);
+    return absl::OkStatus();
+  }
+  Store::FragmentUpload& upload = *begin.upload;
+  while (reader->Read(&chunk)) {
+    if (chunk.part_case() != v1::PutFragmentChunk::kData) {
+      return absl::InvalidArgumentError("after the header, PutFragment messages must carry data");
+    }
+    if (chunk.data().size() > kMaxDataPerMessage) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("data message of %d bytes is above the limit of %d", chunk.data().size(),
+                          kMaxDataPerMessage));
+    }
+    RETURN_IF_ERROR(CheckNoUnknownFields(chunk));
+    RETURN_IF_ERROR(upload.Append(chunk.data()));
+  }
+  if (ctx->IsCancelled()) {
+    return absl::CancelledError(
+        absl::StrFormat("fragment %s: upload cancelled after %d of %d bytes; nothing stored",
+                        header.key(), upload.received(), upload.size()));
+  }
+  bool already = false;
+  ASSIGN_OR_RETURN(Usage usage, upload.Commit(&already));
+  resp->set_already_present(already);
+  resp->set_used_bytes(usage.used_bytes);
+  resp->set_quota_bytes(usage.quota_bytes);
+  return absl::OkStatus();
+}
+
+grpc::Status SupplierService::GetFragment(grpc::ServerContext* ctx,
+                                          const v1::GetFragmentRequest* req,
+                                          grpc::ServerWriter<v1::FragmentData>* writer) {
+  std::string customer;
+  absl::Status s = DoGetFragment(ctx, req, writer, &customer);
+  return Reply(ctx, "GetFragment", customer, s);
+}
+
+absl::Status SupplierService::DoGetFragment(grpc::ServerContext* ctx,
+                                            const v1::GetFragmentRequest* req,
+                                            grpc::ServerWriter<v1::FragmentData>* writer,
+                                            std::string* customer) {
+  ASSIGN_OR_RETURN(*customer, Authenticate(m::kGetFragment, *req));
+  RETURN_IF_ERROR(CheckFragmentKey(req->key()));
+  RETURN_IF_ERROR(store_->Touch(*customer));
+  ASSIGN_OR_RETURN(Store::OpenedFragment f, store_->OpenFragment(*customer, req->key()));
+  const uint64_t size = f.record.size();
+  v1::FragmentData msg;
+  msg.set_size(size);
+  msg.set_sha256(f.record.sha256());
+  uint64_t offset = 0;
+  do {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(kMaxDataPerMessage, size - offset));
+    RETURN_IF_ERROR(f.reader->ReadAt(offset, n, msg.mutable_data()));
+    if (msg.data().size() != n) {
+      return absl::DataLossError(absl::StrFormat("fragment %s: file ended early", req->key()));
+    }
+    if (!writer->Write(msg)) {
+      return absl::CancelledError(absl::StrFormat(
+          "fragment %s: client went away after %d of %d bytes", req->key(), offset, size));
+    }
+    offset += n;
+    msg.clear_size();
+    msg.clear_sha256();
+  } while (offset < size && !ctx->IsCancelled());
+  return absl::OkStatus();
+}
+
+grpc::Status SupplierService::ListFragments(grpc::ServerContext* ctx,
+                                            const v1::ListFragmentsRequest* req,
+                                            v1::ListFragmentsResponse* resp) {
+  std::string customer;
+  absl::Status s = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(customer, Authenticate(m::kListFragments, *req));
+    RETURN_IF_ERROR(store_->Touch(customer));
+    ASSIGN_OR_RETURN(uint32_t limit, PageSize(req->page_size()));
+    bool more = false;
+    ASSIGN_OR_RETURN(
+        std::vector<FragmentEntry> entries,
+        store_->ListFragments(customer, req->prefix(), req->start_after(), limit, &more));
+    for (auto& e : entries) {
+      v1::FragmentInfo* info = resp->add_fragments();
+      info->set_key(std::move(e.key));
+      info->set_size(e.size);
+      info->set_sha256(std::move(e.sha256));
+    }
+    resp->set_more(more);
+    return absl::OkStatus();
+  }();
+  return Reply(ctx, "ListFragments", customer, s);
+}
+
+grpc::Status SupplierService::DeleteFragments(grpc::ServerContext* ctx,
+                                              const v1::DeleteFragmentsRequest* req,
+                                              v1::DeleteFragmentsResponse* resp) {
+  std::string customer;
+  absl::Status s = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(customer, Authenticate(m::kDeleteFragments, *req));
+    RETURN_IF_ERROR(store_->Touch(customer));
+    if (static_cast<size_t>(req->keys_size()) > kMaxDeleteBatch) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%d keys in one DeleteFragments; the limit is %d", req->keys_size(), kMaxDeleteBatch));
+    }
+    for (const std::string& key : req->keys()) RETURN_IF_ERROR(CheckFragmentKey(key));
+    ASSIGN_OR_RETURN(DeleteResult r,
+                     store_->DeleteFragments(customer, {req->keys().begin(), req->keys().end()}));
+    resp->set_deleted(r.deleted);
+    resp->set_freed_bytes(r.freed_bytes);
+    for (auto& k : r.not_found) resp->add_not_found(std::move(k));
+    return absl::OkStatus();
+  }();
+  return Reply(ctx, "DeleteFragments", customer, s);
+}
+
+grpc::Status SupplierService::AuditFragment(grpc::ServerContext* ctx, const v1::AuditRequest* req,
+                                            v1::AuditResponse* resp) {
+  std::string customer;
+  absl::Status s = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(customer, Authenticate(m::kAuditFragment, *req));
+    RETURN_IF_ERROR(store_->Touch(customer));
+    RETURN_IF_ERROR(CheckFragmentKey(req->key()));
+    if (req->nonce().size() < kMinAuditNonce || req->nonce().size() > kMaxAuditNonce) {
+      return absl::InvalidArgumentError(absl::StrFormat("audit nonce must be %d..%d bytes, got %d",
+                                                        kMinAuditNonce, kMaxAuditNonce,
+                                                        req->nonce().size()));
+    }
+    ASSIGN_OR_RETURN(Store::OpenedFragment f, store_->OpenFragment(customer, req->key()));
+    crypto::Sha256Stream sha;
+    sha.Update(req->nonce());
+    std::string buf;
+    for (uint64_t off = 0; off < f.record.size(); off += buf.size()) {
+      if (ctx->IsCancelled()) return absl::CancelledError("audit cancelled by the client");
+      RETURN_IF_ERROR(f.reader->ReadAt(off, kMaxDataPerMessage, &buf));
+      if (buf.empty()) return absl::DataLossError("fragment file ended early");
+      sha.Update(buf);
+    }
+    resp->set_digest(sha.Final());
+    return absl::OkStatus();
+  }();
+  return Reply(ctx, "AuditFragment", customer, s);
+}
+
+grpc::Status SupplierService::PutObject(grpc::ServerContext* ctx, const v1::PutObjectRequest* req,
+                                        v1::PutObjectResponse* resp) {
+  std::string customer;
+  absl::Status s = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(customer, Authenticate(m::kPutObject, *req));
+    RETURN_IF_ERROR(CheckObjectName(req->name()));
+    if (req->vault_id().size() > kMaxVaultIdLength) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("vault_id must be at most %d bytes", kMaxVaultIdLength));
+    }
+    RETURN_IF_ERROR(store_->Touch(customer));
+    ASSIGN_OR_RETURN(Usage u,
+                     store_->PutObject(customer, req->name(), req->data(), req->vault_id()));
+    resp->set_used_bytes(u.used_bytes);
+    resp->set_quota_bytes(u.quota_bytes);
+    return absl::OkStatus();
+  }();
+  return Reply(ctx, "PutObject", customer, s);
+}
+
+grpc::Status SupplierService::GetObject(grpc::ServerContext* ctx, const v1::GetObjectRequest* req,
+                                        v1::GetObjectResponse* resp) {
+  std::string customer;
+  absl::Status s = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(customer, Authenticate(m::kGetObject, *req));
+    RETURN_IF_ERROR(CheckObjectName(req->name()));
+    RETURN_IF_ERROR(store_->Touch(customer));
+    ASSIGN_OR_RETURN(*resp->mutable_data(), store_->GetObject(customer, req->name()));
+    return absl::OkStatus();
+  }();
+  return Reply(ctx, "GetObject", customer, s);
+}
+
+grpc::Status SupplierService::ListObjects(grpc::ServerContext* ctx,
+                                          const v1::ListObjectsRequest* req,
+                                          v1::ListObjectsResponse* resp) {
+  std::string customer;
+  absl::Status s = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(customer, Authenticate(m::kListObjects, *req));
+    RETURN_IF_ERROR(store_->Touch(customer));
+    ASSIGN_OR_RETURN(uint32_t limit, PageSize(req->page_size()));
+    bool more = false;
+    ASSIGN_OR_RETURN(auto entries, store_->ListObjects(customer, req->prefix(), req->start_after(),
+                                                       limit, &more));
+    for (auto& e : entries) {
+      v1::ObjectInfo* info = resp->add_objects();
+      info->set_name(std::move(e.name));
+      info->set_size(e.size);
+    }
+    resp->set_more(more);
+    return absl::OkStatus();
+  }();
+  return Reply(ctx, "ListObjects", customer, s);
+}
+
+grpc::Status SupplierService::DeleteObjects(grpc::ServerContext* ctx,
+                                            const v1::DeleteObjectsRequest* req,
+                                            v1::DeleteObjectsResponse* resp) {
+  std::string customer;
+  absl::Status s = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(customer, Authenticate(m::kDeleteObjects, *req));
+    RETURN_IF_ERROR(store_->Touch(customer));
+    if (static_cast<size_t>(req->names_size()) > kMaxDeleteBatch) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%d names in one DeleteObjects; the limit is %d", req->names_size(), kMaxDeleteBatch));
+    }
+    for (const std::string& name : req->names()) RETURN_IF_ERROR(CheckObjectName(name));
+    ASSIGN_OR_RETURN(DeleteResult r,
+                     store_->DeleteObjects(customer, {req->names().begin(), req->names().end()}));
+    resp->set_deleted(r.deleted);
+    resp->set_freed_bytes(r.freed_bytes);
+    return absl::OkStatus();
+  }();
+  return Reply(ctx, "DeleteObjects", customer, s);
+}
+
+grpc::Status SupplierService::GetKeyRecord(grpc::ServerContext* ctx,
+                                           const v1::GetKeyRecordRequest* req,
+                                           v1::GetKeyRecordResponse* resp) {
+  absl::Status s = [&]() -> absl::Status {
+    RETURN_IF_ERROR(CheckNoUnknownFields(*req));
+    if (req->vault_id().empty() || req->vault_id().size() > kMaxVaultIdLength) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("vault_id must be 1..%d bytes", kMaxVaultIdLength));
+    }
+    ASSIGN_OR_RETURN(auto record, store_->GetKeyRecord(req->vault_id()));
+    resp->set_data(std::move(record.first));
+    resp->set_customer_key(std::move(record.second));
+    return absl::OkStatus();
+  }();
+  return Reply(ctx, "GetKeyRecord", "", s);
+}
+
+}  // namespace shardkeep::supplier

@@ -1,0 +1,87 @@
+// SupplierService: the gRPC face of the supplier (proto/supplier.proto,
+// docs/PROTOCOL.md). It authenticates every request (signature, then the
+// replay guard), validates input, maps it onto the Store, and logs every
+// refusal. It never trusts input: malformed, unknown-field, oversized or
+// unsigned requests get a gRPC error status and change nothing.
+#ifndef SHARDKEEP_SUPPLIER_SERVICE_H_
+#define SHARDKEEP_SUPPLIER_SERVICE_H_
+
+#include "proto/supplier.grpc.pb.h"
+#include "supplier/clock.h"
+#include "supplier/replay_guard.h"
+#include "supplier/store.h"
+
+namespace shardkeep::supplier {
+
+class SupplierService final : public shardkeep::v1::Supplier::Service {
+ public:
+  // Not owned; all must outlive the service.
+  SupplierService(Store* store, ReplayGuard* guard, Clock* clock)
+      : store_(store), guard_(guard), clock_(clock) {}
+
+  grpc::Status Info(grpc::ServerContext* ctx, const v1::InfoRequest* req,
+                    v1::InfoResponse* resp) override;
+  grpc::Status RequestContract(grpc::ServerContext* ctx, const v1::ContractRequest* req,
+                               v1::ContractResponse* resp) override;
+  grpc::Status GetContract(grpc::ServerContext* ctx, const v1::GetContractRequest* req,
+                           v1::ContractResponse* resp) override;
+  grpc::Status RenewContract(grpc::ServerContext* ctx, const v1::RenewRequest* req,
+                             v1::ContractResponse* resp) override;
+  grpc::Status CancelContract(grpc::ServerContext* ctx, const v1::CancelRequest* req,
+                              v1::CancelResponse* resp) override;
+  grpc::Status PutFragment(grpc::ServerContext* ctx,
+                           grpc::ServerReader<v1::PutFragmentChunk>* reader,
+                           v1::PutFragmentResponse* resp) override;
+  grpc::Status GetFragment(grpc::ServerContext* ctx, const v1::GetFragmentRequest* req,
+                           grpc::ServerWriter<v1::FragmentData>* writer) override;
+  grpc::Status ListFragments(grpc::ServerContext* ctx, const v1::ListFragmentsRequest* req,
+                             v1::ListFragmentsResponse* resp) override;
+  grpc::Status DeleteFragments(grpc::ServerContext* ctx, const v1::DeleteFragmentsRequest* req,
+                               v1::DeleteFragmentsResponse* resp) override;
+  grpc::Status AuditFragment(grpc::ServerContext* ctx, const v1::AuditRequest* req,
+                             v1::AuditResponse* resp) override;
+  grpc::Status PutObject(grpc::ServerContext* ctx, const v1::PutObjectRequest* req,
+                         v1::PutObjectResponse* resp) override;
+  grpc::Status GetObject(grpc::ServerContext* ctx, const v1::GetObjectRequest* req,
+                         v1::GetObjectResponse* resp) override;
+  grpc::Status ListObjects(grpc::ServerContext* ctx, const v1::ListObjectsRequest* req,
+                           v1::ListObjectsResponse* resp) override;
+  grpc::Status DeleteObjects(grpc::ServerContext* ctx, const v1::DeleteObjectsRequest* req,
+                             v1::DeleteObjectsResponse* resp) override;
+  grpc::Status GetKeyRecord(grpc::ServerContext* ctx, const v1::GetKeyRecordRequest* req,
+                            v1::GetKeyRecordResponse* resp) override;
+
+ private:
+  // Signature, then timestamp window and nonce. Returns the customer key.
+  template <typename Req>
+  absl::StatusOr<std::string> Authenticate(const char* method, const Req& req);
+  absl::Status DoPutFragment(grpc::ServerContext* ctx,
+                             grpc::ServerReader<v1::PutFragmentChunk>* reader,
+                             v1::PutFragmentResponse* resp, std::string* customer);
+  absl::Status DoGetFragment(grpc::ServerContext* ctx, const v1::GetFragmentRequest* req,
+                             grpc::ServerWriter<v1::FragmentData>* writer, std::string* customer);
+
+  Store* const store_;
+  ReplayGuard* const guard_;
+  Clock* const clock_;
+};
+
+// Converts and logs: every non-OK status is logged with the method, the peer
+// and the customer (if known); NOT_FOUND at INFO, client errors at WARNING,
+// INTERNAL/DATA_LOSS/UNKNOWN at ERROR.
+grpc::Status Reply(grpc::ServerContext* ctx, const char* method, const std::string& customer,
+                   const absl::Status& status);
+
+// INVALID_ARGUMENT if the message or any message inside it carries fields
+// this supplier does not know (their bytes would not be covered by the
+// content hash as the client computed it, and they mean a client speaking a
+// newer protocol than this supplier).
+absl::Status CheckNoUnknownFields(const google::protobuf::Message& m);
+// 1..128 chars of [A-Za-z0-9._-].
+absl::Status CheckFragmentKey(const std::string& key);
+// 1..200 chars of [A-Za-z0-9._/-].
+absl::Status CheckObjectName(const std::string& name);
+
+}  // namespace shardkeep::supplier
+
+#endif  // SHARDKEEP_SUPPLIER_SERVICE_H_

@@ -1,0 +1,67 @@
+// The customer's view of one supplier: the narrow seam between the vault
+// logic (archiver, restorer, init) and the network, in the spirit of
+// LevelDB's Env. The gRPC client (grpc_supplier_client.h) is the real
+// implementation; tests wrap it to drop, delay, corrupt or refuse calls.
+//
+// Thread-safety: every method may be called from several threads at once.
+// Errors are absl::Status with the gRPC code carried over and a message that
+// names the supplier's address.
+#ifndef SHARDKEEP_CUSTOMER_SUPPLIER_CLIENT_H_
+#define SHARDKEEP_CUSTOMER_SUPPLIER_CLIENT_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "proto/supplier.pb.h"
+
+namespace shardkeep::customer {
+
+class SupplierClient {
+ public:
+  virtual ~SupplierClient() = default;
+
+  // HOST:PORT, for messages.
+  virtual const std::string& address() const = 0;
+
+  // Unauthenticated: version, supplier ID, limits.
+  virtual absl::StatusOr<v1::InfoResponse> Info() = 0;
+
+  // Asks for (or resizes) this customer's contract.
+  virtual absl::StatusOr<v1::Contract> RequestContract(uint64_t needed_bytes, uint32_t position,
+                                                       uint32_t supplier_count) = 0;
+  virtual absl::StatusOr<v1::Contract> GetContract() = 0;
+
+  // Stores a fragment under `key`; `sha256` is its SHA-256 (checked by the
+  // supplier before anything is stored). Streams in messages of <= 1 MiB.
+  virtual absl::Status PutFragment(const std::string& key, std::string_view data,
+                                   std::string_view sha256) = 0;
+  // The fragment's bytes as the supplier returns them (NOT verified here:
+  // the caller checks them against the hash it recorded).
+  virtual absl::StatusOr<std::string> GetFragment(const std::string& key) = 0;
+
+  // Small metadata objects. `vault_id` only for the "keys" object.
+  virtual absl::Status PutObject(const std::string& name, std::string_view data,
+                                 std::string_view vault_id = {}) = 0;
+  virtual absl::StatusOr<std::string> GetObject(const std::string& name) = 0;
+  // Every object whose name starts with `prefix` (all pages), sorted by name.
+  virtual absl::StatusOr<std::vector<v1::ObjectInfo>> ListObjects(const std::string& prefix) = 0;
+
+  // Unauthenticated: the key record stored for `vault_id`.
+  virtual absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view vault_id) = 0;
+};
+
+// How commands reach suppliers: the address, the customer's Ed25519 identity
+// seed (empty: only unauthenticated calls work), and the supplier's ID if
+// known (empty: learned from Info on first use). Tests substitute their own
+// to wrap the real client.
+using SupplierConnector = std::function<absl::StatusOr<std::unique_ptr<SupplierClient>>(
+    const std::string& address, const std::string& identity_seed, const std::string& supplier_id)>;
+
+}  // namespace shardkeep::customer
+
+#endif  // SHARDKEEP_CUSTOMER_SUPPLIER_CLIENT_H_

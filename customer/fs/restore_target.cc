@@ -131,12 +131,14 @@ class PosixRestoreTarget : public RestoreTarget {
   absl::StatusOr<std::unique_ptr<FileWriter>> CreateFile(const Path& path) override {
     RETURN_IF_ERROR(CheckNotRoot(path));
     ASSIGN_OR_RETURN(std::shared_ptr<const UniqueFd> parent, OpenParent(path));
-    RETURN_IF_ERROR(RemoveExisting(parent->get(), path));
     // O_EXCL|O_NOFOLLOW: a new inode, never an existing file or a symlink's
     // target (an existing hard link to a file outside must not be written).
-    UniqueFd fd(openat(parent->get(), path.back().c_str(),
-                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!fd.valid()) return ErrnoStatus(errno, "creating", Describe(path));
+    int created = 0;
+    RETURN_IF_ERROR(CreateReplacing(parent->get(), path, "creating", [&] {
+      return created = openat(parent->get(), path.back().c_str(),
+                              O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    }));
+    UniqueFd fd(created);
     return std::unique_ptr<FileWriter>(new PosixFileWriter(std::move(fd), Describe(path)));
   }
 
@@ -147,11 +149,9 @@ class PosixRestoreTarget : public RestoreTarget {
           "symlink ", Describe(path), ": invalid target \"", PrintablePath(target), "\""));
     }
     ASSIGN_OR_RETURN(std::shared_ptr<const UniqueFd> parent, OpenParent(path));
-    RETURN_IF_ERROR(RemoveExisting(parent->get(), path));
-    if (symlinkat(target.c_str(), parent->get(), path.back().c_str()) != 0) {
-      return ErrnoStatus(errno, "creating symlink", Describe(path));
-    }
-    return absl::OkStatus();
+    return CreateReplacing(parent->get(), path, "creating symlink", [&] {
+      return symlinkat(target.c_str(), parent->get(), path.back().c_str());
+    });
   }
 
   absl::Status MakeSpecial(const Path& path, const Node& node) override {
@@ -179,13 +179,10 @@ class PosixRestoreTarget : public RestoreTarget {
           absl::StrCat("device node ", Describe(path), " not restored: needs root"));
     }
     ASSIGN_OR_RETURN(std::shared_ptr<const UniqueFd> parent, OpenParent(path));
-    RETURN_IF_ERROR(RemoveExisting(parent->get(), path));
     dev_t rdev = type == S_IFIFO ? 0 : static_cast<dev_t>(node.rdev);
-    if (mknodat(parent->get(), path.back().c_str(), type | 0600, rdev) != 0) {
-      return ErrnoStatus(errno, type == S_IFIFO ? "creating FIFO" : "creating device node",
-                         Describe(path));
-    }
-    return absl::OkStatus();
+    return CreateReplacing(
+        parent->get(), path, type == S_IFIFO ? "creating FIFO" : "creating device node",
+        [&] { return mknodat(parent->get(), path.back().c_str(), type | 0600, rdev); });
   }
 
   absl::Status MakeHardlink(const Path& path, const Path& existing) override {
@@ -207,11 +204,12 @@ class PosixRestoreTarget : public RestoreTarget {
       return absl::InvalidArgumentError(
           absl::StrCat("linking ", Describe(path), " to ", Describe(existing), ": a directory"));
     }
-    RETURN_IF_ERROR(RemoveExisting(parent->get(), path));
     // flags 0: a symlink at `existing` is linked itself, never followed.
-    if (linkat(from->get(), existing.back().c_str(), parent->get(), path.back().c_str(), 0) != 0) {
-      return ErrnoStatus(errno, absl::StrCat("linking ", Describe(path), " to"),
-                         Describe(existing));
+    absl::Status st = CreateReplacing(parent->get(), path, "linking", [&] {
+      return linkat(from->get(), existing.back().c_str(), parent->get(), path.back().c_str(), 0);
+    });
+    if (!st.ok()) {
+      return absl::Status(st.code(), absl::StrCat(st.message(), " (to ", Describe(existing), ")"));
     }
     return absl::OkStatus();
   }
@@ -367,6 +365,18 @@ class PosixRestoreTarget : public RestoreTarget {
       dir = std::move(next);
     }
     return dir;
+  }
+
+  // Runs `create` (a syscall returning -1 and errno on failure); if the name
+  // is taken, removes what is there (RemoveExisting) and runs it once more.
+  // Trying first saves a syscall per entry in the common case, a fresh target.
+  template <typename Create>
+  absl::Status CreateReplacing(int dirfd, const Path& path, const char* what, Create create) {
+    if (create() >= 0) return absl::OkStatus();
+    if (errno != EEXIST) return ErrnoStatus(errno, what, Describe(path));
+    RETURN_IF_ERROR(RemoveExisting(dirfd, path));
+    if (create() >= 0) return absl::OkStatus();
+    return ErrnoStatus(errno, what, Describe(path));
   }
 
   // Removes whatever is at `path` (in `dirfd`) so a new entry can take its

@@ -194,7 +194,9 @@ int Main(int argc, char** argv) {
   }
   gflags::HandleCommandLineHelpFlags();  // --helpfull, --version, ...
   if (argc > 1) Usage(std::string("unexpected argument \"") + argv[1] + "\"");
-  if (!FLAGS_log_dir.empty()) FLAGS_logtostderr = false;
+  // glog defaults --log_dir to $TEST_TMPDIR or $GOOGLE_LOG_DIR; only an
+  // explicit --log_dir moves the log from stderr to files.
+  if (!gflags::GetCommandLineFlagInfoOrDie("log_dir").is_default) FLAGS_logtostderr = false;
   google::InitGoogleLogging(argv[0]);
 
   if (FLAGS_data_dir.empty()) Usage("--data-dir is required");
@@ -297,6 +299,10 @@ int Main(int argc, char** argv) {
     sigwait(&signals, &sig);
     LOG(INFO) << "signal " << sig << ": shutting down (calls in flight get "
               << FormatDurationMs(shutdown_ms) << ")";
+    // New calls are refused from here on; calls in flight get the timeout
+    // to finish, then are cancelled. gRPC also waits (within the same
+    // deadline) for connections to close after its GOAWAY: an idle client
+    // notices only at its next poll, up to ~5 s later for gRPC C++ clients.
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(shutdown_ms));
   });
   {

@@ -38,13 +38,17 @@ bool FileExists(const std::string& path) {
 
 absl::Status MakeDirs(const std::string& path, int mode) {
   if (path.empty()) return absl::OkStatus();
+  struct stat existing;
+  if (::stat(path.c_str(), &existing) == 0 && S_ISDIR(existing.st_mode)) return absl::OkStatus();
   std::string cur;
   size_t i = 0;
   while (i <= path.size()) {
     size_t j = path.find('/', i);
     if (j == std::string::npos) j = path.size();
     cur = path.substr(0, j);
-    if (!cur.empty() && ::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) {
+    struct stat st;
+    if (!cur.empty() && ::stat(cur.c_str(), &st) != 0 && ::mkdir(cur.c_str(), mode) != 0 &&
+        errno != EEXIST) {
       return ErrnoError(errno, "cannot create directory", cur);
     }
     i = j + 1;

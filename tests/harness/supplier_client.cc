@@ -3,9 +3,11 @@
 #include <stdlib.h>
 
 #include <chrono>
+#include <future>
 
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
+#include "grpcpp/generic/generic_stub.h"
 
 namespace shardkeep::testing {
 
@@ -42,6 +44,13 @@ absl::StatusOr<std::unique_ptr<SupplierClient>> SupplierClient::Connect(
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(4 << 20);
   args.SetMaxSendMessageSize(4 << 20);
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  if (options.retry_unavailable) {
+    args.SetServiceConfigJSON(R"({"methodConfig": [{
+        "name": [{"service": "shardkeep.v1.Supplier"}],
+        "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.05s", "maxBackoff": "0.5s",
+                        "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]})");
+  }
   std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
   if (!options.tls_root_pem.empty()) {
     grpc::SslCredentialsOptions ssl;
@@ -63,6 +72,23 @@ std::unique_ptr<grpc::ClientContext> SupplierClient::Context() const {
   ctx->set_deadline(std::chrono::system_clock::now() +
                     std::chrono::milliseconds(options_.deadline_ms));
   return ctx;
+}
+
+absl::StatusOr<std::string> SupplierClient::RawUnaryCall(const std::string& method,
+                                                         const std::string& request_bytes) {
+  grpc::GenericStub generic(channel_);
+  grpc::Slice slice(request_bytes);
+  grpc::ByteBuffer request(&slice, 1), response;
+  auto ctx = Context();
+  std::promise<grpc::Status> done;
+  generic.UnaryCall(ctx.get(), method, grpc::StubOptions(), &request, &response,
+                    [&done](grpc::Status s) { done.set_value(std::move(s)); });
+  RETURN_IF_ERROR(FromGrpc(done.get_future().get()));
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) return absl::InternalError("cannot read the response");
+  std::string out;
+  for (const auto& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return out;
 }
 
 absl::StatusOr<v1::InfoResponse> SupplierClient::Info() {

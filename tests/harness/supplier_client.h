@@ -33,11 +33,19 @@ struct SupplierClientOptions {
   int deadline_ms = 60000;
   // Data bytes per PutFragment message (the protocol allows up to 1 MiB).
   size_t message_bytes = 1 << 20;
+  // Let gRPC retry a call that failed with UNAVAILABLE before the supplier
+  // answered (up to 3 attempts; e.g. the first call on a connection to a
+  // supplier that was killed and restarted). The retry re-sends the same
+  // signed request, which the supplier refuses as a replay if the first
+  // attempt did reach it.
+  bool retry_unavailable = true;
 };
 
 class SupplierClient {
  public:
-  // Connects and reads the supplier's ID with Info (which every signature needs).
+  // Connects and reads the supplier's ID with Info (which every signature
+  // needs). Each client has its own connection (no subchannel sharing), so a
+  // new client after a supplier restart starts with a fresh one.
   static absl::StatusOr<std::unique_ptr<SupplierClient>> Connect(
       const std::string& address, const std::string& seed, SupplierClientOptions options = {});
 
@@ -45,6 +53,13 @@ class SupplierClient {
   const std::string& customer_key() const { return customer_key_; }
   const std::string& supplier_id() const { return supplier_id_; }
   shardkeep::v1::Supplier::Stub* stub() { return stub_.get(); }
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
+
+  // Sends `request_bytes` as-is (no protobuf, no signature) to a method such
+  // as "/shardkeep.v1.Supplier/PutObject" and returns the raw response bytes:
+  // for garbage-input tests.
+  absl::StatusOr<std::string> RawUnaryCall(const std::string& method,
+                                           const std::string& request_bytes);
 
   // Signs with this offset added to the local clock (to follow a supplier
   // whose test clock was moved with SupplierCluster::SetClockOffsetMs).

@@ -23,12 +23,6 @@ using ::testing::HasSubstr;
 
 constexpr uint64_t kMiB = 1 << 20;
 
-absl::StatusCode Code(const absl::Status& s) { return s.code(); }
-template <typename T>
-absl::StatusCode Code(const absl::StatusOr<T>& s) {
-  return s.status().code();
-}
-
 // Sends an already-signed request through the raw stub.
 template <typename Req, typename Resp>
 absl::Status Send(SupplierClient& c,

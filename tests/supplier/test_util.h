@@ -16,6 +16,12 @@
 
 namespace shardkeep::testing {
 
+inline absl::StatusCode Code(const absl::Status& s) { return s.code(); }
+template <typename T>
+absl::StatusCode Code(const absl::StatusOr<T>& s) {
+  return s.status().code();
+}
+
 // A customer seed that differs per letter.
 inline std::string Seed(char c) { return std::string(32, c); }
 

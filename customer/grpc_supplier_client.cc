@@ -14,7 +14,7 @@ namespace {
 
 constexpr size_t kMessageData = 1 << 20;  // bytes of fragment data per message
 constexpr int64_t kSmallCallMs = 30000;
-constexpr int64_t kInfoMs = 10000;
+constexpr int64_t kInfoMs = 5000;
 
 class GrpcSupplierClient : public SupplierClient {
  public:

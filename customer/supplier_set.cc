@@ -13,6 +13,11 @@
 
 namespace shardkeep::customer {
 
+namespace {
+// A fetch that has not completed after this long asks one more supplier.
+constexpr int kHedgeSeconds = 5;
+}  // namespace
+
 int CommitThreshold(int n, int k) { return std::min(n, k + 1); }
 
 absl::StatusOr<std::unique_ptr<SupplierSet>> SupplierSet::Connect(
@@ -204,6 +209,10 @@ absl::StatusOr<std::vector<std::string>> SupplierSet::ListObjectsUnion(const std
   int answered = 0;
   Latch latch(n());
   for (int i = 0; i < n(); ++i) {
+    if (IsDown(i)) {  // its list would only be waited for
+      latch.CountDown();
+      continue;
+    }
     pool(i)->Submit([&, i] {
       auto list = clients_[i]->ListObjects(prefix);
       if (!list.ok()) MarkDown(i, list.status());
@@ -261,6 +270,7 @@ struct FetchState {
   std::condition_variable cv;
   std::map<int, std::string> good;
   std::vector<std::string> errors;
+  std::set<int> waiting;  // positions asked that have not answered yet
   int outstanding = 0;
 };
 
@@ -288,6 +298,7 @@ absl::StatusOr<std::map<int, std::string>> SupplierSet::FetchFragments(
   size_t next = 0;
   auto launch = [&](int pos) {
     state->outstanding++;
+    state->waiting.insert(pos);
     std::string key = FragmentKey(block.block_id(), pos);
     std::string want = block.fragment_sha256(pos);
     uint64_t want_size = block.fragment_size();
@@ -304,6 +315,7 @@ absl::StatusOr<std::map<int, std::string>> SupplierSet::FetchFragments(
       }
       std::lock_guard<std::mutex> lock(state->mu);
       state->outstanding--;
+      state->waiting.erase(pos);
       if (err.ok()) {
         state->good.emplace(pos, std::move(*data));
       } else {
@@ -322,11 +334,16 @@ absl::StatusOr<std::map<int, std::string>> SupplierSet::FetchFragments(
       continue;
     }
     if (state->outstanding == 0) break;
-    // Hedge against a supplier that hangs: after a quiet while, ask one more.
-    if (!state->cv.wait_for(lock, std::chrono::seconds(5), [&] {
+    // Hedge against a supplier that hangs: after a quiet while, ask one more,
+    // and put the silent ones last for the blocks that follow.
+    if (!state->cv.wait_for(lock, std::chrono::seconds(kHedgeSeconds), [&] {
           return static_cast<int>(state->good.size()) >= k_ ||
                  static_cast<int>(state->good.size()) + state->outstanding < k_;
         })) {
+      for (int pos : state->waiting) {
+        MarkDown(pos, absl::DeadlineExceededError(
+                          absl::StrCat(address(pos), ": no answer within ", kHedgeSeconds, " s")));
+      }
       if (next < order.size()) launch(order[next++]);
     }
   }

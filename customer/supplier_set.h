@@ -83,8 +83,8 @@ class SupplierSet {
   // order, down ones last). NotFound if no supplier has a valid copy.
   absl::StatusOr<std::string> GetObjectAny(
       const std::string& name, const std::function<absl::Status(const std::string&)>& accept);
-  // Union of the object names under `prefix` over every supplier that
-  // answers. kSuppliersUnreachable if none does.
+  // Union of the object names under `prefix` over every supplier that is up
+  // and answers. kSuppliersUnreachable if none does.
   absl::StatusOr<std::vector<std::string>> ListObjectsUnion(const std::string& prefix);
 
   // ---- Fragments

@@ -359,6 +359,59 @@ TEST(CustomerE2E, SurvivesLosingNMinusKSuppliers) {
   ExpectSameTree(src, target2 + src);
 }
 
+// Fragments that fail their hash check come from parity instead; a supplier
+// that hangs (SIGSTOP) is routed around.
+TEST(CustomerE2E, CorruptFragmentsAndHungSupplier) {
+  auto cluster = StartCluster(4);
+  ASSERT_NE(cluster, nullptr);
+  Customer c;
+  ASSERT_EQ(Init(c, *cluster).code, 0);
+  std::string src = MakeFidelityTree();
+  std::string id = Backup(c, {src});
+  // Flip one byte in the middle of every fragment file of position 0 (data).
+  RunResult flip = Shell(
+      absl::StrCat("set -e; n=0; for f in $(find ", cluster->DataDir(0), "/fragments -type f); do ",
+                   "python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,\"rb\").read()); "
+                   "b[len(b)//2]^=1; open(p,\"wb\").write(b)' $f; n=$((n+1)); done; echo $n"));
+  ASSERT_EQ(flip.code, 0) << flip.Describe();
+  ASSERT_GT(std::stoi(flip.out), 0) << "no fragment files found";
+  ASSERT_TRUE(cluster->Pause(3).ok());
+  std::string target = TempDir("restore");
+  RunResult r = c.Sk({"restore", id, "--target", target});
+  ASSERT_TRUE(cluster->Resume(3).ok());
+  ASSERT_EQ(r.code, 0) << r.Describe();
+  ExpectSameTree(src, target + src);
+}
+
+// --exclude / --exclude-file leave matching paths out; tags are recorded.
+TEST(CustomerE2E, ExcludesAndTags) {
+  auto cluster = StartCluster(2);
+  ASSERT_NE(cluster, nullptr);
+  Customer c;
+  ASSERT_EQ(Init(c, *cluster).code, 0);
+  std::string src = TempDir("src");
+  ASSERT_EQ(Shell("set -e; cd " + src +
+                  "; mkdir -p a/b cache logs; echo k > a/keep.txt; echo o > a/b/x.o; "
+                  "echo c > cache/c; echo l > logs/l.log; echo 'logs' > ../excl-" +
+                  src.substr(src.rfind('/') + 1))
+                .code,
+            0);
+  std::string exclude_file =
+      src.substr(0, src.rfind('/')) + "/excl-" + src.substr(src.rfind('/') + 1);
+  RunResult b = c.Sk({"backup", src, "--exclude", "*.o", "--exclude", src + "/cache",
+                      "--exclude-file", exclude_file, "--tag", "nightly", "--json"});
+  ASSERT_EQ(b.code, 0) << b.Describe();
+  RunResult ls = c.Sk({"ls", "latest", src});
+  ASSERT_EQ(ls.code, 0) << ls.Describe();
+  EXPECT_NE(ls.out.find(src + "/a/keep.txt\n"), std::string::npos) << ls.out;
+  EXPECT_NE(ls.out.find(src + "/a/b\n"), std::string::npos) << ls.out;
+  EXPECT_EQ(ls.out.find("x.o"), std::string::npos) << ls.out;
+  EXPECT_EQ(ls.out.find(src + "/cache"), std::string::npos) << ls.out;
+  EXPECT_EQ(ls.out.find(src + "/logs"), std::string::npos) << ls.out;
+  RunResult snaps = c.Sk({"snapshots", "--json"});
+  EXPECT_NE(snaps.out.find("\"tags\":[\"nightly\"]"), std::string::npos) << snaps.out;
+}
+
 // Exit codes a script can rely on.
 TEST(CustomerE2E, ExitCodes) {
   auto cluster = StartCluster(2);

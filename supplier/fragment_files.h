@@ -71,8 +71,11 @@ class FragmentFiles {
 };
 
 // Files under `dir` (created if missing): dir/<first 2 hex digits>/<32 hex digits>,
-// temporaries named <32 hex digits>.tmp beside them.
-absl::StatusOr<std::unique_ptr<FragmentFiles>> NewPosixFragmentFiles(const std::string& dir);
+// temporaries named <32 hex digits>.tmp beside them. direct_io writes with
+// O_DIRECT where the file system supports it (falling back to buffered
+// writes where it does not); reads are always buffered.
+absl::StatusOr<std::unique_ptr<FragmentFiles>> NewPosixFragmentFiles(const std::string& dir,
+                                                                     bool direct_io = true);
 
 }  // namespace shardkeep::supplier
 

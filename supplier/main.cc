@@ -47,6 +47,9 @@ DEFINE_string(auth_window, "5m",
               "requests signed more than this before or after the supplier's clock are refused "
               "(duration)");
 DEFINE_string(max_fragment_size, "64MiB", "largest fragment accepted (size)");
+DEFINE_bool(direct_io, true,
+            "write fragment files with O_DIRECT (bypassing the page cache) where the file system "
+            "supports it; --nodirect_io for buffered writes");
 DEFINE_string(tls_cert, "", "PEM certificate chain file; with --tls-key serves TLS");
 DEFINE_string(tls_key, "", "PEM private key file for --tls-cert");
 DEFINE_string(port_file, "",
@@ -206,6 +209,7 @@ int Main(int argc, char** argv) {
   options.grace_ms = DurationFlag("grace", FLAGS_grace);
   options.max_fragment_bytes = SizeFlag("max-fragment-size", FLAGS_max_fragment_size);
   options.max_object_bytes = kMaxObjectBytes;
+  options.direct_io = FLAGS_direct_io;
   const int64_t reap_ms = DurationFlag("reap-interval", FLAGS_reap_interval);
   const int64_t window_ms = DurationFlag("auth-window", FLAGS_auth_window);
   const int64_t shutdown_ms = DurationFlag("shutdown-timeout", FLAGS_shutdown_timeout);

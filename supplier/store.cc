@@ -129,7 +129,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
         absl::StrCat("cannot create data dir ", data_dir, ": ", std::strerror(errno)));
   }
   if (options.files == nullptr) {
-    ASSIGN_OR_RETURN(options.files, NewPosixFragmentFiles(data_dir + "/fragments"));
+    ASSIGN_OR_RETURN(options.files,
+                     NewPosixFragmentFiles(data_dir + "/fragments", options.direct_io));
   }
   std::unique_ptr<Store> store(new Store(data_dir, std::move(options)));
   OpenReport local;

@@ -56,8 +56,10 @@ struct StoreOptions {
   uint64_t max_object_bytes = 1ULL << 20;
   // Time source for leases and the reaper. Not owned; must outlive the Store.
   Clock* clock = nullptr;
-  // Where fragment bytes go. Null: PosixFragmentFiles under <data_dir>/fragments.
+  // Where fragment bytes go. Null: PosixFragmentFiles under <data_dir>/fragments
+  // (with direct_io as below).
   std::unique_ptr<FragmentFiles> files;
+  bool direct_io = true;
 };
 
 struct Totals {

@@ -36,6 +36,7 @@ SupplierSet::SupplierSet(std::vector<std::unique_ptr<SupplierClient>> clients, i
                          Options options)
     : clients_(std::move(clients)), k_(k), options_(options) {
   down_.resize(clients_.size());
+  slow_.resize(clients_.size());
   pools_.resize(clients_.size());
   sent_.reset(new std::atomic<uint64_t>[clients_.size()]);
   for (size_t i = 0; i < clients_.size(); ++i) sent_[i] = 0;
@@ -64,6 +65,16 @@ void SupplierSet::MarkDown(int position, const absl::Status& why) {
   if (down_[position].ok()) {
     down_[position] = why.ok() ? absl::UnavailableError("marked down") : why;
   }
+}
+
+void SupplierSet::MarkSlow(int position) {
+  std::lock_guard<std::mutex> lock(mu_);
+  slow_[position] = true;
+}
+
+bool SupplierSet::IsSlow(int position) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return slow_[position];
 }
 
 bool SupplierSet::IsDown(int position) const {
@@ -272,6 +283,7 @@ struct FetchState {
   std::vector<std::string> errors;
   std::set<int> waiting;  // positions asked that have not answered yet
   int outstanding = 0;
+  int completions = 0;  // answers so far (good or bad)
 };
 
 }  // namespace
@@ -289,7 +301,7 @@ absl::StatusOr<std::map<int, std::string>> SupplierSet::FetchFragments(
   for (int i = 0; i < nn; ++i) {
     bool stored = block.stored_mask() == 0 || (block.stored_mask() >> i) & 1;
     if (!stored) continue;
-    (IsDown(i) ? down : up).push_back(i);
+    (IsDown(i) || IsSlow(i) ? down : up).push_back(i);
   }
   std::vector<int> order = up;
   order.insert(order.end(), down.begin(), down.end());
@@ -315,6 +327,7 @@ absl::StatusOr<std::map<int, std::string>> SupplierSet::FetchFragments(
       }
       std::lock_guard<std::mutex> lock(state->mu);
       state->outstanding--;
+      state->completions++;
       state->waiting.erase(pos);
       if (err.ok()) {
         state->good.emplace(pos, std::move(*data));
@@ -325,25 +338,20 @@ absl::StatusOr<std::map<int, std::string>> SupplierSet::FetchFragments(
     });
   };
   std::unique_lock<std::mutex> lock(state->mu);
-  while (next < order.size() && static_cast<int>(next) < k_) launch(order[next++]);
   for (;;) {
-    if (static_cast<int>(state->good.size()) >= k_) break;
-    int pending_good = static_cast<int>(state->good.size()) + state->outstanding;
-    if (pending_good < k_ && next < order.size()) {
+    const int good = static_cast<int>(state->good.size());
+    if (good >= k_) break;
+    if (good + state->outstanding < k_ && next < order.size()) {
       launch(order[next++]);
       continue;
     }
     if (state->outstanding == 0) break;
-    // Hedge against a supplier that hangs: after a quiet while, ask one more,
-    // and put the silent ones last for the blocks that follow.
-    if (!state->cv.wait_for(lock, std::chrono::seconds(kHedgeSeconds), [&] {
-          return static_cast<int>(state->good.size()) >= k_ ||
-                 static_cast<int>(state->good.size()) + state->outstanding < k_;
-        })) {
-      for (int pos : state->waiting) {
-        MarkDown(pos, absl::DeadlineExceededError(
-                          absl::StrCat(address(pos), ": no answer within ", kHedgeSeconds, " s")));
-      }
+    // Wait for an answer. Hedge against a supplier that hangs: after a quiet
+    // while, ask one more, and put the silent ones last for later blocks.
+    const int seen = state->completions;
+    if (!state->cv.wait_for(lock, std::chrono::seconds(kHedgeSeconds),
+                            [&] { return state->completions != seen; })) {
+      for (int pos : state->waiting) MarkSlow(pos);
       if (next < order.size()) launch(order[next++]);
     }
   }

@@ -6,7 +6,9 @@
 // Each position has its own small thread pool, so fragments move to and from
 // all suppliers at once while calls to one supplier stay few. A supplier that
 // fails during a command is marked down for the rest of it (its error kept
-// for messages): uploads skip it, fetches try it last.
+// for messages): uploads skip it, fetches try it last. A fetch that gets no
+// answer within a few seconds asks one more supplier (a hedge) and marks the
+// silent ones slow: later fetches try them last.
 //
 // Thread-safe.
 #ifndef SHARDKEEP_CUSTOMER_SUPPLIER_SET_H_
@@ -61,6 +63,10 @@ class SupplierSet {
   absl::Status CheckReachable(int min_reachable, const std::vector<std::string>& expected_ids = {});
 
   void MarkDown(int position, const absl::Status& why);
+  // A supplier that once did not answer a fetch in time: fetches ask it last
+  // (uploads still go to it).
+  void MarkSlow(int position);
+  bool IsSlow(int position) const;
   bool IsDown(int position) const;
   int UpCount() const;
   // "host:port (reason); host:port (reason)" for the positions marked down.
@@ -109,6 +115,7 @@ class SupplierSet {
   Options options_;
   mutable std::mutex mu_;
   std::vector<absl::Status> down_;  // OK = up
+  std::vector<bool> slow_;
   std::vector<std::unique_ptr<ThreadPool>> pools_;
   std::unique_ptr<std::atomic<uint64_t>[]> sent_;
   uint64_t max_object_bytes_ = 0;  // guarded by mu_; 0 = not known

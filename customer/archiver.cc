@@ -36,6 +36,11 @@ namespace {
 
 constexpr char kProgram[] = "shardkeep 0.1";
 
+// A block also seals at this many chunks, so its table and its index record
+// (~50 bytes a chunk) stay far below the suppliers' 1 MiB object limit even
+// for trees of tiny files (docs/FORMAT.md, "Blocks").
+constexpr size_t kMaxChunksPerBlock = 8192;
+
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -603,7 +608,9 @@ void Archiver::PackerMain() {
       b = std::make_unique<BlockBuilder>(item->kind, crypto::RandomBytes(kBlockIdSize), reserve);
     }
     b->Add(item->id, item->stored, item->raw_length, item->compressed);
-    if (b->payload_size() >= block_size_) SealAndUpload(std::move(b));
+    if (b->payload_size() >= block_size_ || b->chunk_count() >= kMaxChunksPerBlock) {
+      SealAndUpload(std::move(b));
+    }
   }
   if (aborted()) return;
   if (data_b) SealAndUpload(std::move(data_b));

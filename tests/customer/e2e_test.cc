@@ -230,7 +230,7 @@ TEST_P(FidelityTest, BackupRestoreCompare) {
 INSTANTIATE_TEST_SUITE_P(Suppliers, FidelityTest, ::testing::Values(2, 4, 7),
                          [](const auto& info) { return absl::StrCat("n", info.param); });
 
-// A few thousand small files share blocks; a second backup reads none of
+// Thousands of small files share blocks; a second backup reads none of
 // them again; one changed file is seen as changed; both snapshots restore.
 TEST(CustomerE2E, ThousandsOfSmallFilesAndIncremental) {
   auto cluster = StartCluster(4);
@@ -238,21 +238,26 @@ TEST(CustomerE2E, ThousandsOfSmallFilesAndIncremental) {
   Customer c;
   ASSERT_EQ(Init(c, *cluster).code, 0);
   std::string src = TempDir("small");
+  // 9000 tiny files with distinct contents: more chunks than one block holds.
   RunResult mk = Shell(absl::StrCat(
-      "set -e; cd ", src, "; for d in $(seq 0 29); do mkdir d$d; for f in $(seq 0 99); do ",
-      "echo \"file $d/$f $RANDOM\" > d$d/f$f.txt; done; done"));
+      "python3 -c 'import os,sys\nfor d in range(30):\n  os.mkdir(\"%s/d%d\" % (sys.argv[1], d))\n"
+      "  for f in range(300):\n    open(\"%s/d%d/f%d.txt\" % (sys.argv[1], d, f), \"w\")"
+      ".write(\"file %d/%d\\n\" % (d, f))' ",
+      src));
   ASSERT_EQ(mk.code, 0) << mk.Describe();
 
   std::string json1;
   std::string id1 = Backup(c, {src}, 0, &json1);
-  EXPECT_EQ(JsonField(json1, "files_new"), "3000") << json1;
-  // 3000 files in a handful of blocks, not one upload per file.
+  EXPECT_EQ(JsonField(json1, "files_new"), "9000") << json1;
+  // 9000 files in a handful of blocks (not one upload per file); a block
+  // holds at most 8192 chunks, so the data takes two.
+  EXPECT_GE(std::stoi(JsonField(json1, "blocks")), 3) << json1;
   EXPECT_LE(std::stoi(JsonField(json1, "blocks")), 4) << json1;
 
   ASSERT_EQ(Shell(absl::StrCat("echo changed >> ", src, "/d7/f7.txt")).code, 0);
   std::string json2;
   std::string id2 = Backup(c, {src}, 0, &json2);
-  EXPECT_EQ(JsonField(json2, "files_unchanged"), "2999") << json2;
+  EXPECT_EQ(JsonField(json2, "files_unchanged"), "8999") << json2;
   EXPECT_EQ(JsonField(json2, "files_changed"), "1") << json2;
   EXPECT_EQ(JsonField(json2, "parent"), id1) << json2;
   EXPECT_LT(std::stoull(JsonField(json2, "bytes_read")), 1000u) << json2;

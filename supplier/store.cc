@@ -238,8 +238,9 @@ absl::Status Store::Reconcile(OpenReport* report) {
         // A record without its file (or contract) cannot be served: drop it,
         // loudly. The crash-safe write order makes this impossible unless the
         // disk lost data or someone edited the data dir.
-        LOG(ERROR) << "fragment " << key.substr(kCustomerKeySize) << " of customer "
-                   << Short(customer) << "... "
+        // (A corrupt key may be shorter than a customer key: no substr throw.)
+        LOG(ERROR) << "fragment " << key.substr(std::min(key.size(), kCustomerKeySize))
+                   << " of customer " << Short(customer) << "... "
                    << (!parsed                      ? "has an unparsable record"
                        : !contracts.count(customer) ? "has no contract"
                                                     : "has lost its file")

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/crypto.h"
@@ -464,15 +465,15 @@ absl::StatusOr<ContractRecord> Store::RenewContract(std::string_view customer) {
   return rec;
 }
 
-absl::StatusOr<uint64_t> Store::DeleteCustomerLocked(Customer* c, const std::string& customer) {
+absl::StatusOr<uint64_t> Store::DeleteCustomerLocked(Customer* c, const std::string& customer,
+                                                     std::vector<std::string>* files) {
   rocksdb::WriteBatch batch;
-  std::vector<std::string> files;
   {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), fragments_cf_));
     for (it->Seek(customer); it->Valid() && it->key().starts_with(customer); it->Next()) {
       FragmentRecord rec;
       if (rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-        files.push_back(rec.file_id());
+        files->push_back(rec.file_id());
       }
       batch.Delete(fragments_cf_, it->key());
     }
@@ -494,23 +495,32 @@ absl::StatusOr<uint64_t> Store::DeleteCustomerLocked(Customer* c, const std::str
   c->gone = true;
   const uint64_t freed = c->record.used_bytes();
   used_bytes_ -= freed;
-  for (const std::string& id : files) {
-    absl::Status s = options_.files->Remove(id);
-    // A file left behind is found by the next start-up reconciliation.
-    if (!s.ok()) LOG(WARNING) << "removing a cancelled customer's fragment file: " << s;
-  }
   return freed;
 }
 
+void Store::RemoveFiles(const std::vector<std::string>& files) {
+  for (const std::string& id : files) {
+    absl::Status s = options_.files->Remove(id);
+    // A file left behind is found by the next start-up reconciliation.
+    if (!s.ok()) LOG(WARNING) << "removing a deleted fragment's file: " << s;
+  }
+}
+
 absl::StatusOr<uint64_t> Store::CancelContract(std::string_view customer) {
-  absl::MutexLock lock(&mu_);
-  auto it = customers_.find(std::string(customer));
-  if (it == customers_.end()) return NoContract(customer);
-  std::shared_ptr<Customer> c = it->second;
-  absl::MutexLock l(&c->mu);
-  ASSIGN_OR_RETURN(uint64_t freed, DeleteCustomerLocked(c.get(), it->first));
-  granted_bytes_ -= c->record.quota_bytes();
-  customers_.erase(it);
+  std::vector<std::string> files;
+  uint64_t freed;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = customers_.find(std::string(customer));
+    if (it == customers_.end()) return NoContract(customer);
+    std::shared_ptr<Customer> c = it->second;
+    absl::MutexLock l(&c->mu);
+    ASSIGN_OR_RETURN(freed, DeleteCustomerLocked(c.get(), it->first, &files));
+    granted_bytes_ -= c->record.quota_bytes();
+    customers_.erase(it);
+  }
+  // Unlinking thousands of files must not hold up everyone else's calls.
+  RemoveFiles(files);
   LOG(INFO) << "contract of customer " << Short(customer) << "... cancelled: freed " << freed
             << " bytes";
   return freed;
@@ -519,6 +529,8 @@ absl::StatusOr<uint64_t> Store::CancelContract(std::string_view customer) {
 absl::StatusOr<ReapResult> Store::ReapExpired() {
   ReapResult result;
   const int64_t now = options_.clock->NowMs();
+  std::vector<std::string> files;
+  absl::Cleanup remove_files = [&] { RemoveFiles(files); };  // after the locks are released
   absl::MutexLock lock(&mu_);
   for (auto it = customers_.begin(); it != customers_.end();) {
     std::shared_ptr<Customer> c = it->second;
@@ -528,7 +540,7 @@ absl::StatusOr<ReapResult> Store::ReapExpired() {
       ++it;
       continue;
     }
-    ASSIGN_OR_RETURN(uint64_t freed, DeleteCustomerLocked(c.get(), it->first));
+    ASSIGN_OR_RETURN(uint64_t freed, DeleteCustomerLocked(c.get(), it->first, &files));
     LOG(INFO) << "reaped contract of customer " << Short(it->first) << "...: lease expired at "
               << c->record.lease_expires_ms() << " ms, grace ended at " << deadline << " ms; freed "
               << freed << " bytes and a quota of " << c->record.quota_bytes();

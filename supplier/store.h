@@ -219,8 +219,12 @@ class Store {
 
   std::shared_ptr<Customer> FindCustomer(std::string_view customer);
   absl::Status WriteSynced(void* batch /* rocksdb::WriteBatch* */);
-  // Deletes all of a customer's data. REQUIRES: mu_ and c->mu held.
-  absl::StatusOr<uint64_t> DeleteCustomerLocked(Customer* c, const std::string& customer);
+  // Deletes all of a customer's records in one synced batch and returns the
+  // bytes freed; appends the fragment files to unlink (by RemoveFiles, after
+  // the locks are released). REQUIRES: mu_ and c->mu held.
+  absl::StatusOr<uint64_t> DeleteCustomerLocked(Customer* c, const std::string& customer,
+                                                std::vector<std::string>* files);
+  void RemoveFiles(const std::vector<std::string>& files);
   std::string NewFileId();
 
   const std::string data_dir_;

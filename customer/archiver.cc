@@ -605,7 +605,9 @@ void Archiver::PackerMain() {
       SealAndUpload(std::move(b));
     }
     if (!b) {
-      b = std::make_unique<BlockBuilder>(item->kind, crypto::RandomBytes(kBlockIdSize), reserve);
+      // Tree blocks are often small: let them grow instead of reserving.
+      b = std::make_unique<BlockBuilder>(item->kind, crypto::RandomBytes(kBlockIdSize),
+                                         item->kind == vault::v1::BLOCK_KIND_TREE ? 0 : reserve);
     }
     b->Add(item->id, item->stored, item->raw_length, item->compressed);
     if (b->payload_size() >= block_size_ || b->chunk_count() >= kMaxChunksPerBlock) {

@@ -35,8 +35,8 @@ struct BackupOptions {
   std::vector<std::string> tags;
   std::string hostname;      // empty: gethostname()
   int workers = 2;           // hash+compress threads
-  int blocks_in_flight = 4;  // sealed blocks being uploaded at once
-  size_t chunk_queue_bytes = 64 << 20;
+  int blocks_in_flight = 3;  // sealed blocks being uploaded at once
+  size_t chunk_queue_bytes = 32 << 20;
   // Parent snapshot whose unchanged files are reused; null for none.
   const vault::v1::Snapshot* parent = nullptr;
 };

@@ -1,5 +1,6 @@
 // shardkeep: the customer's command line. Global flags, then one subcommand
 // (customer/cmd_*.cc), each a thin layer over the libraries.
+#include <malloc.h>
 #include <stdlib.h>
 
 #include <cstdio>
@@ -111,4 +112,10 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace shardkeep::customer
 
-int main(int argc, char** argv) { return shardkeep::customer::Main(argc, argv); }
+int main(int argc, char** argv) {
+  // The pipelines run ~20 threads; glibc would give most of them an arena of
+  // their own, each keeping freed blocks, which costs ~70 MiB of RSS on a
+  // kernel-tree backup and saves no measurable CPU.
+  mallopt(M_ARENA_MAX, 4);
+  return shardkeep::customer::Main(argc, argv);
+}

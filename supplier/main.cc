@@ -282,6 +282,9 @@ int Main(int argc, char** argv) {
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   // Two daemons on one port would silently share its connections.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(NewUnparsableRequestInterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   grpc::ResourceQuota quota("shardkeep-supplier");
   quota.SetMaxThreads(256);
   builder.SetResourceQuota(quota);

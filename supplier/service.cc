@@ -50,6 +50,50 @@ absl::StatusOr<uint32_t> PageSize(uint32_t requested) {
 
 }  // namespace
 
+namespace {
+
+class UnparsableRequestInterceptor : public grpc::experimental::Interceptor {
+ public:
+  explicit UnparsableRequestInterceptor(grpc::experimental::ServerRpcInfo* info) : info_(info) {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      grpc::Status s = methods->GetSendStatus();
+      // Handlers never answer INTERNAL without a message; gRPC does when the
+      // request bytes do not parse.
+      if (s.error_code() == grpc::StatusCode::INTERNAL && s.error_message().empty()) {
+        grpc::Status better(
+            grpc::StatusCode::INVALID_ARGUMENT,
+            absl::StrCat("the request is not a valid protobuf message for ", info_->method()));
+        LOG(WARNING) << "refused " << info_->method() << " from " << info_->server_context()->peer()
+                     << " (unauthenticated): " << better.error_message();
+        methods->ModifySendStatus(better);
+      }
+    }
+    methods->Proceed();
+  }
+
+ private:
+  grpc::experimental::ServerRpcInfo* const info_;
+};
+
+class UnparsableRequestInterceptorFactory
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new UnparsableRequestInterceptor(info);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+NewUnparsableRequestInterceptorFactory() {
+  return std::make_unique<UnparsableRequestInterceptorFactory>();
+}
+
 absl::Status CheckNoUnknownFields(const google::protobuf::Message& msg) {
   const google::protobuf::Reflection* r = msg.GetReflection();
   if (!r->GetUnknownFields(msg).empty()) {

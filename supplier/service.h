@@ -6,6 +6,7 @@
 #ifndef SHARDKEEP_SUPPLIER_SERVICE_H_
 #define SHARDKEEP_SUPPLIER_SERVICE_H_
 
+#include "grpcpp/support/server_interceptor.h"
 #include "proto/supplier.grpc.pb.h"
 #include "supplier/clock.h"
 #include "supplier/replay_guard.h"
@@ -71,6 +72,13 @@ class SupplierService final : public shardkeep::v1::Supplier::Service {
 // INTERNAL/DATA_LOSS/UNKNOWN at ERROR.
 grpc::Status Reply(grpc::ServerContext* ctx, const char* method, const std::string& customer,
                    const absl::Status& status);
+
+// A server interceptor for bytes that never reach a handler: gRPC answers a
+// request that does not parse as the method's protobuf message with INTERNAL
+// and an empty message. The interceptor turns that into INVALID_ARGUMENT
+// ("not a valid ... message") and logs it like every other refusal.
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+NewUnparsableRequestInterceptorFactory();
 
 // INVALID_ARGUMENT if the message or any message inside it carries fields
 // this supplier does not know (their bytes would not be covered by the

@@ -54,6 +54,9 @@ DEFINE_string(tls_cert, "", "PEM certificate chain file; with --tls-key serves T
 DEFINE_string(tls_key, "", "PEM private key file for --tls-cert");
 DEFINE_string(port_file, "",
               "after listening, write the bound port number to this file (atomically)");
+DEFINE_string(idle_timeout, "60s",
+              "an upload or download stream that moves no message for this long is cancelled "
+              "(frees its thread and quota reservation; duration)");
 DEFINE_string(shutdown_timeout, "20s",
               "on SIGTERM, calls in flight get this long to finish before they are cancelled "
               "(duration)");
@@ -213,6 +216,8 @@ int Main(int argc, char** argv) {
   const int64_t reap_ms = DurationFlag("reap-interval", FLAGS_reap_interval);
   const int64_t window_ms = DurationFlag("auth-window", FLAGS_auth_window);
   const int64_t shutdown_ms = DurationFlag("shutdown-timeout", FLAGS_shutdown_timeout);
+  const int64_t idle_ms = DurationFlag("idle-timeout", FLAGS_idle_timeout);
+  if (idle_ms <= 0) Usage("--idle-timeout must be positive");
   if (options.lease_ms <= 0) Usage("--lease must be positive");
   if (reap_ms <= 0) Usage("--reap-interval must be positive");
   if (window_ms <= 0) Usage("--auth-window must be positive");
@@ -273,7 +278,7 @@ int Main(int argc, char** argv) {
   ReplayGuard guard(store.get(), clock.get(), window_ms);
   if (absl::Status s = guard.Load(); !s.ok()) CannotStart(std::string(s.message()));
 
-  SupplierService service(store.get(), &guard, clock.get());
+  SupplierService service(store.get(), &guard, clock.get(), idle_ms);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(FLAGS_listen, creds, &port);

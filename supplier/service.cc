@@ -1,6 +1,7 @@
 #include "supplier/service.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -8,6 +9,7 @@
 #include "glog/logging.h"
 #include "proto/signing.h"
 #include "supplier/limits.h"
+#include "supplier/units.h"
 
 namespace shardkeep::supplier {
 namespace {
@@ -157,6 +159,65 @@ grpc::Status Reply(grpc::ServerContext* ctx, const char* method, const std::stri
   return ToGrpc(status);
 }
 
+namespace {
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+// Registers a streaming call with the idle watchdog; Progress() after every
+// message moved.
+class SupplierService::TransferScope {
+ public:
+  TransferScope(SupplierService* s, grpc::ServerContext* ctx) : s_(s) {
+    t_.ctx = ctx;
+    t_.last_progress_ms = SteadyMs();
+    absl::MutexLock l(&s_->transfers_mu_);
+    s_->transfers_.insert(&t_);
+  }
+  ~TransferScope() {
+    absl::MutexLock l(&s_->transfers_mu_);
+    s_->transfers_.erase(&t_);
+  }
+  void Progress() { t_.last_progress_ms = SteadyMs(); }
+  bool cancelled_idle() const { return t_.cancelled_idle; }
+
+ private:
+  SupplierService* const s_;
+  Transfer t_;
+};
+
+SupplierService::SupplierService(Store* store, ReplayGuard* guard, Clock* clock,
+                                 int64_t idle_timeout_ms)
+    : store_(store), guard_(guard), clock_(clock), idle_timeout_ms_(idle_timeout_ms) {
+  if (idle_timeout_ms_ > 0) watchdog_ = std::thread([this] { WatchIdleTransfers(); });
+}
+
+SupplierService::~SupplierService() {
+  {
+    absl::MutexLock l(&transfers_mu_);
+    stop_watchdog_ = true;
+  }
+  if (watchdog_.joinable()) watchdog_.join();
+}
+
+void SupplierService::WatchIdleTransfers() {
+  const int64_t period = std::clamp<int64_t>(idle_timeout_ms_ / 4, 10, 1000);
+  absl::MutexLock l(&transfers_mu_);
+  while (!stop_watchdog_) {
+    transfers_mu_.AwaitWithTimeout(absl::Condition(&stop_watchdog_), absl::Milliseconds(period));
+    const int64_t now = SteadyMs();
+    for (Transfer* t : transfers_) {
+      if (!t->cancelled_idle && now - t->last_progress_ms > idle_timeout_ms_) {
+        t->cancelled_idle = true;
+        t->ctx->TryCancel();
+      }
+    }
+  }
+}
+
 template <typename Req>
 absl::StatusOr<std::string> SupplierService::Authenticate(const char* method, const Req& req) {
   RETURN_IF_ERROR(CheckNoUnknownFields(req));
@@ -256,6 +317,7 @@ grpc::Status SupplierService::PutFragment(grpc::ServerContext* ctx,
 absl::Status SupplierService::DoPutFragment(grpc::ServerContext* ctx,
                                             grpc::ServerReader<v1::PutFragmentChunk>* reader,
                                             v1::PutFragmentResponse* resp, std::string* customer) {
+  TransferScope transfer(this, ctx);
   v1::PutFragmentChunk chunk;
   if (!reader->Read(&chunk)) {
     return absl::InvalidArgumentError(
@@ -281,6 +343,7 @@ absl::Status SupplierService::DoPutFragment(grpc::ServerContext* ctx,
   }
   Store::FragmentUpload& upload = *begin.upload;
   while (reader->Read(&chunk)) {
+    transfer.Progress();
     if (chunk.part_case() != v1::PutFragmentChunk::kData) {
       return absl::InvalidArgumentError("after the header, PutFragment messages must carry data");
     }
@@ -291,6 +354,11 @@ absl::Status SupplierService::DoPutFragment(grpc::ServerContext* ctx,
     }
     RETURN_IF_ERROR(CheckNoUnknownFields(chunk));
     RETURN_IF_ERROR(upload.Append(chunk.data()));
+  }
+  if (transfer.cancelled_idle()) {
+    return absl::DeadlineExceededError(absl::StrFormat(
+        "fragment %s: no data for %s after %d of %d bytes; upload abandoned, nothing stored",
+        header.key(), FormatDurationMs(idle_timeout_ms_), upload.received(), upload.size()));
   }
   if (ctx->IsCancelled()) {
     return absl::CancelledError(
@@ -321,6 +389,7 @@ absl::Status SupplierService::DoGetFragment(grpc::ServerContext* ctx,
   RETURN_IF_ERROR(CheckFragmentKey(req->key()));
   RETURN_IF_ERROR(store_->Touch(*customer));
   ASSIGN_OR_RETURN(Store::OpenedFragment f, store_->OpenFragment(*customer, req->key()));
+  TransferScope transfer(this, ctx);
   const uint64_t size = f.record.size();
   v1::FragmentData msg;
   msg.set_size(size);
@@ -334,8 +403,10 @@ absl::Status SupplierService::DoGetFragment(grpc::ServerContext* ctx,
     }
     if (!writer->Write(msg)) {
       return absl::CancelledError(absl::StrFormat(
-          "fragment %s: client went away after %d of %d bytes", req->key(), offset, size));
+          "fragment %s: client %s after %d of %d bytes", req->key(),
+          transfer.cancelled_idle() ? "stopped reading" : "went away", offset, size));
     }
+    transfer.Progress();
     offset += n;
     msg.clear_size();
     msg.clear_sha256();

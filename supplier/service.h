@@ -6,6 +6,11 @@
 #ifndef SHARDKEEP_SUPPLIER_SERVICE_H_
 #define SHARDKEEP_SUPPLIER_SERVICE_H_
 
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "proto/supplier.grpc.pb.h"
 #include "supplier/clock.h"
@@ -16,9 +21,12 @@ namespace shardkeep::supplier {
 
 class SupplierService final : public shardkeep::v1::Supplier::Service {
  public:
-  // Not owned; all must outlive the service.
-  SupplierService(Store* store, ReplayGuard* guard, Clock* clock)
-      : store_(store), guard_(guard), clock_(clock) {}
+  // Not owned; all must outlive the service. A PutFragment or GetFragment
+  // stream that makes no progress (no message received or sent) for
+  // idle_timeout_ms is cancelled, freeing its thread and, for an upload, its
+  // quota reservation; 0 disables this.
+  SupplierService(Store* store, ReplayGuard* guard, Clock* clock, int64_t idle_timeout_ms = 0);
+  ~SupplierService() override;
 
   grpc::Status Info(grpc::ServerContext* ctx, const v1::InfoRequest* req,
                     v1::InfoResponse* resp) override;
@@ -62,9 +70,23 @@ class SupplierService final : public shardkeep::v1::Supplier::Service {
   absl::Status DoGetFragment(grpc::ServerContext* ctx, const v1::GetFragmentRequest* req,
                              grpc::ServerWriter<v1::FragmentData>* writer, std::string* customer);
 
+  // A streaming call under the idle watchdog (registered for its lifetime).
+  struct Transfer {
+    grpc::ServerContext* ctx;
+    std::atomic<int64_t> last_progress_ms;
+    std::atomic<bool> cancelled_idle{false};
+  };
+  class TransferScope;
+  void WatchIdleTransfers();
+
   Store* const store_;
   ReplayGuard* const guard_;
   Clock* const clock_;
+  const int64_t idle_timeout_ms_;
+  absl::Mutex transfers_mu_;
+  std::set<Transfer*> transfers_ ABSL_GUARDED_BY(transfers_mu_);
+  bool stop_watchdog_ ABSL_GUARDED_BY(transfers_mu_) = false;
+  std::thread watchdog_;
 };
 
 // Converts and logs: every non-OK status is logged with the method, the peer

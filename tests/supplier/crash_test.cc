@@ -192,6 +192,40 @@ TEST(SupplierCrash, SigtermLetsTheDaemonStopCleanlyWithACallInFlight) {
   EXPECT_EQ(FragmentFilesOnDisk(*cluster, 0), 1);
 }
 
+TEST(SupplierCrash, AStalledUploadIsCancelledAndItsReservationFreed) {
+  auto cluster = StartCluster(1, {.extra_flags = {"--idle-timeout=400ms"}});
+  ASSERT_TRUE(cluster);
+  auto a = Connect(*cluster, 0, 'a');
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(a->RequestContract(4 * kMiB).ok());
+  const std::string data = RandomData(4 * kMiB, 3);
+  auto ctx = a->Context();
+  v1::PutFragmentResponse resp;
+  auto writer = a->stub()->PutFragment(ctx.get(), &resp);
+  v1::PutFragmentChunk chunk;
+  chunk.mutable_header()->set_key("stalled");
+  chunk.mutable_header()->set_size(data.size());
+  chunk.mutable_header()->set_sha256(crypto::Sha256(data));
+  a->Sign(signing::method::kPutFragment, chunk.mutable_header());
+  ASSERT_TRUE(writer->Write(chunk));
+  chunk.set_data(data.substr(0, kMiB));
+  ASSERT_TRUE(writer->Write(chunk));
+  // While this client keeps its stream open and silent, the supplier gives
+  // the upload up: the whole quota becomes usable by another upload.
+  auto other = Connect(*cluster, 0, 'a');
+  ASSERT_TRUE(WaitFor([&] { return other->PutFragment("whole", data).ok(); }, 5000));
+  EXPECT_EQ(other->GetContract()->used_bytes(), 4 * kMiB);
+  chunk.set_data(data.substr(kMiB));
+  writer->Write(chunk);
+  writer->WritesDone();
+  // The call was cancelled by the supplier; the reason is in its log.
+  absl::Status s = FromGrpc(writer->Finish());
+  EXPECT_EQ(s.code(), absl::StatusCode::kCancelled) << s;
+  EXPECT_THAT(cluster->LogTail(0, 1 << 20), HasSubstr("no data for 400ms"));
+  EXPECT_EQ(Code(other->GetFragment("stalled")), absl::StatusCode::kNotFound);
+  EXPECT_EQ(FragmentFilesOnDisk(*cluster, 0), 1);
+}
+
 TEST(SupplierCrash, StartupRefusesBadFlagsAndADataDirInUse) {
   auto cluster = StartCluster(1);
   ASSERT_TRUE(cluster);
@@ -204,6 +238,7 @@ TEST(SupplierCrash, StartupRefusesBadFlagsAndADataDirInUse) {
   for (const auto& [flag, name] : std::vector<std::pair<std::string, std::string>>{
            {"--capacity=12 parsecs", "--capacity"},
            {"--lease=30", "--lease"},
+           {"--idle-timeout=0s", "--idle-timeout"},
            {"--max-fragment-size=big", "--max-fragment-size"},
            {"--no-such-flag", "no-such-flag"}}) {
     auto bad = SupplierCluster::Start(1, {.extra_flags = {flag}});

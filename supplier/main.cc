@@ -49,7 +49,7 @@ DEFINE_string(auth_window, "5m",
 DEFINE_string(max_fragment_size, "64MiB", "largest fragment accepted (size)");
 DEFINE_bool(direct_io, true,
             "write fragment files with O_DIRECT (bypassing the page cache) where the file system "
-            "supports it; --nodirect_io for buffered writes");
+            "supports it; --nodirect-io for buffered writes");
 DEFINE_string(tls_cert, "", "PEM certificate chain file; with --tls-key serves TLS");
 DEFINE_string(tls_key, "", "PEM private key file for --tls-cert");
 DEFINE_string(port_file, "",

@@ -143,11 +143,26 @@ absl::Status Init(CommandContext& ctx) {
     }
     for (auto& t : threads) t.join();
     if (!refusals.empty()) {
+      // Give back what was granted: nothing of this vault will be stored.
+      for (int i = 0; i < n; ++i) {
+        if (granted[i] > 0) set.at(i)->CancelContract().IgnoreError();
+      }
       return absl::ResourceExhaustedError(
           absl::StrCat("contract for a quota of ", FormatBytes(quota), " (", quota,
                        " bytes) refused: ", absl::StrJoin(refusals, "; ")));
     }
   }
+
+  // From here on a failure gives the contracts back (a retry makes a new
+  // identity, so they would only hold space until their lease ran out).
+  struct CancelOnError {
+    SupplierSet& set;
+    bool armed = true;
+    ~CancelOnError() {
+      if (!armed) return;
+      for (int i = 0; i < set.n(); ++i) set.at(i)->CancelContract().IgnoreError();
+    }
+  } cancel_on_error{set};
 
   vault::v1::VaultConfig config;
   config.set_version(1);
@@ -180,6 +195,8 @@ absl::Status Init(CommandContext& ctx) {
   RETURN_IF_ERROR(set.PutObjectEverywhere(kConfigObject, sealed_config, n));
   ASSIGN_OR_RETURN(auto vault,
                    Vault::Create(ctx.config_dir, ctx.cache_dir, config, record, master));
+  cancel_on_error.armed = false;
+  (void)vault;
 
   const std::string id_hex = crypto::ToHex(vault_id);
   if (json) {

@@ -68,6 +68,15 @@ class GrpcSupplierClient : public SupplierClient {
     return resp.contract();
   }
 
+  absl::Status CancelContract() override {
+    v1::CancelRequest req;
+    RETURN_IF_ERROR(SignRequest(signing::method::kCancelContract, &req));
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, kSmallCallMs);
+    v1::CancelResponse resp;
+    return Convert(stub_->CancelContract(&ctx, req, &resp), "CancelContract");
+  }
+
   absl::Status PutFragment(const std::string& key, std::string_view data,
                            std::string_view sha256) override {
     v1::PutFragmentChunk first;

@@ -35,6 +35,8 @@ class SupplierClient {
   virtual absl::StatusOr<v1::Contract> RequestContract(uint64_t needed_bytes, uint32_t position,
                                                        uint32_t supplier_count) = 0;
   virtual absl::StatusOr<v1::Contract> GetContract() = 0;
+  // Ends the contract; the supplier deletes this customer's data at once.
+  virtual absl::Status CancelContract() = 0;
 
   // Stores a fragment under `key`; `sha256` is its SHA-256 (checked by the
   // supplier before anything is stored). Streams in messages of <= 1 MiB.

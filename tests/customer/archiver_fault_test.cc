@@ -59,6 +59,7 @@ class FailingClient : public SupplierClient {
     return real_->RequestContract(n, p, c);
   }
   absl::StatusOr<v1::Contract> GetContract() override { return real_->GetContract(); }
+  absl::Status CancelContract() override { return real_->CancelContract(); }
   absl::Status PutFragment(const std::string& key, std::string_view data,
                            std::string_view sha) override {
     if (fail_after_ >= 0 && puts_++ >= fail_after_) {

@@ -24,6 +24,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "tests/harness/supplier_client.h"
 #include "tests/harness/supplier_cluster.h"
 
 extern char** environ;
@@ -415,6 +416,32 @@ TEST(CustomerE2E, ExcludesAndTags) {
   EXPECT_EQ(ls.out.find(src + "/logs"), std::string::npos) << ls.out;
   RunResult snaps = c.Sk({"snapshots", "--json"});
   EXPECT_NE(snaps.out.find("\"tags\":[\"nightly\"]"), std::string::npos) << snaps.out;
+}
+
+// A supplier that refuses the contract is named with the quota; what the
+// others granted is given back, and no vault is left half made.
+TEST(CustomerE2E, RefusedContractIsNamedAndGrantsAreGivenBack) {
+  SupplierClusterOptions o;
+  o.capacity_bytes = 4ULL << 30;
+  auto started = SupplierCluster::Start(3, o);
+  ASSERT_TRUE(started.ok()) << started.status();
+  auto& cluster = *started;
+  Customer x, y;
+  RunResult rx = x.Sk({"init", "--suppliers", cluster->Address(1) + "," + cluster->Address(2),
+                       "--data-shards", "1", "--needed", "3GiB"});
+  ASSERT_EQ(rx.code, 0) << rx.Describe();
+  // y asks 2 GiB of each; supplier 1 has only 1 GiB left.
+  RunResult ry = y.Sk({"init", "--suppliers", cluster->Address(0) + "," + cluster->Address(1),
+                       "--data-shards", "1", "--needed", "2GiB"});
+  EXPECT_EQ(ry.code, 1) << ry.Describe();
+  EXPECT_NE(ry.err.find(cluster->Address(1)), std::string::npos) << ry.err;
+  EXPECT_NE(ry.err.find("2.00 GiB"), std::string::npos) << ry.err;
+  auto info_client = testing::SupplierClient::Connect(cluster->Address(0), std::string(32, 'x'));
+  ASSERT_TRUE(info_client.ok()) << info_client.status();
+  auto info = (*info_client)->Info();
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->granted_bytes(), 0u);
+  EXPECT_EQ(y.Sk({"snapshots"}).code, 10);
 }
 
 // Exit codes a script can rely on.

@@ -144,12 +144,15 @@ std::string Hkdf(std::string_view ikm, std::string_view salt, std::string_view i
 
 absl::StatusOr<std::string> Scrypt(std::string_view passphrase, std::string_view salt, uint64_t n,
                                    uint32_t r, uint32_t p, size_t length) {
-  // Working set of ROMix is 128 * r * n bytes; refuse absurd parameters before
-  // Crypto++ tries to allocate them (also keeps the product from overflowing).
+  // Working set of ROMix is 128 * r * n bytes, run once per lane: p lanes cost
+  // p times the time, and Crypto++ also allocates 128 * r * p bytes for them.
+  // Refuse a cost 128 * n * r * p above 4 GiB (the working set of p = 1) before
+  // Crypto++ allocates or runs anything; the divisions keep it from
+  // overflowing. (p was unbounded: a key record with p = 2^22 took minutes.)
   constexpr uint64_t kMaxWorkingSet = uint64_t{4} << 30;
-  if (r == 0 || n > kMaxWorkingSet / 128 / r) {
+  if (r == 0 || p == 0 || n > kMaxWorkingSet / 128 / r / p) {
     return absl::InvalidArgumentError(
-        absl::StrCat("scrypt: N=", n, " r=", r, " is zero or needs more than 4 GiB"));
+        absl::StrCat("scrypt: N=", n, " r=", r, " p=", p, " is zero or costs more than 4 GiB"));
   }
   // RFC 7914: N is a power of two larger than 1 (Crypto++ accepts N = 1).
   if (n < 2 || (n & (n - 1)) != 0) {

@@ -60,8 +60,9 @@ inline constexpr size_t AeadSealedSize(size_t plaintext_size) {
 std::string Hkdf(std::string_view ikm, std::string_view salt, std::string_view info, size_t length);
 
 // scrypt (RFC 7914). InvalidArgument for parameters the RFC or Crypto++ rejects
-// (n not a power of two > 1, zero r/p or length, ...) and for a working set 128*r*n
-// above 4 GiB, so a forged vault header cannot make us allocate without bound.
+// (n not a power of two > 1, zero r/p or length, ...) and for a cost 128*n*r*p
+// above 4 GiB (the working set when p = 1; p multiplies the time), so a forged
+// vault header cannot make us allocate or compute without bound.
 absl::StatusOr<std::string> Scrypt(std::string_view passphrase, std::string_view salt, uint64_t n,
                                    uint32_t r, uint32_t p, size_t length);
 

@@ -321,6 +321,9 @@ TEST(ScryptTest, RejectedParametersAreInvalidArgument) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Scrypt("p", "s", uint64_t{1} << 62, 1 << 30, 1, 32).status().code(),
             absl::StatusCode::kInvalidArgument);  // product would overflow
+  // A tiny working set but 2^22 lanes (found by tests/fuzz:key_record_fuzzer): minutes.
+  EXPECT_EQ(Scrypt("p", "s", 16, 1, 1 << 22, 32).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 // ------------------------------------------------------ SHA-256, HMAC ----

@@ -1,0 +1,94 @@
+#include "supplier/replay_guard.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "gtest/gtest.h"
+
+namespace shardkeep::supplier {
+namespace {
+
+class FakeClock : public Clock {
+ public:
+  int64_t NowMs() override { return now; }
+  std::atomic<int64_t> now{1700000000000};
+};
+
+class ReplayGuardTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tmp = getenv("TEST_TMPDIR");
+    dir_ = std::string(tmp ? tmp : "/tmp") + "/replay-" + std::to_string(getpid());
+    std::filesystem::remove_all(dir_);
+    Reopen();
+  }
+  void TearDown() override {
+    guard_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Reopen() {
+    guard_.reset();
+    store_.reset();
+    StoreOptions o;
+    o.capacity_bytes = 1 << 20;
+    o.clock = &clock_;
+    auto s = Store::Open(dir_, std::move(o));
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(s).value();
+    guard_ = std::make_unique<ReplayGuard>(store_.get(), &clock_, kWindow, /*max_entries=*/5);
+    ASSERT_TRUE(guard_->Load().ok());
+  }
+  v1::Auth MakeAuth(int64_t ts, char nonce, char customer = 'c') {
+    v1::Auth a;
+    a.set_customer_key(std::string(32, customer));
+    a.set_timestamp_ms(ts);
+    a.set_nonce(std::string(16, nonce));
+    return a;
+  }
+
+  static constexpr int64_t kWindow = 60000;
+  std::string dir_;
+  FakeClock clock_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<ReplayGuard> guard_;
+};
+
+TEST_F(ReplayGuardTest, WindowIsInclusiveOnBothSides) {
+  const int64_t now = clock_.now;
+  EXPECT_TRUE(guard_->Check(MakeAuth(now - kWindow, 'a')).ok());
+  EXPECT_TRUE(guard_->Check(MakeAuth(now + kWindow, 'b')).ok());
+  EXPECT_TRUE(absl::IsUnauthenticated(guard_->Check(MakeAuth(now - kWindow - 1, 'c'))));
+  EXPECT_TRUE(absl::IsUnauthenticated(guard_->Check(MakeAuth(now + kWindow + 1, 'd'))));
+}
+
+TEST_F(ReplayGuardTest, ANonceIsAcceptedOncePerCustomerAndSurvivesReopen) {
+  const int64_t now = clock_.now;
+  EXPECT_TRUE(guard_->Check(MakeAuth(now, 'n')).ok());
+  EXPECT_TRUE(absl::IsUnauthenticated(guard_->Check(MakeAuth(now, 'n'))));
+  EXPECT_TRUE(absl::IsUnauthenticated(guard_->Check(MakeAuth(now + 5, 'n'))));
+  EXPECT_TRUE(guard_->Check(MakeAuth(now, 'n', 'd')).ok());  // another customer's nonce
+  Reopen();
+  EXPECT_TRUE(absl::IsUnauthenticated(guard_->Check(MakeAuth(now, 'n'))));
+  EXPECT_EQ(guard_->size(), 2u);
+}
+
+TEST_F(ReplayGuardTest, PurgeForgetsOnlyWhatLeftTheWindowAndTheTableIsBounded) {
+  const int64_t t0 = clock_.now;
+  ASSERT_TRUE(guard_->Check(MakeAuth(t0, '1')).ok());
+  ASSERT_TRUE(guard_->Check(MakeAuth(t0 + 30000, '2')).ok());
+  clock_.now = t0 + kWindow + 1;  // '1' left the window, '2' did not
+  ASSERT_TRUE(guard_->Purge().ok());
+  EXPECT_EQ(guard_->size(), 1u);
+  EXPECT_TRUE(absl::IsUnauthenticated(guard_->Check(MakeAuth(t0 + 30000, '2'))));
+  Reopen();
+  EXPECT_EQ(guard_->size(), 1u);
+  // Bounded: at most 5 entries, then UNAVAILABLE until old ones age out.
+  for (char c : {'3', '4', '5', '6'}) ASSERT_TRUE(guard_->Check(MakeAuth(clock_.now, c)).ok());
+  EXPECT_TRUE(absl::IsUnavailable(guard_->Check(MakeAuth(clock_.now, '7'))));
+}
+
+}  // namespace
+}  // namespace shardkeep::supplier

@@ -15,11 +15,15 @@ absl::Status VaultIndex::AddBlock(vault::v1::BlockRecord record) {
   std::lock_guard<std::mutex> lock(mu_);
   if (block_numbers_.count(record.block_id())) return absl::OkStatus();
   uint32_t number = static_cast<uint32_t>(blocks_.size());
+  // All or nothing: a chunk entered before a malformed one would point at a
+  // block number that never gets a record (block() out of range).
   for (const auto& c : record.chunks()) {
     if (c.id().size() != 32) {
       return absl::DataLossError(absl::StrCat("index: block ", crypto::ToHex(record.block_id()),
                                               " lists a chunk ID that is not 32 bytes"));
     }
+  }
+  for (const auto& c : record.chunks()) {
     ChunkLocation loc;
     loc.block = number;
     loc.offset = c.offset();

@@ -70,7 +70,9 @@ int Shardkeep(const std::vector<std::string>& args, const std::string& config,
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT, 0644);
   pid_t pid;
-  if (posix_spawn(&pid, a[0], &fa, nullptr, a.data(), e.data()) != 0) return -1;
+  int spawned = posix_spawn(&pid, a[0], &fa, nullptr, a.data(), e.data());
+  posix_spawn_file_actions_destroy(&fa);
+  if (spawned != 0) return -1;
   int status = 0;
   waitpid(pid, &status, 0);
   std::ifstream f(err_path);

@@ -27,6 +27,12 @@ using vault::v1::TreeNode;
 
 std::string PathString(const Path& p) { return "/" + absl::StrJoin(p, "/"); }
 
+// Deeper than any path the archiver can read (PATH_MAX is 4096 bytes: at most
+// 2048 components). A deeper tree comes from a bug or a forged vault, e.g. a
+// subtree that refers back to an ancestor, which would recurse until the
+// stack overflows.
+constexpr size_t kMaxTreeDepth = 2048;
+
 std::vector<std::string> SplitPath(const std::string& path) {
   std::vector<std::string> parts;
   size_t i = 0;
@@ -123,6 +129,12 @@ class Restorer {
 
 void Restorer::PlanTree(const google::protobuf::RepeatedPtrField<vault::v1::ChunkRef>& refs,
                         const Path& dir, bool full) {
+  if (dir.size() > kMaxTreeDepth) {
+    Error(absl::StrCat("refusing directories nested deeper than ", kMaxTreeDepth,
+                       " levels (a tree that contains itself?) below ",
+                       fs::PrintablePath(PathString(Path(dir.begin(), dir.begin() + 8))), "/..."));
+    return;
+  }
   auto tree = repo_.LoadTree(refs);
   if (!tree.ok()) {
     Error(absl::StrCat("cannot read the tree of ", fs::PrintablePath(PathString(dir)), ": ",

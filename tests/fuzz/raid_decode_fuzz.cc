@@ -9,8 +9,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 4) return 0;
-  const int n = 2 + data[0] % 15;          // 2..16 keeps each run fast
-  const int k = 1 + data[1] % (n - 1);     // 1..n-1
+  const int n = 2 + data[0] % 15;       // 2..16 keeps each run fast
+  const int k = 1 + data[1] % (n - 1);  // 1..n-1
   const uint32_t present = data[2] | (data[3] << 8);
   std::string rest(reinterpret_cast<const char*>(data + 4), size - 4);
   auto codec = shardkeep::raid::Codec::Create(n, k);

@@ -2,6 +2,8 @@
 // directories given as arguments (the seed corpus), then on pseudo-random
 // inputs and random mutations of the seeds (fixed seed, so a failure
 // reproduces). Any crash, sanitizer report or abort fails the test.
+// --iterations=N sets the number of generated inputs (default 3000; the
+// SK_FUZZ_ITERATIONS environment variable overrides both).
 #include <dirent.h>
 #include <sys/stat.h>
 
@@ -45,11 +47,18 @@ void Run(const std::string& s) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> seeds;
-  for (int i = 1; i < argc; ++i) Collect(argv[i], &seeds);
+  int iterations = 3000;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--iterations=", 0) == 0) {
+      iterations = atoi(arg.c_str() + 13);
+    } else {
+      Collect(arg, &seeds);
+    }
+  }
+  if (const char* env = getenv("SK_FUZZ_ITERATIONS")) iterations = atoi(env);
   for (const auto& s : seeds) Run(s);
   std::mt19937_64 rng(20261121);
-  const char* env = getenv("SK_FUZZ_ITERATIONS");
-  const int iterations = env ? atoi(env) : 3000;
   for (int i = 0; i < iterations; ++i) {
     std::string in;
     if (!seeds.empty() && (i % 2 == 0)) {
@@ -57,9 +66,15 @@ int main(int argc, char** argv) {
       const int flips = 1 + rng() % 8;
       for (int f = 0; f < flips && !in.empty(); ++f) {
         switch (rng() % 3) {
-          case 0: in[rng() % in.size()] ^= static_cast<char>(1 + rng() % 255); break;
-          case 1: in.resize(rng() % (in.size() + 1)); break;
-          default: in.insert(rng() % (in.size() + 1), 1, static_cast<char>(rng())); break;
+          case 0:
+            in[rng() % in.size()] ^= static_cast<char>(1 + rng() % 255);
+            break;
+          case 1:
+            in.resize(rng() % (in.size() + 1));
+            break;
+          default:
+            in.insert(rng() % (in.size() + 1), 1, static_cast<char>(rng()));
+            break;
         }
       }
     } else {

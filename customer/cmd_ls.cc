@@ -112,6 +112,13 @@ absl::Status Ls(CommandContext& ctx) {
   std::function<absl::Status(const google::protobuf::RepeatedPtrField<vault::v1::ChunkRef>&,
                              const std::string&, size_t)>
       walk = [&](const auto& refs, const std::string& dir, size_t depth) -> absl::Status {
+    // A tree that contains itself (a bug or a forged vault) must not recurse
+    // until the stack overflows; no real path is this deep (PATH_MAX).
+    if (depth > 2048) {
+      return absl::DataLossError(absl::StrCat("directories nested deeper than 2048 levels below ",
+                                              dir.substr(0, 200),
+                                              "... (a tree that contains itself?)"));
+    }
     ASSIGN_OR_RETURN(vault::v1::Tree tree, repo->LoadTree(refs));
     for (const auto& n : tree.nodes()) {
       if (depth < want.size() && n.name() != want[depth]) continue;

@@ -160,20 +160,22 @@ std::string FormatByteSize(uint64_t bytes) {
 std::string FormatDurationMs(int64_t ms) {
   if (ms == 0) return "0s";
   std::string out;
+  // The magnitude in unsigned arithmetic: -INT64_MIN does not fit an int64_t.
+  uint64_t left = static_cast<uint64_t>(ms);
   if (ms < 0) {
     out = "-";
-    ms = -ms;
+    left = 0 - left;
   }
   struct Unit {
-    int64_t ms;
+    uint64_t ms;
     const char* name;
   };
   static const Unit kUnits[] = {
-      {24LL * 3600 * 1000, "d"}, {3600 * 1000, "h"}, {60 * 1000, "m"}, {1000, "s"}, {1, "ms"}};
+      {24ULL * 3600 * 1000, "d"}, {3600 * 1000, "h"}, {60 * 1000, "m"}, {1000, "s"}, {1, "ms"}};
   for (const Unit& u : kUnits) {
-    if (ms >= u.ms) {
-      absl::StrAppendFormat(&out, "%d%s", ms / u.ms, u.name);
-      ms %= u.ms;
+    if (left >= u.ms) {
+      absl::StrAppendFormat(&out, "%d%s", left / u.ms, u.name);
+      left %= u.ms;
     }
   }
   return out;

@@ -1,5 +1,7 @@
 #include "supplier/units.h"
 
+#include <cstdint>
+
 #include "gtest/gtest.h"
 
 namespace shardkeep::supplier {
@@ -56,6 +58,9 @@ TEST(Format, SizesAndDurations) {
   EXPECT_EQ(FormatDurationMs(5400000), "1h30m");
   EXPECT_EQ(FormatDurationMs(250), "250ms");
   EXPECT_EQ(FormatDurationMs(0), "0s");
+  EXPECT_EQ(FormatDurationMs(-5400000), "-1h30m");
+  // -INT64_MIN overflows int64_t (found by tests/fuzz:units_fuzzer under UBSan).
+  EXPECT_EQ(FormatDurationMs(INT64_MIN), "-106751991167d7h12m55s808ms");
 }
 
 }  // namespace

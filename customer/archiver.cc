@@ -188,6 +188,7 @@ class Archiver {
   void ReaderMain();
   void ReadFile(const std::shared_ptr<FileTask>& t);
   bool Emit(const std::shared_ptr<FileTask>& t, uint64_t offset, std::string data);
+  bool FlushBatch();
   void ReleaseHold(FileTask* t);
 
   // ---- workers, tree builder, packer
@@ -212,16 +213,24 @@ class Archiver {
   chunker::Params params_;
 
   BoundedQueue<std::shared_ptr<FileTask>> read_q_;
-  BoundedQueue<ChunkTask> chunk_q_;
+  BoundedQueue<std::vector<ChunkTask>> chunk_q_;
   BoundedQueue<DirState*> tree_q_;
-  BoundedQueue<PackItem> pack_q_;
+  BoundedQueue<std::vector<PackItem>> pack_q_;
   Semaphore in_flight_;
 
   std::mutex done_mu_;
   std::condition_variable done_cv_;
   bool aborted_ = false;
   absl::Status error_;
+  FileTask* awaited_ = nullptr;  // the file the tree builder waits for
   int uploads_outstanding_ = 0;  // guarded by done_mu_
+
+  // Chunks are handed to the workers in batches (fewer wake-ups for trees of
+  // small files); the batch belongs to the reader thread.
+  static constexpr size_t kBatchBytes = 1 << 20;
+  static constexpr size_t kBatchChunks = 64;
+  std::vector<ChunkTask> batch_;
+  size_t batch_bytes_ = 0;
 
   std::unique_ptr<DirState> root_;
   std::atomic<bool> scan_stop_{false};
@@ -400,10 +409,19 @@ bool Archiver::Emit(const std::shared_ptr<FileTask>& t, uint64_t offset, std::st
   size_t cost = data.size();
   progress_.bytes += cost;
   bytes_read_ += cost;
-  if (!chunk_q_.Push(ChunkTask{t, p, std::move(data)}, cost)) {
-    t->pending.fetch_sub(1, std::memory_order_relaxed);
-    return false;
-  }
+  batch_.push_back(ChunkTask{t, p, std::move(data)});
+  batch_bytes_ += cost;
+  if (batch_bytes_ >= kBatchBytes || batch_.size() >= kBatchChunks) return FlushBatch();
+  return true;
+}
+
+bool Archiver::FlushBatch() {
+  if (batch_.empty()) return true;
+  size_t cost = batch_bytes_;
+  std::vector<ChunkTask> batch = std::move(batch_);
+  batch_.clear();
+  batch_bytes_ = 0;
+  if (!chunk_q_.Push(std::move(batch), cost)) return false;  // aborted: nobody waits for them
   return true;
 }
 
@@ -411,20 +429,30 @@ void Archiver::ReleaseHold(FileTask* t) {
   if (t->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     std::lock_guard<std::mutex> lock(done_mu_);
     t->done = true;
-    done_cv_.notify_all();
+    if (awaited_ == t) done_cv_.notify_all();
   }
 }
 
 void Archiver::ReaderMain() {
-  while (auto t = read_q_.Pop()) {
-    ReadFile(*t);
-    if (!(*t)->dropped) progress_.files++;
-    ReleaseHold(t->get());
+  for (;;) {
+    std::shared_ptr<FileTask> t;
+    if (!read_q_.TryPop(&t)) {
+      // Nothing to read right now: hand over the chunks gathered so far
+      // before blocking, or the tree builder could wait for them forever.
+      if (!FlushBatch()) break;
+      auto next = read_q_.Pop();
+      if (!next) break;
+      t = std::move(*next);
+    }
+    ReadFile(t);
+    if (!t->dropped) progress_.files++;
+    ReleaseHold(t.get());
   }
+  FlushBatch();
 }
 
 void Archiver::ReadFile(const std::shared_ptr<FileTask>& t) {
-  const std::string printable = fs::PrintablePath(t->node.path);
+  auto printable = [&] { return fs::PrintablePath(t->node.path); };
   auto r = fs::FileReader::Open(t->node);
   if (!r.ok() && absl::IsFailedPrecondition(r.status())) {
     // Replaced since it was listed: take the new file's metadata and retry once.
@@ -438,11 +466,11 @@ void Archiver::ReadFile(const std::shared_ptr<FileTask>& t) {
   if (!r.ok()) {
     t->dropped = true;
     if (absl::IsNotFound(r.status())) {
-      Warn(absl::StrCat("vanished before it was read: ", printable));
+      Warn(absl::StrCat("vanished before it was read: ", printable()));
     } else if (absl::IsFailedPrecondition(r.status())) {
       Warn(absl::StrCat("changed while read, not saved: ", r.status().message()));
     } else {
-      FileError(absl::StrCat("cannot read ", printable, ": ", r.status().message()));
+      FileError(absl::StrCat("cannot read ", printable(), ": ", r.status().message()));
     }
     return;
   }
@@ -457,7 +485,7 @@ void Archiver::ReadFile(const std::shared_ptr<FileTask>& t) {
       auto n = reader.ReadAt(ext.offset, data.data(), data.size());
       if (!n.ok()) {
         t->dropped = true;
-        FileError(absl::StrCat("cannot read ", printable, ": ", n.status().message()));
+        FileError(absl::StrCat("cannot read ", printable(), ": ", n.status().message()));
         return;
       }
       data.resize(*n);
@@ -476,7 +504,7 @@ void Archiver::ReadFile(const std::shared_ptr<FileTask>& t) {
         auto n = reader.ReadAt(base + have, buf.data() + have, want);
         if (!n.ok()) {
           t->dropped = true;
-          FileError(absl::StrCat("cannot read ", printable, ": ", n.status().message()));
+          FileError(absl::StrCat("cannot read ", printable(), ": ", n.status().message()));
           return;
         }
         if (*n == 0) eof = true;  // shorter than when listed
@@ -507,24 +535,28 @@ void Archiver::ReadFile(const std::shared_ptr<FileTask>& t) {
 // ------------------------------------------------------------------ workers
 
 void Archiver::WorkerMain() {
-  while (auto c = chunk_q_.Pop()) {
-    std::string id = crypto::ChunkId(chunk_key_, c->data);
-    c->piece->id = id;
-    if (repo_.index().Reserve(id)) {
+  while (auto batch = chunk_q_.Pop()) {
+    std::vector<PackItem> items;
+    size_t cost = 0;
+    for (ChunkTask& c : *batch) {
+      std::string id = crypto::ChunkId(chunk_key_, c.data);
+      c.piece->id = id;
+      if (!repo_.index().Reserve(id)) continue;
       PackItem item;
       item.kind = vault::v1::BLOCK_KIND_DATA;
       item.id = std::move(id);
-      item.raw_length = static_cast<uint32_t>(c->data.size());
+      item.raw_length = static_cast<uint32_t>(c.data.size());
       std::string z;
-      item.compressed = compress::CompressIfSmaller(c->data, level_, &z);
-      item.stored = item.compressed ? std::move(z) : std::move(c->data);
+      item.compressed = compress::CompressIfSmaller(c.data, level_, &z);
+      item.stored = item.compressed ? std::move(z) : std::move(c.data);
       chunks_new_++;
       bytes_new_raw_ += item.raw_length;
       bytes_stored_ += item.stored.size();
-      size_t cost = item.stored.size();
-      pack_q_.Push(std::move(item), cost);
+      cost += item.stored.size();
+      items.push_back(std::move(item));
     }
-    ReleaseHold(c->file.get());
+    if (!items.empty()) pack_q_.Push(std::move(items), cost);
+    for (ChunkTask& c : *batch) ReleaseHold(c.file.get());
   }
 }
 
@@ -553,7 +585,9 @@ void Archiver::StoreTreeBytes(const std::string& bytes,
       bytes_new_raw_ += item.raw_length;
       bytes_stored_ += item.stored.size();
       size_t cost = item.stored.size();
-      pack_q_.Push(std::move(item), cost);
+      std::vector<PackItem> one;
+      one.push_back(std::move(item));
+      pack_q_.Push(std::move(one), cost);
     }
     pos += cut;
   }
@@ -567,7 +601,9 @@ void Archiver::TreeBuilderMain() {
       if (e.file) {
         {
           std::unique_lock<std::mutex> lock(done_mu_);
+          awaited_ = e.file.get();
           done_cv_.wait(lock, [&] { return e.file->done || aborted_; });
+          awaited_ = nullptr;
           if (aborted_) return;
         }
         FileTask& f = *e.file;
@@ -599,19 +635,22 @@ void Archiver::TreeBuilderMain() {
 void Archiver::PackerMain() {
   std::unique_ptr<BlockBuilder> data_b, tree_b;
   const size_t reserve = block_size_ + block_size_ / 32;
-  while (auto item = pack_q_.Pop()) {
-    auto& b = item->kind == vault::v1::BLOCK_KIND_TREE ? tree_b : data_b;
-    if (b && b->chunk_count() > 0 && b->payload_size() + item->stored.size() > block_size_) {
-      SealAndUpload(std::move(b));
-    }
-    if (!b) {
-      // Tree blocks are often small: let them grow instead of reserving.
-      b = std::make_unique<BlockBuilder>(item->kind, crypto::RandomBytes(kBlockIdSize),
-                                         item->kind == vault::v1::BLOCK_KIND_TREE ? 0 : reserve);
-    }
-    b->Add(item->id, item->stored, item->raw_length, item->compressed);
-    if (b->payload_size() >= block_size_ || b->chunk_count() >= kMaxChunksPerBlock) {
-      SealAndUpload(std::move(b));
+  while (auto items = pack_q_.Pop()) {
+    for (PackItem& it : *items) {
+      PackItem* item = &it;
+      auto& b = item->kind == vault::v1::BLOCK_KIND_TREE ? tree_b : data_b;
+      if (b && b->chunk_count() > 0 && b->payload_size() + item->stored.size() > block_size_) {
+        SealAndUpload(std::move(b));
+      }
+      if (!b) {
+        // Tree blocks are often small: let them grow instead of reserving.
+        b = std::make_unique<BlockBuilder>(item->kind, crypto::RandomBytes(kBlockIdSize),
+                                           item->kind == vault::v1::BLOCK_KIND_TREE ? 0 : reserve);
+      }
+      b->Add(item->id, item->stored, item->raw_length, item->compressed);
+      if (b->payload_size() >= block_size_ || b->chunk_count() >= kMaxChunksPerBlock) {
+        SealAndUpload(std::move(b));
+      }
     }
   }
   if (aborted()) return;

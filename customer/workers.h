@@ -48,6 +48,17 @@ class BoundedQueue {
     return std::move(item);
   }
 
+  // Like Pop, but never blocks: false if nothing is queued right now.
+  bool TryPop(T* out) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (items_.empty()) return false;
+    *out = std::move(items_.front().first);
+    cost_ -= items_.front().second;
+    items_.pop_front();
+    not_full_.notify_all();
+    return true;
+  }
+
   void Close() {
     std::lock_guard<std::mutex> lock(mu_);
     closed_ = true;

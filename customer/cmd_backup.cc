@@ -1,4 +1,7 @@
 // shardkeep backup: stores a new snapshot of the given paths.
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
@@ -105,6 +108,12 @@ absl::StatusOr<int> Backup(CommandContext& ctx) {
   std::vector<std::string> abs;
   for (const auto& p : opts.paths) {
     ASSIGN_OR_RETURN(std::string a, AbsolutePath(p));
+    // A mistyped path is an error before anything is stored (a path that
+    // vanishes during the backup is only a warning).
+    struct stat st;
+    if (::lstat(a.c_str(), &st) != 0) {
+      return absl::NotFoundError(absl::StrCat("cannot back up ", a, ": ", strerror(errno)));
+    }
     abs.push_back(a);
   }
   if (opts.hostname.empty()) {

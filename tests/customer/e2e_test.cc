@@ -456,6 +456,10 @@ TEST(CustomerE2E, ExitCodes) {
   EXPECT_NE(none.err.find(c.config), std::string::npos) << none.err;
   // Usage: 2.
   EXPECT_EQ(c.Sk({"backup", "--no-such-flag", "/tmp"}).code, 2);
+  // A path that does not exist: an error naming it, before anything else.
+  RunResult missing = c.Sk({"backup", "/no/such/path"});
+  EXPECT_EQ(missing.code, 1) << missing.Describe();
+  EXPECT_NE(missing.err.find("/no/such/path"), std::string::npos) << missing.err;
   EXPECT_EQ(c.Sk({"init"}).code, 2);
   EXPECT_EQ(c.Sk({"frobnicate"}).code, 2);
   // Every subcommand has --help, listing the exit codes.

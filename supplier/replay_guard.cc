@@ -1,5 +1,8 @@
 #include "supplier/replay_guard.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "absl/strings/str_format.h"
 #include "glog/logging.h"
 #include "supplier/units.h"
@@ -25,10 +28,15 @@ absl::Status ReplayGuard::Check(const shardkeep::v1::Auth& auth) {
   const int64_t now = clock_->NowMs();
   const int64_t ts = auth.timestamp_ms();
   if (ts < now - window_ms_ || ts > now + window_ms_) {
+    // The distance in unsigned arithmetic: a signed request may carry any
+    // int64 (now - INT64_MIN overflows), capped to what FormatDurationMs takes.
+    const uint64_t off = ts < now ? static_cast<uint64_t>(now) - static_cast<uint64_t>(ts)
+                                  : static_cast<uint64_t>(ts) - static_cast<uint64_t>(now);
     return absl::UnauthenticatedError(absl::StrFormat(
         "request timestamp %d ms is %s the supplier's clock (%d ms) by %s; the window is +-%s "
         "(is a clock wrong?)",
-        ts, ts < now ? "behind" : "ahead of", now, FormatDurationMs(ts < now ? now - ts : ts - now),
+        ts, ts < now ? "behind" : "ahead of", now,
+        FormatDurationMs(static_cast<int64_t>(std::min<uint64_t>(off, INT64_MAX))),
         FormatDurationMs(window_ms_)));
   }
   std::string key = auth.customer_key() + auth.nonce();

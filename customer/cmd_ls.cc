@@ -114,8 +114,8 @@ absl::Status Ls(CommandContext& ctx) {
       walk = [&](const auto& refs, const std::string& dir, size_t depth) -> absl::Status {
     // A tree that contains itself (a bug or a forged vault) must not recurse
     // until the stack overflows; no real path is this deep (PATH_MAX).
-    if (depth > 2048) {
-      return absl::DataLossError(absl::StrCat("directories nested deeper than 2048 levels below ",
+    if (depth > 1024) {
+      return absl::DataLossError(absl::StrCat("directories nested deeper than 1024 levels below ",
                                               dir.substr(0, 200),
                                               "... (a tree that contains itself?)"));
     }

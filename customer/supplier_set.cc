@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <set>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -112,6 +113,11 @@ absl::Status SupplierSet::CheckReachable(int min_reachable,
   for (int i = 0; i < n(); ++i) {
     pool(i)->Submit([this, i, &expected_ids, &latch] {
       auto info = clients_[i]->Info();
+      if (absl::IsUnavailable(info.status())) {
+        // One more try: a first connection can fail transiently.
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        info = clients_[i]->Info();
+      }
       if (info.ok() && info->max_object_bytes() > 0) {
         std::lock_guard<std::mutex> lock(mu_);
         if (max_object_bytes_ == 0 || info->max_object_bytes() < max_object_bytes_) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/malloc_tuning.h"
 #include "customer/cli.h"
 #include "customer/grpc_supplier_client.h"
 
@@ -113,9 +114,7 @@ int Main(int argc, char** argv) {
 }  // namespace shardkeep::customer
 
 int main(int argc, char** argv) {
-  // The pipelines run ~20 threads; glibc would give most of them an arena of
-  // their own, each keeping freed blocks, which costs ~70 MiB of RSS on a
-  // kernel-tree backup and saves no measurable CPU.
-  mallopt(M_ARENA_MAX, 4);
+  // Big reusable buffers, few arenas: see common/malloc_tuning.h.
+  shardkeep::TuneMallocForLargeBuffers();
   return shardkeep::customer::Main(argc, argv);
 }

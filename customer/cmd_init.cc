@@ -78,8 +78,23 @@ absl::Status Init(CommandContext& ctx) {
   if (n < 2 || n > 64) {
     return UsageError(absl::StrCat("init: --suppliers needs 2 to 64 addresses, got ", n));
   }
-  if (std::set<std::string>(addresses.begin(), addresses.end()).size() != addresses.size()) {
-    return UsageError("init: a supplier address appears twice in --suppliers");
+  std::set<std::string> seen;
+  for (const std::string& a : addresses) {
+    // HOST:PORT with a port gRPC will not silently wrap (99999 would dial
+    // 34463) and a host it will not take for a DNS name ("garbage" would be
+    // reported as "suppliers unreachable", exit 13, instead of a typo).
+    size_t colon = a.rfind(':');
+    uint32_t port = 0;
+    if (colon == std::string::npos || colon == 0 ||
+        !absl::SimpleAtoi(absl::string_view(a).substr(colon + 1), &port) || port == 0 ||
+        port > 65535) {
+      return UsageError(absl::StrCat("init: bad supplier address \"", a,
+                                     "\" in --suppliers (want HOST:PORT, port 1..65535)"));
+    }
+    if (!seen.insert(a).second) {
+      return UsageError(
+          absl::StrCat("init: supplier address ", a, " appears twice in --suppliers"));
+    }
   }
   int k = raid::DefaultDataShards(n);
   if (!k_flag.empty() && (!absl::SimpleAtoi(k_flag, &k) || k < 1 || k >= n)) {
@@ -88,7 +103,7 @@ absl::Status Init(CommandContext& ctx) {
   }
   ASSIGN_OR_RETURN(uint64_t block_size, ParseSize(block_flag));
   if (block_size < (64 << 10) || block_size > (256 << 20)) {
-    return UsageError("init: --block-size must be 64KiB..256MiB");
+    return UsageError(absl::StrCat("init: --block-size must be 64KiB..256MiB, got ", block_flag));
   }
   ASSIGN_OR_RETURN(uint64_t needed, ParseSize(needed_flag));
   if (needed == 0) return UsageError("init: --needed must be more than 0");

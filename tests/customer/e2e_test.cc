@@ -461,6 +461,17 @@ TEST(CustomerE2E, ExitCodes) {
   EXPECT_EQ(missing.code, 1) << missing.Describe();
   EXPECT_NE(missing.err.find("/no/such/path"), std::string::npos) << missing.err;
   EXPECT_EQ(c.Sk({"init"}).code, 2);
+  // A malformed supplier address is a usage error naming it, not "unreachable".
+  for (const std::string bad : {"127.0.0.1:99999", "garbage", ":7700", "host:"}) {
+    RunResult r = c.Sk({"init", "--suppliers", cluster->Address(0) + "," + bad});
+    EXPECT_EQ(r.code, 2) << bad << "\n" << r.Describe();
+    EXPECT_NE(r.err.find("\"" + bad + "\""), std::string::npos) << r.err;
+  }
+  RunResult twice = c.Sk({"init", "--suppliers", cluster->Address(0) + "," + cluster->Address(0)});
+  EXPECT_EQ(twice.code, 2) << twice.Describe();
+  EXPECT_NE(twice.err.find(cluster->Address(0)), std::string::npos) << twice.err;
+  RunResult zero_block = c.Sk({"init", "--suppliers", cluster->AddressList(), "--block-size", "0"});
+  EXPECT_EQ(zero_block.code, 2) << zero_block.Describe();
   EXPECT_EQ(c.Sk({"frobnicate"}).code, 2);
   // Every subcommand has --help, listing the exit codes.
   for (const char* cmd : {"init", "backup", "snapshots", "ls", "restore"}) {

@@ -73,6 +73,7 @@ class Restorer {
   Restorer(Repository& repo, const RestoreOptions& opts, Progress& progress)
       : repo_(repo), opts_(opts), progress_(progress) {
     for (const auto& inc : opts.includes) includes_.push_back(SplitPath(inc));
+    include_found_.assign(includes_.size(), false);
   }
 
   absl::StatusOr<RestoreResult> Run(const vault::v1::Snapshot& snap);
@@ -81,14 +82,37 @@ class Restorer {
   enum class Scope { kSkip, kAncestor, kFull };
   Scope ScopeOf(const Path& p) const {
     if (includes_.empty()) return Scope::kFull;
-    bool ancestor = false;
-    for (const auto& inc : includes_) {
+    bool ancestor = false, full = false;
+    for (size_t i = 0; i < includes_.size(); ++i) {
+      const auto& inc = includes_[i];
       if (inc.size() <= p.size() && std::equal(inc.begin(), inc.end(), p.begin())) {
-        return Scope::kFull;
+        full = true;
+        include_found_[i] = true;
+      } else if (inc.size() > p.size() && std::equal(p.begin(), p.end(), inc.begin())) {
+        ancestor = true;
       }
-      if (inc.size() > p.size() && std::equal(p.begin(), p.end(), inc.begin())) ancestor = true;
     }
+    if (full) return Scope::kFull;
     return ancestor ? Scope::kAncestor : Scope::kSkip;
+  }
+
+  // An --include that matched nothing is an error naming it (a typo must not
+  // look like a successful restore). One below a matched include is covered.
+  void ReportIncludesNotFound() {
+    for (size_t i = 0; i < includes_.size(); ++i) {
+      if (include_found_[i]) continue;
+      bool covered = false;
+      for (size_t j = 0; j < includes_.size(); ++j) {
+        const auto& a = includes_[j];
+        const auto& b = includes_[i];
+        covered |=
+            include_found_[j] && a.size() <= b.size() && std::equal(a.begin(), a.end(), b.begin());
+      }
+      if (!covered) {
+        Error(absl::StrCat("--include ", fs::PrintablePath(opts_.includes[i]),
+                           ": not in the snapshot"));
+      }
+    }
   }
 
   void Error(const std::string& msg) {
@@ -111,6 +135,7 @@ class Restorer {
   const RestoreOptions& opts_;
   Progress& progress_;
   std::vector<std::vector<std::string>> includes_;
+  mutable std::vector<bool> include_found_;  // per include: a path at or below it was seen
   std::unique_ptr<fs::RestoreTarget> target_;
 
   std::vector<std::unique_ptr<FileJob>> jobs_;
@@ -375,6 +400,7 @@ absl::StatusOr<RestoreResult> Restorer::Run(const vault::v1::Snapshot& snap) {
     setrlimit(RLIMIT_NOFILE, &rl);
   }
   PlanTree(snap.root(), Path(), false);
+  ReportIncludesNotFound();
   progress_.totals_known = true;
 
   std::vector<std::thread> workers;

@@ -294,6 +294,16 @@ TEST(CustomerE2E, IncludeRestoresSubset) {
   EXPECT_NE(lstat((target + src + "/files/random-20m").c_str(), &st), 0);
   EXPECT_NE(lstat((target + src + "/links").c_str(), &st), 0);
   EXPECT_NE(lstat((target + src + "/sparse").c_str(), &st), 0);
+
+  // An --include the snapshot does not hold is an error naming it (the rest
+  // is still restored), not a silent empty result.
+  std::string target2 = TempDir("restore");
+  RunResult typo = c.Sk({"restore", "latest", "--target", target2, "--include",
+                         src + "/files/empty", "--include", src + "/no-such-dir"});
+  EXPECT_EQ(typo.code, 1) << typo.Describe();
+  EXPECT_NE(typo.err.find(src + "/no-such-dir: not in the snapshot"), std::string::npos)
+      << typo.Describe();
+  EXPECT_EQ(lstat((target2 + src + "/files/empty").c_str(), &st), 0);
 }
 
 // Two customers on the same suppliers see only their own vault.

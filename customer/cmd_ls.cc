@@ -109,6 +109,7 @@ absl::Status Ls(CommandContext& ctx) {
     }
   };
 
+  uint64_t printed = 0;
   std::function<absl::Status(const google::protobuf::RepeatedPtrField<vault::v1::ChunkRef>&,
                              const std::string&, size_t)>
       walk = [&](const auto& refs, const std::string& dir, size_t depth) -> absl::Status {
@@ -123,12 +124,21 @@ absl::Status Ls(CommandContext& ctx) {
     for (const auto& n : tree.nodes()) {
       if (depth < want.size() && n.name() != want[depth]) continue;
       std::string path = dir == "/" ? "/" + n.name() : dir + "/" + n.name();
-      if (depth + 1 >= want.size()) print(path, n);
+      if (depth + 1 >= want.size()) {
+        print(path, n);
+        printed++;
+      }
       if (n.type() == vault::v1::NODE_TYPE_DIR) RETURN_IF_ERROR(walk(n.subtree(), path, depth + 1));
     }
     return absl::OkStatus();
   };
-  return walk(snap.root(), "/", 0);
+  RETURN_IF_ERROR(walk(snap.root(), "/", 0));
+  // A mistyped PATH must not look like an empty directory: name it (exit 1).
+  if (!want.empty() && printed == 0) {
+    return absl::NotFoundError(absl::StrCat("ls: ", positional[1], " is not in snapshot ",
+                                            crypto::ToHex(snap.id()).substr(0, 8)));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace

@@ -295,8 +295,8 @@ TEST(CustomerE2E, IncludeRestoresSubset) {
   EXPECT_NE(lstat((target + src + "/links").c_str(), &st), 0);
   EXPECT_NE(lstat((target + src + "/sparse").c_str(), &st), 0);
 
-  // An --include the snapshot does not hold is an error naming it (the rest
-  // is still restored), not a silent empty result.
+  // A path the snapshot does not hold is an error naming it, for --include
+  // (the rest is still restored) and for ls, not a silent empty result.
   std::string target2 = TempDir("restore");
   RunResult typo = c.Sk({"restore", "latest", "--target", target2, "--include",
                          src + "/files/empty", "--include", src + "/no-such-dir"});
@@ -304,6 +304,11 @@ TEST(CustomerE2E, IncludeRestoresSubset) {
   EXPECT_NE(typo.err.find(src + "/no-such-dir: not in the snapshot"), std::string::npos)
       << typo.Describe();
   EXPECT_EQ(lstat((target2 + src + "/files/empty").c_str(), &st), 0);
+  RunResult ls = c.Sk({"ls", "latest", src + "/no-such-dir"});
+  EXPECT_EQ(ls.code, 1) << ls.Describe();
+  EXPECT_NE(ls.err.find(src + "/no-such-dir is not in snapshot"), std::string::npos)
+      << ls.Describe();
+  EXPECT_EQ(c.Sk({"ls", "latest", src + "/names"}).code, 0);
 }
 
 // Two customers on the same suppliers see only their own vault.

@@ -721,7 +721,7 @@ void Archiver::CommitBlock(const std::shared_ptr<Upload>& up) {
       if (stored < n) {
         blocks_degraded_++;
         Warn(absl::StrCat("block ", crypto::ToHex(rec.block_id()), " stored on ", stored, " of ", n,
-                          " suppliers (degraded; `repair` will restore the rest): ",
+                          " suppliers (degraded: its missing fragments are not re-sent later): ",
                           absl::StrJoin(up->errors, "; ")));
       }
       if (!up->sealed.empty()) repo_.CacheTreeBlock(rec.block_id(), up->sealed);

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -244,6 +245,7 @@ class Archiver {
   std::atomic<uint64_t> dirs_{0}, others_{0}, bytes_total_{0}, bytes_read_{0};
   std::atomic<uint64_t> chunks_new_{0}, bytes_new_raw_{0}, bytes_stored_{0};
   std::atomic<uint64_t> blocks_{0}, blocks_degraded_{0};
+  std::set<uint64_t> degraded_masks_warned_;  // guarded by committed_mu_
 };
 
 // ------------------------------------------------------------------ walker
@@ -720,9 +722,21 @@ void Archiver::CommitBlock(const std::shared_ptr<Upload>& up) {
       blocks_++;
       if (stored < n) {
         blocks_degraded_++;
-        Warn(absl::StrCat("block ", crypto::ToHex(rec.block_id()), " stored on ", stored, " of ", n,
-                          " suppliers (degraded: its missing fragments are not re-sent later): ",
-                          absl::StrJoin(up->errors, "; ")));
+        // One warning per set of missing suppliers, not one per block: with a
+        // supplier down, every block of a large backup would repeat it. The
+        // summary counts all degraded blocks.
+        bool first_of_its_kind;
+        {
+          std::lock_guard<std::mutex> lock(committed_mu_);
+          first_of_its_kind = degraded_masks_warned_.insert(up->mask).second;
+        }
+        if (first_of_its_kind) {
+          Warn(absl::StrCat("block ", crypto::ToHex(rec.block_id()), " stored on ", stored, " of ",
+                            n,
+                            " suppliers (degraded: its missing fragments are not re-sent later; "
+                            "further blocks missing the same suppliers are only counted): ",
+                            absl::StrJoin(up->errors, "; ")));
+        }
       }
       if (!up->sealed.empty()) repo_.CacheTreeBlock(rec.block_id(), up->sealed);
       std::lock_guard<std::mutex> lock(committed_mu_);

@@ -20,6 +20,7 @@
 #include "customer/restorer.h"
 #include "customer/vault.h"
 #include "gtest/gtest.h"
+#include "tests/customer/forwarding_supplier_client.h"
 #include "tests/harness/supplier_cluster.h"
 
 extern char** environ;
@@ -49,43 +50,19 @@ int Spawn(std::vector<std::string> argv) {
 
 // Forwards to the real client; after `fail_puts_after` fragment puts it
 // refuses every further one (a supplier that dies or fills up mid-backup).
-class FailingClient : public SupplierClient {
+class FailingClient : public ForwardingSupplierClient {
  public:
   FailingClient(std::unique_ptr<SupplierClient> real, int fail_puts_after)
-      : real_(std::move(real)), fail_after_(fail_puts_after) {}
-  const std::string& address() const override { return real_->address(); }
-  absl::StatusOr<v1::InfoResponse> Info() override { return real_->Info(); }
-  absl::StatusOr<v1::Contract> RequestContract(uint64_t n, uint32_t p, uint32_t c) override {
-    return real_->RequestContract(n, p, c);
-  }
-  absl::StatusOr<v1::Contract> GetContract() override { return real_->GetContract(); }
-  absl::Status CancelContract() override { return real_->CancelContract(); }
+      : ForwardingSupplierClient(std::move(real)), fail_after_(fail_puts_after) {}
   absl::Status PutFragment(const std::string& key, std::string_view data,
                            std::string_view sha) override {
     if (fail_after_ >= 0 && puts_++ >= fail_after_) {
       return absl::UnavailableError(address() + ": injected: supplier went away");
     }
-    return real_->PutFragment(key, data, sha);
-  }
-  absl::StatusOr<std::string> GetFragment(const std::string& key) override {
-    return real_->GetFragment(key);
-  }
-  absl::Status PutObject(const std::string& name, std::string_view data,
-                         std::string_view vault_id) override {
-    return real_->PutObject(name, data, vault_id);
-  }
-  absl::StatusOr<std::string> GetObject(const std::string& name) override {
-    return real_->GetObject(name);
-  }
-  absl::StatusOr<std::vector<v1::ObjectInfo>> ListObjects(const std::string& prefix) override {
-    return real_->ListObjects(prefix);
-  }
-  absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view id) override {
-    return real_->GetKeyRecord(id);
+    return real().PutFragment(key, data, sha);
   }
 
  private:
-  std::unique_ptr<SupplierClient> real_;
   const int fail_after_;
   std::atomic<int> puts_{0};
 };

@@ -6,148 +6,28 @@
 //
 // Runs unsandboxed (tags = no-sandbox) so that, as root, owners and device
 // nodes are part of the fidelity tree.
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "tests/customer/cli_test_util.h"
 #include "tests/harness/supplier_client.h"
 #include "tests/harness/supplier_cluster.h"
 
-extern char** environ;
-
-namespace shardkeep {
+// In cli_test, so that the helpers of cli_test_util.h need no qualification.
+namespace shardkeep::cli_test {
 namespace {
 
 using testing::SupplierCluster;
 using testing::SupplierClusterOptions;
 
-std::string Env(const char* name) {
-  const char* v = getenv(name);
-  return v ? v : "";
-}
-
-std::string Runfile(const std::string& rel) {
-  for (const std::string& root : {Env("TEST_SRCDIR"), Env("RUNFILES_DIR")}) {
-    if (root.empty()) continue;
-    std::string p = root + "/shardkeep/" + rel;
-    if (access(p.c_str(), R_OK) == 0) return p;
-  }
-  return rel;  // run from the workspace root
-}
-
-std::string TempDir(const std::string& what) {
-  std::string root = Env("TEST_TMPDIR");
-  if (root.empty()) root = "/tmp";
-  std::string tmpl = root + "/" + what + "-XXXXXX";
-  char* d = mkdtemp(tmpl.data());
-  if (d == nullptr) abort();
-  return tmpl;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-struct RunResult {
-  int code = -1;
-  std::string out, err;
-  std::string Describe() const {
-    return absl::StrCat("exit ", code, "\nstdout:\n", out, "\nstderr:\n", err);
-  }
-};
-
-// Runs argv with `env` added to the environment; stdin is /dev/null.
-RunResult RunCommand(const std::vector<std::string>& argv,
-                     const std::map<std::string, std::string>& env) {
-  static int counter = 0;
-  std::string base = Env("TEST_TMPDIR").empty() ? "/tmp" : Env("TEST_TMPDIR");
-  std::string out_path = absl::StrCat(base, "/run-", getpid(), "-", ++counter, ".out");
-  std::string err_path = out_path + ".err";
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) {
-    std::string s = *e;
-    std::string name = s.substr(0, s.find('='));
-    if (env.count(name) == 0) env_strings.push_back(s);
-  }
-  for (const auto& [k, v] : env) {
-    if (!v.empty()) env_strings.push_back(k + "=" + v);  // empty value: unset
-  }
-  std::vector<char*> envp, args;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_copy = argv;
-  for (auto& a : argv_copy) args.push_back(a.data());
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid;
-  RunResult r;
-  int spawned = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  if (spawned != 0) {
-    r.err = "spawn failed: " + argv[0];
-    return r;
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = ReadFile(out_path);
-  r.err = ReadFile(err_path);
-  unlink(out_path.c_str());
-  unlink(err_path.c_str());
-  return r;
-}
-
 RunResult Shell(const std::string& command) { return RunCommand({"/bin/bash", "-c", command}, {}); }
-
-// One customer: a config dir, a cache dir and a passphrase.
-struct Customer {
-  std::string config, cache, password;
-  explicit Customer(const std::string& pw = "correct horse battery staple")
-      : config(TempDir("config")), cache(TempDir("cache")), password(pw) {}
-
-  RunResult Sk(std::vector<std::string> args, const std::string& pw_override = "") const {
-    args.insert(args.begin(), Runfile("customer/shardkeep"));
-    return RunCommand(args, {{"SHARDKEEP_CONFIG_DIR", config},
-                             {"SHARDKEEP_CACHE_DIR", cache},
-                             {"SHARDKEEP_PASSWORD", pw_override.empty() ? password : pw_override},
-                             {"SHARDKEEP_PASSWORD_FILE", ""}});
-  }
-};
-
-// The value of "key":"..." or "key":number in a JSON text (first occurrence).
-std::string JsonField(const std::string& json, const std::string& key) {
-  std::string pat = "\"" + key + "\":";
-  size_t p = json.find(pat);
-  if (p == std::string::npos) return "";
-  p += pat.size();
-  if (json[p] == '"') {
-    size_t e = json.find('"', p + 1);
-    return json.substr(p + 1, e - p - 1);
-  }
-  size_t e = json.find_first_of(",}]", p);
-  return json.substr(p, e - p);
-}
 
 std::unique_ptr<SupplierCluster> StartCluster(int n) {
   SupplierClusterOptions o;
@@ -559,4 +439,4 @@ TEST(CustomerE2E, UnreadableFileMakesPartialBackup) {
 }
 
 }  // namespace
-}  // namespace shardkeep
+}  // namespace shardkeep::cli_test

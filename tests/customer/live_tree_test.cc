@@ -10,11 +10,9 @@
 // Runs unsandboxed (tags = no-sandbox): the sandbox forbids mount(2).
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -22,135 +20,22 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <map>
 #include <memory>
 #include <random>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/customer/cli_test_util.h"
 #include "tests/harness/supplier_cluster.h"
 
-extern char** environ;
-
-namespace shardkeep {
+// In cli_test, so that the helpers of cli_test_util.h need no qualification.
+namespace shardkeep::cli_test {
 namespace {
 
 using testing::SupplierCluster;
 using testing::SupplierClusterOptions;
-
-std::string Env(const char* name) {
-  const char* v = getenv(name);
-  return v ? v : "";
-}
-
-std::string Runfile(const std::string& rel) {
-  for (const std::string& root : {Env("TEST_SRCDIR"), Env("RUNFILES_DIR")}) {
-    if (root.empty()) continue;
-    std::string p = root + "/shardkeep/" + rel;
-    if (access(p.c_str(), R_OK) == 0) return p;
-  }
-  return rel;  // run from the workspace root
-}
-
-std::string TempDir(const std::string& what) {
-  std::string root = Env("TEST_TMPDIR");
-  if (root.empty()) root = "/tmp";
-  std::string tmpl = root + "/" + what + "-XXXXXX";
-  char* d = mkdtemp(tmpl.data());
-  if (d == nullptr) abort();
-  return tmpl;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-void WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << data;
-}
-
-struct RunResult {
-  int code = -1;
-  std::string out, err;
-  std::string Describe() const {
-    return absl::StrCat("exit ", code, "\nstdout:\n", out, "\nstderr:\n", err);
-  }
-};
-
-// Runs argv with `env` added to the environment (empty value: unset); stdin
-// is /dev/null, so the CLI sees no terminal.
-RunResult RunCommand(const std::vector<std::string>& argv,
-                     const std::map<std::string, std::string>& env) {
-  static int counter = 0;
-  std::string base = Env("TEST_TMPDIR").empty() ? "/tmp" : Env("TEST_TMPDIR");
-  std::string out_path = absl::StrCat(base, "/run-", getpid(), "-", ++counter, ".out");
-  std::string err_path = out_path + ".err";
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) {
-    std::string s = *e;
-    if (env.count(s.substr(0, s.find('='))) == 0) env_strings.push_back(s);
-  }
-  for (const auto& [k, v] : env) {
-    if (!v.empty()) env_strings.push_back(k + "=" + v);
-  }
-  std::vector<char*> envp, args;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_copy = argv;
-  for (auto& a : argv_copy) args.push_back(a.data());
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid;
-  RunResult r;
-  int spawned = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  if (spawned != 0) {
-    r.err = "spawn failed: " + argv[0];
-    return r;
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = ReadFile(out_path);
-  r.err = ReadFile(err_path);
-  unlink(out_path.c_str());
-  unlink(err_path.c_str());
-  return r;
-}
-
-// One customer: a config dir, a cache dir and a passphrase.
-struct Customer {
-  std::string config = TempDir("config"), cache = TempDir("cache");
-  RunResult Sk(std::vector<std::string> args) const {
-    args.insert(args.begin(), Runfile("customer/shardkeep"));
-    return RunCommand(args, {{"SHARDKEEP_CONFIG_DIR", config},
-                             {"SHARDKEEP_CACHE_DIR", cache},
-                             {"SHARDKEEP_PASSWORD", "correct horse battery staple"},
-                             {"SHARDKEEP_PASSWORD_FILE", ""}});
-  }
-};
-
-// The value of "key":"..." or "key":number in a JSON text (first occurrence).
-std::string JsonField(const std::string& json, const std::string& key) {
-  std::string pat = "\"" + key + "\":";
-  size_t p = json.find(pat);
-  if (p == std::string::npos) return "";
-  p += pat.size();
-  if (json[p] == '"') return json.substr(p + 1, json.find('"', p + 1) - p - 1);
-  return json.substr(p, json.find_first_of(",}]", p) - p);
-}
 
 // A 4-supplier cluster and an initialised vault.
 struct Vault {
@@ -346,4 +231,4 @@ TEST(LiveTree, FileChangedOrVanishedWhileReadIsReportedAndBackupGoesOn) {
 }
 
 }  // namespace
-}  // namespace shardkeep
+}  // namespace shardkeep::cli_test

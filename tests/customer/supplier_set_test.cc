@@ -16,15 +16,17 @@
 #include "customer/grpc_supplier_client.h"
 #include "gtest/gtest.h"
 #include "raid/codec.h"
+#include "tests/customer/forwarding_supplier_client.h"
 #include "tests/harness/supplier_cluster.h"
 
 namespace shardkeep::customer {
 namespace {
 
 // Forwards to a real client, breaking calls on request.
-class FaultyClient : public SupplierClient {
+class FaultyClient : public ForwardingSupplierClient {
  public:
-  explicit FaultyClient(std::unique_ptr<SupplierClient> real) : real_(std::move(real)) {}
+  explicit FaultyClient(std::unique_ptr<SupplierClient> real)
+      : ForwardingSupplierClient(std::move(real)) {}
   std::atomic<bool> corrupt_reads{false};
   std::atomic<bool> fail_reads{false};
   std::atomic<bool> fail_puts{false};
@@ -32,43 +34,20 @@ class FaultyClient : public SupplierClient {
   std::atomic<int> fragment_reads{0};
   std::atomic<int> fragment_puts{0};
 
-  const std::string& address() const override { return real_->address(); }
-  absl::StatusOr<v1::InfoResponse> Info() override { return real_->Info(); }
-  absl::StatusOr<v1::Contract> RequestContract(uint64_t n, uint32_t p, uint32_t c) override {
-    return real_->RequestContract(n, p, c);
-  }
-  absl::StatusOr<v1::Contract> GetContract() override { return real_->GetContract(); }
-  absl::Status CancelContract() override { return real_->CancelContract(); }
   absl::Status PutFragment(const std::string& key, std::string_view data,
                            std::string_view sha) override {
     fragment_puts++;
     if (fail_puts) return absl::UnavailableError(address() + ": injected put failure");
-    return real_->PutFragment(key, data, sha);
+    return real().PutFragment(key, data, sha);
   }
   absl::StatusOr<std::string> GetFragment(const std::string& key) override {
     fragment_reads++;
     if (delay_reads_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_reads_ms));
     if (fail_reads) return absl::UnavailableError(address() + ": injected read failure");
-    auto d = real_->GetFragment(key);
+    auto d = real().GetFragment(key);
     if (d.ok() && corrupt_reads && !d->empty()) (*d)[d->size() / 3] ^= 0x40;
     return d;
   }
-  absl::Status PutObject(const std::string& name, std::string_view data,
-                         std::string_view vault_id) override {
-    return real_->PutObject(name, data, vault_id);
-  }
-  absl::StatusOr<std::string> GetObject(const std::string& name) override {
-    return real_->GetObject(name);
-  }
-  absl::StatusOr<std::vector<v1::ObjectInfo>> ListObjects(const std::string& prefix) override {
-    return real_->ListObjects(prefix);
-  }
-  absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view id) override {
-    return real_->GetKeyRecord(id);
-  }
-
- private:
-  std::unique_ptr<SupplierClient> real_;
 };
 
 class SupplierSetTest : public ::testing::Test {

@@ -140,6 +140,9 @@ class Restorer {
 
   std::vector<std::unique_ptr<FileJob>> jobs_;
   std::vector<std::pair<Path, fs::Node>> dirs_;
+  // The trees (chunk IDs of their refs) of the directories being planned,
+  // outermost first: a subtree equal to one of them is a cycle.
+  std::vector<std::string> open_trees_;
   std::unordered_map<uint32_t, size_t> block_slot_;
   std::vector<std::pair<uint32_t, std::vector<Target>>> blocks_;  // plan order
   std::map<std::pair<uint64_t, uint64_t>, FileJob*> inodes_;      // (dev, inode) -> first
@@ -160,12 +163,24 @@ void Restorer::PlanTree(const google::protobuf::RepeatedPtrField<vault::v1::Chun
                        fs::PrintablePath(PathString(Path(dir.begin(), dir.begin() + 8))), "/..."));
     return;
   }
+  // An honest tree cannot contain itself (its chunk IDs would be hashes of
+  // themselves); a forged one that does, with two such entries, would double
+  // the work at every level up to the depth limit: refuse the cycle at once.
+  std::string tree_key;
+  for (const auto& r : refs) tree_key += r.id();
+  if (std::find(open_trees_.begin(), open_trees_.end(), tree_key) != open_trees_.end()) {
+    Error(absl::StrCat("refusing ", fs::PrintablePath(PathString(dir)),
+                       ": its tree is the tree of a directory above it (a tree that contains "
+                       "itself)"));
+    return;
+  }
   auto tree = repo_.LoadTree(refs);
   if (!tree.ok()) {
     Error(absl::StrCat("cannot read the tree of ", fs::PrintablePath(PathString(dir)), ": ",
                        tree.status().message()));
     return;
   }
+  open_trees_.push_back(tree_key);
   for (const TreeNode& tn : tree->nodes()) {
     if (!fs::IsSafeName(tn.name())) {
       Error(absl::StrCat("refusing unsafe name ", fs::PrintablePath(tn.name()), " in ",
@@ -224,6 +239,7 @@ void Restorer::PlanTree(const google::protobuf::RepeatedPtrField<vault::v1::Chun
         break;
     }
   }
+  open_trees_.pop_back();
 }
 
 void Restorer::PlanFile(const TreeNode& tn, Path path) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds every libFuzzer target with clang (ASan+UBSan) in its own output base
 # and runs each, one at a time, for SECONDS seconds (default 30) from its seed
-# corpus. A unit that runs longer than 25 s counts as a failure (a hang).
+# corpus. A unit that runs longer than 25 s counts as a failure (a hang), and
+# so does any UBSan report.
 # Exit 0 if no fuzzer found a crash. Logs: /tmp/<name>_fuzzer.log; crashing
 # inputs: /tmp/<name>_fuzzer-crash-*.
 # Usage: tests/fuzz/run_fuzzers.sh [SECONDS [NAME...]]   (NAME: e.g. tree)
@@ -17,6 +18,8 @@ else
 fi
 bazel --output_base="$ob" build --config=fuzz $targets >&2
 bin=$(bazel --output_base="$ob" info --config=fuzz bazel-bin 2>/dev/null)
+# UBSan reports are recoverable in this build: make them crashes, as ASan's are.
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 status=0
 summary=""
 for t in $targets; do

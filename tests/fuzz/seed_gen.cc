@@ -3,9 +3,11 @@
 // SerializeTree, signing::SignAuth, a real supplier Store), so every seed is
 // a genuine input that gets deep into its target. Run it again when a format
 // changes:
-//   bazel build //tests/fuzz:seed_gen && bazel-bin/tests/fuzz/seed_gen tests/fuzz/seeds
+//   bazel build //tests/fuzz:seed_gen &&
+//   bazel-out/k8-fastbuild/bin/tests/fuzz/seed_gen tests/fuzz/seeds
 // Sealed seeds use random nonces, so each run writes different bytes.
-// Regression seeds (names starting "regress-") are hand-made and kept as is.
+// Regression seeds (names starting "regress-") are the inputs of fixed bugs,
+// made by hand or by a fuzzer; seed_gen leaves them alone.
 #include <sys/stat.h>
 
 #include <cstdio>

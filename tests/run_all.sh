@@ -28,7 +28,8 @@ config=()
 if [[ $mode == asan ]]; then
   # A separate output base keeps the ASan build from evicting the normal one.
   startup=(--output_base="${HOME:-/root}/.cache/bazel-shardkeep-asan")
-  config=(--config=asan)
+  # No convenience symlinks: bazel-bin and friends stay with the normal build.
+  config=(--config=asan --symlink_prefix=/)
 fi
 
 # The project's packages, named rather than //...: with a second output base

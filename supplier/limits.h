@@ -5,17 +5,16 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "proto/limits.h"
+
 namespace shardkeep::supplier {
 
+// "shardkeep-supplier " followed by protocol::kVersion.
 inline constexpr char kVersion[] = "shardkeep-supplier 0.1.0";
 
-// Bytes of data in one PutFragmentChunk / FragmentData message.
-inline constexpr size_t kMaxDataPerMessage = 1 << 20;
-// Largest gRPC message the supplier accepts or sends: a full data message
-// plus room for the header fields and framing.
-inline constexpr int kMaxMessageBytes = (1 << 20) + (64 << 10);
-// A metadata object travels in one message.
-inline constexpr uint64_t kMaxObjectBytes = 1 << 20;
+using protocol::kMaxDataPerMessage;
+using protocol::kMaxMessageBytes;
+using protocol::kMaxObjectBytes;
 inline constexpr size_t kMaxFragmentKeyLength = 128;
 inline constexpr size_t kMaxObjectNameLength = 200;
 inline constexpr uint32_t kMaxPageSize = 1000;

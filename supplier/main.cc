@@ -30,7 +30,7 @@
 #include "supplier/replay_guard.h"
 #include "supplier/service.h"
 #include "supplier/store.h"
-#include "supplier/units.h"
+#include "common/units.h"
 
 DEFINE_string(listen, "0.0.0.0:7700",
               "address:port to serve on; port 0 picks a free port (see --port-file)");

@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_format.h"
 #include "glog/logging.h"
-#include "supplier/units.h"
+#include "common/units.h"
 
 namespace shardkeep::supplier {
 

@@ -9,7 +9,7 @@
 #include "glog/logging.h"
 #include "proto/signing.h"
 #include "supplier/limits.h"
-#include "supplier/units.h"
+#include "common/units.h"
 
 namespace shardkeep::supplier {
 namespace {

@@ -15,7 +15,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
-#include "supplier/units.h"
+#include "common/units.h"
 
 namespace shardkeep::supplier {
 namespace {

@@ -31,6 +31,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "common/status.h"
+#include "proto/limits.h"
 #include "supplier/clock.h"
 #include "supplier/fragment_files.h"
 #include "supplier/records.pb.h"
@@ -46,7 +47,7 @@ inline constexpr size_t kSupplierIdSize = 16;
 inline constexpr size_t kCustomerKeySize = 32;
 // The key record object: the only object readable without a signature, by
 // vault ID (GetKeyRecord).
-inline constexpr char kKeyRecordName[] = "keys";
+inline constexpr const char* kKeyRecordName = protocol::kKeysObjectName;
 
 struct StoreOptions {
   uint64_t capacity_bytes = 0;

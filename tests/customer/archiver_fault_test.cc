@@ -13,12 +13,12 @@
 #include <vector>
 
 #include "common/crypto.h"
-#include "customer/archiver.h"
-#include "customer/grpc_supplier_client.h"
-#include "customer/progress.h"
-#include "customer/repository.h"
-#include "customer/restorer.h"
-#include "customer/vault.h"
+#include "customer/archive/archiver.h"
+#include "customer/net/grpc_supplier_client.h"
+#include "customer/repo/progress.h"
+#include "customer/repo/repository.h"
+#include "customer/restore/restorer.h"
+#include "customer/vault/vault.h"
 #include "gtest/gtest.h"
 #include "tests/customer/forwarding_supplier_client.h"
 #include "tests/harness/supplier_cluster.h"
@@ -120,7 +120,7 @@ TEST_F(ArchiverFaultTest, OneSupplierFailingMidBackupGivesDegradedBlocks) {
   auto repo = Open({-1, 3, -1, -1});
   BackupOptions opts;
   opts.paths = {src_};
-  Progress progress(false);
+  Progress progress;
   auto result = RunBackup(*repo, opts, progress);
   ASSERT_TRUE(result.ok()) << result.status();
   const auto& sum = result->snapshot.summary();
@@ -154,7 +154,7 @@ TEST_F(ArchiverFaultTest, TooManySuppliersFailingStopsTheBackup) {
   auto repo = Open({-1, 2, -1, 5});
   BackupOptions opts;
   opts.paths = {src_};
-  Progress progress(false);
+  Progress progress;
   auto result = RunBackup(*repo, opts, progress);
   ASSERT_FALSE(result.ok());
   std::string msg(result.status().message());

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "customer/supplier_client.h"
+#include "customer/net/supplier_client.h"
 
 namespace shardkeep::customer {
 

@@ -16,13 +16,13 @@
 #include <vector>
 
 #include "common/crypto.h"
-#include "customer/block.h"
-#include "customer/grpc_supplier_client.h"
-#include "customer/objects.h"
-#include "customer/repository.h"
-#include "customer/tree_node.h"
-#include "customer/vault.h"
-#include "customer/workers.h"
+#include "customer/vault/block.h"
+#include "customer/net/grpc_supplier_client.h"
+#include "customer/vault/objects.h"
+#include "customer/repo/repository.h"
+#include "customer/repo/tree_node.h"
+#include "customer/vault/vault.h"
+#include "common/workers.h"
 #include "gtest/gtest.h"
 #include "tests/harness/supplier_cluster.h"
 

@@ -1,7 +1,7 @@
 // SupplierSet over real suppliers (tests/harness), with the gRPC client
 // wrapped by a fault-injecting SupplierClient (the seam of
 // customer/supplier_client.h): corrupt or failing fragments, refused puts.
-#include "customer/supplier_set.h"
+#include "customer/net/supplier_set.h"
 
 #include <atomic>
 #include <chrono>
@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "common/crypto.h"
-#include "customer/block.h"
-#include "customer/grpc_supplier_client.h"
+#include "customer/vault/block.h"
+#include "customer/net/grpc_supplier_client.h"
 #include "gtest/gtest.h"
 #include "raid/codec.h"
 #include "tests/customer/forwarding_supplier_client.h"

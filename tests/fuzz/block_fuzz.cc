@@ -17,7 +17,7 @@
 
 #include "common/compress.h"
 #include "common/crypto.h"
-#include "customer/block.h"
+#include "customer/vault/block.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace {

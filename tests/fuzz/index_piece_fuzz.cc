@@ -16,7 +16,7 @@
 #include <set>
 #include <string>
 
-#include "customer/vault_index.h"
+#include "customer/repo/vault_index.h"
 #include "proto/vault.pb.h"
 #include "tests/fuzz/fuzz_util.h"
 

@@ -17,7 +17,7 @@
 #include <string>
 
 #include "common/crypto.h"
-#include "customer/keys.h"
+#include "customer/vault/keys.h"
 #include "proto/vault.pb.h"
 #include "tests/fuzz/fuzz_util.h"
 

@@ -14,8 +14,8 @@
 #include <string>
 
 #include "common/crypto.h"
-#include "customer/objects.h"
-#include "customer/wire.h"
+#include "customer/vault/objects.h"
+#include "customer/vault/wire.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace {

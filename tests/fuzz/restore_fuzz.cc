@@ -26,14 +26,14 @@
 #include <vector>
 
 #include "common/crypto.h"
-#include "customer/block.h"
-#include "customer/keys.h"
-#include "customer/objects.h"
-#include "customer/progress.h"
-#include "customer/repository.h"
-#include "customer/restorer.h"
-#include "customer/supplier_client.h"
-#include "customer/vault.h"
+#include "customer/vault/block.h"
+#include "customer/vault/keys.h"
+#include "customer/vault/objects.h"
+#include "customer/repo/progress.h"
+#include "customer/repo/repository.h"
+#include "customer/restore/restorer.h"
+#include "customer/net/supplier_client.h"
+#include "customer/vault/vault.h"
 #include "proto/vault.pb.h"
 #include "raid/codec.h"
 #include "tests/fuzz/fuzz_util.h"
@@ -257,12 +257,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto snaps = (*repo)->LoadSnapshots();
   FUZZ_CHECK(snaps.ok() && snaps->size() == 1);
 
-  customer::Progress progress(false);
+  customer::Progress progress;
   customer::RestoreOptions options;
   options.target = s.target;
   options.block_workers = 2;
   auto result = customer::RunRestore(**repo, snaps->front(), options, progress);
-  progress.Stop();
   (void)result;  // a result with errors, or an error: both fine
   CheckOutsideUntouched(s);
   fuzz::RemoveTree(s.target);

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "common/crypto.h"
-#include "customer/repository.h"
+#include "customer/repo/repository.h"
 #include "proto/vault.pb.h"
 #include "tests/fuzz/fuzz_util.h"
 

@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "customer/fs/fs.h"
-#include "customer/tree_node.h"
+#include "customer/repo/tree_node.h"
 #include "proto/vault.pb.h"
 #include "tests/fuzz/fuzz_util.h"
 

@@ -15,39 +15,39 @@
 #include <cstdint>
 #include <string>
 
-#include "supplier/units.h"
+#include "common/units.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace {
 
 using shardkeep::fuzz::Input;
-namespace supplier = shardkeep::supplier;
+using namespace shardkeep;  // NOLINT: common/units.h
 
 void Size(std::string_view text) {
-  auto v = supplier::ParseByteSize(text);
+  auto v = ParseByteSize(text);
   if (!v.ok()) {
     FUZZ_CHECK(absl::IsInvalidArgument(v.status()));
     return;
   }
   FUZZ_CHECK(*v < (uint64_t{1} << 63));
   const std::string digits = std::to_string(*v);
-  FUZZ_CHECK(supplier::ParseByteSize(digits).value_or(~0ULL) == *v);
-  FUZZ_CHECK(supplier::ParseByteSize(digits + "B").value_or(~0ULL) == *v);
-  FUZZ_CHECK(supplier::ParseByteSize(" " + digits + " b ").value_or(~0ULL) == *v);
+  FUZZ_CHECK(ParseByteSize(digits).value_or(~0ULL) == *v);
+  FUZZ_CHECK(ParseByteSize(digits + "B").value_or(~0ULL) == *v);
+  FUZZ_CHECK(ParseByteSize(" " + digits + " b ").value_or(~0ULL) == *v);
   if (*v % 1024 == 0) {
-    FUZZ_CHECK(supplier::ParseByteSize(std::to_string(*v / 1024) + "KiB").value_or(~0ULL) == *v);
+    FUZZ_CHECK(ParseByteSize(std::to_string(*v / 1024) + "KiB").value_or(~0ULL) == *v);
   }
-  FUZZ_CHECK(!supplier::FormatByteSize(*v).empty());
+  FUZZ_CHECK(!FormatByteSize(*v).empty());
 }
 
 void Duration(std::string_view text) {
-  auto v = supplier::ParseDurationMs(text);
+  auto v = ParseDurationMs(text);
   if (!v.ok()) {
     FUZZ_CHECK(absl::IsInvalidArgument(v.status()));
     return;
   }
   FUZZ_CHECK(*v >= 0);
-  const std::string f = supplier::FormatDurationMs(*v);
+  const std::string f = FormatDurationMs(*v);
   // Split "1d2h3m4s5ms" into parts and parse each.
   unsigned __int128 sum = 0;
   size_t i = 0;
@@ -58,7 +58,7 @@ void Duration(std::string_view text) {
     size_t k = j;
     while (k < f.size() && !(f[k] >= '0' && f[k] <= '9')) ++k;
     FUZZ_CHECK(j > i && k > j);
-    auto part = supplier::ParseDurationMs(f.substr(i, k - i));
+    auto part = ParseDurationMs(f.substr(i, k - i));
     FUZZ_CHECK(part.ok());
     sum += static_cast<uint64_t>(*part);
     i = k;
@@ -91,16 +91,16 @@ void Written(Input& in) {
   }
   if (!digits.empty()) text += "." + digits;
   text += u.name;
-  auto parsed = supplier::ParseByteSize(text);
+  auto parsed = ParseByteSize(text);
   if (frac == 0) {
     FUZZ_CHECK(parsed.ok() && *parsed == value);
   } else if (parsed.ok()) {
     FUZZ_CHECK(*parsed < value);  // cut short: never the value itself
   }
   // Formatting never crashes, whatever the value.
-  FUZZ_CHECK(!supplier::FormatByteSize(value << 1 | (unit & 1)).empty());
-  FUZZ_CHECK(!supplier::FormatDurationMs(static_cast<int64_t>(value << 1 | (unit & 1))).empty());
-  FUZZ_CHECK(!supplier::FormatDurationMs(-static_cast<int64_t>(value)).empty());
+  FUZZ_CHECK(!FormatByteSize(value << 1 | (unit & 1)).empty());
+  FUZZ_CHECK(!FormatDurationMs(static_cast<int64_t>(value << 1 | (unit & 1))).empty());
+  FUZZ_CHECK(!FormatDurationMs(-static_cast<int64_t>(value)).empty());
 }
 
 }  // namespace

@@ -11,8 +11,8 @@
 #include <string>
 
 #include "common/chunker.h"
-#include "customer/supplier_set.h"
-#include "customer/vault.h"
+#include "customer/net/supplier_set.h"
+#include "customer/vault/vault.h"
 #include "proto/vault.pb.h"
 #include "raid/codec.h"
 #include "tests/fuzz/fuzz_util.h"

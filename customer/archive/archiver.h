@@ -1,0 +1,69 @@
+// Backup: walks paths and stores a snapshot of them in the vault
+// (DESIGN.md "Backup, step by step"; docs/FORMAT.md for what is stored).
+//
+// The pipeline, each stage a thread (or a few) joined by bounded queues, so
+// reading, chunking, hashing, compression, sealing, coding and the uploads to
+// all suppliers overlap, and memory stays bounded whatever the tree's size:
+//
+//   walker --files--> reader/chunker --chunks--> hash+compress workers --+
+//     |                                                                  v
+//     +--dirs (post-order)--> tree builder --tree chunks------------> packer
+//                                                                        |
+//        sealed, coded blocks (at most a few in flight) --> per-supplier upload pools
+//
+// Unchanged files (same path, type, size, mtime, ctime, inode, device as in
+// the parent snapshot) are not read: their chunk lists are reused. Chunks the
+// vault already holds are not stored again.
+#ifndef SHARDKEEP_CUSTOMER_ARCHIVER_H_
+#define SHARDKEEP_CUSTOMER_ARCHIVER_H_
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "customer/repo/progress.h"
+#include "customer/repo/repository.h"
+#include "proto/vault.pb.h"
+
+namespace shardkeep::customer {
+
+struct BackupOptions {
+  std::vector<std::string> paths;  // absolute or relative; stored absolute
+  std::vector<std::string> excludes;
+  std::vector<std::string> exclude_files;
+  bool one_file_system = false;
+  std::vector<std::string> tags;
+  std::string hostname;      // empty: gethostname()
+  int workers = 2;           // hash+compress threads
+  int blocks_in_flight = 3;  // sealed blocks being uploaded at once
+  size_t chunk_queue_bytes = 32 << 20;
+  // Parent snapshot whose unchanged files are reused; null for none.
+  const vault::v1::Snapshot* parent = nullptr;
+};
+
+struct BackupResult {
+  vault::v1::Snapshot snapshot;  // as stored (with its summary)
+  int warnings = 0;
+  bool partial = false;  // some files could not be read
+};
+
+// The snapshot's parent: the newest snapshot with the same hostname and the
+// same set of paths, or null.
+const vault::v1::Snapshot* FindParent(const std::vector<vault::v1::Snapshot>& snapshots,
+                                      const std::string& hostname,
+                                      const std::vector<std::string>& abs_paths);
+
+// Makes each path absolute and clean ("/a/./b/../c/" -> "/a/c", relative
+// ones against the working directory). InvalidArgument for an empty path.
+absl::StatusOr<std::string> AbsolutePath(const std::string& path);
+
+// Runs a backup. REQUIRES: repo's index is loaded. Warnings go to `progress`.
+// Errors that stop the backup (a block that could not be committed, the
+// snapshot not stored) are returned; unreadable files only make the result
+// partial.
+absl::StatusOr<BackupResult> RunBackup(Repository& repo, const BackupOptions& options,
+                                       Progress& progress);
+
+}  // namespace shardkeep::customer
+
+#endif  // SHARDKEEP_CUSTOMER_ARCHIVER_H_

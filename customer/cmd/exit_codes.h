@@ -1,0 +1,29 @@
+// Exit codes of the `shardkeep` CLI (stable; documented in docs/CLI.md, the
+// README and --help). The command layer is the only place that knows them:
+// libraries mark errors with an ErrorKind (common/error_kind.h) and this
+// file maps kinds to codes.
+#ifndef SHARDKEEP_CUSTOMER_CMD_EXIT_CODES_H_
+#define SHARDKEEP_CUSTOMER_CMD_EXIT_CODES_H_
+
+#include "common/error_kind.h"
+#include "common/status.h"
+
+namespace shardkeep::customer {
+
+enum ExitCode : int {
+  kSuccess = 0,
+  kError = 1,                  // any other error
+  kUsage = 2,                  // bad command line
+  kPartial = 3,                // backup finished, but some files could not be read
+  kNotInitialized = 10,        // no vault in the config dir
+  kWrongPassphrase = 12,       // the passphrase does not unlock the key record
+  kSuppliersUnreachable = 13,  // too few suppliers answered to do the job
+};
+
+// The exit code for a finished command: kSuccess for OK, the code of the
+// error's kind, or kError.
+ExitCode ExitCodeOf(const absl::Status& status);
+
+}  // namespace shardkeep::customer
+
+#endif  // SHARDKEEP_CUSTOMER_CMD_EXIT_CODES_H_

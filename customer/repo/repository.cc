@@ -1,0 +1,238 @@
+#include "customer/repo/repository.h"
+
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/crypto.h"
+#include "customer/vault/block.h"
+#include "customer/vault/objects.h"
+
+namespace shardkeep::customer {
+namespace {
+constexpr size_t kBlockCacheEntries = 4;
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Vault> vault,
+                                                             const SupplierConnector& connector,
+                                                             SupplierSet::Options options) {
+  auto repo = std::unique_ptr<Repository>(new Repository());
+  ASSIGN_OR_RETURN(
+      repo->suppliers_,
+      SupplierSet::Connect(vault->config(), vault->keys().identity_seed, connector, options));
+  ASSIGN_OR_RETURN(repo->codec_, raid::Codec::Create(vault->config().supplier_count(),
+                                                     vault->config().data_shards()));
+  repo->vault_ = std::move(vault);
+  return repo;
+}
+
+absl::Status Repository::CheckSuppliers(int min_reachable) {
+  std::vector<std::string> ids;
+  for (const auto& s : config().suppliers()) ids.push_back(s.supplier_id());
+  return suppliers_->CheckReachable(min_reachable, ids);
+}
+
+void Repository::Warn(const std::string& message) const {
+  if (warn_) {
+    warn_(message);
+  } else {
+    fprintf(stderr, "warning: %s\n", message.c_str());
+  }
+}
+
+absl::StatusOr<std::vector<std::string>> Repository::ListNames(const std::string& prefix,
+                                                               ObjectKind kind) {
+  ASSIGN_OR_RETURN(std::vector<std::string> listed, suppliers_->ListObjectsUnion(prefix));
+  std::vector<std::string> names;
+  for (auto& name : listed) {
+    ObjectName parsed;
+    if (!ParseObjectName(name, &parsed) || parsed.kind != kind) {
+      // A supplier's listing is untrusted: such a name never reaches a path.
+      Warn(absl::StrCat("skipping object \"", PrintableName(name),
+                        "\" listed by a supplier: not a name this vault uses"));
+      continue;
+    }
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
+absl::StatusOr<std::string> Repository::GetObjectCached(const std::string& name) {
+  ASSIGN_OR_RETURN(std::string path, ObjectCachePath(vault_->cache_path(), name));
+  auto cached = ReadWholeFile(path);
+  if (cached.ok()) {
+    auto plain = vault_->OpenObject(name, *cached);
+    if (plain.ok()) return plain;
+  }
+  std::string plaintext;
+  ASSIGN_OR_RETURN(std::string sealed,
+                   suppliers_->GetObjectAny(name, [&](const std::string& data) -> absl::Status {
+                     auto p = vault_->OpenObject(name, data);
+                     if (!p.ok()) return p.status();
+                     plaintext = std::move(*p);
+                     return absl::OkStatus();
+                   }));
+  std::string dir = path.substr(0, path.find_last_of('/'));
+  if (MakeDirs(dir, 0700).ok()) WriteFileAtomically(path, sealed, 0600).IgnoreError();
+  return plaintext;
+}
+
+absl::Status Repository::PutObject(const std::string& name, const std::string& plaintext,
+                                   bool cache) {
+  ASSIGN_OR_RETURN(std::string sealed, vault_->SealObject(name, plaintext));
+  RETURN_IF_ERROR(suppliers_->PutObjectEverywhere(name, sealed, CommitThreshold(n(), k())));
+  if (cache) {
+    ASSIGN_OR_RETURN(std::string path, ObjectCachePath(vault_->cache_path(), name));
+    std::string dir = path.substr(0, path.find_last_of('/'));
+    if (MakeDirs(dir, 0700).ok()) WriteFileAtomically(path, sealed, 0600).IgnoreError();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Repository::LoadIndex() {
+  ASSIGN_OR_RETURN(std::vector<std::string> names,
+                   ListNames(kIndexPrefix, ObjectKind::kIndexPiece));
+  for (const auto& name : names) {
+    ASSIGN_OR_RETURN(std::string plain, GetObjectCached(name));
+    vault::v1::IndexPiece piece;
+    if (!piece.ParseFromString(plain)) {
+      return absl::DataLossError(absl::StrCat("index piece ", name, " does not parse"));
+    }
+    RETURN_IF_ERROR(index_.AddPiece(piece));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<vault::v1::Snapshot>> Repository::LoadSnapshots() {
+  ASSIGN_OR_RETURN(std::vector<std::string> names,
+                   ListNames(kSnapshotPrefix, ObjectKind::kSnapshot));
+  std::vector<vault::v1::Snapshot> out;
+  for (const auto& name : names) {
+    ASSIGN_OR_RETURN(std::string plain, GetObjectCached(name));
+    vault::v1::Snapshot snap;
+    if (!snap.ParseFromString(plain)) {
+      return absl::DataLossError(absl::StrCat("snapshot record ", name, " does not parse"));
+    }
+    if (snap.id().size() != kNameIdSize || SnapshotObjectName(snap.id()) != name) {
+      return absl::DataLossError(absl::StrCat("snapshot record ", name, " carries another ID"));
+    }
+    out.push_back(std::move(snap));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.time_ns() != b.time_ns() ? a.time_ns() < b.time_ns() : a.id() < b.id();
+  });
+  return out;
+}
+
+absl::StatusOr<vault::v1::Snapshot> Repository::FindSnapshot(
+    const std::vector<vault::v1::Snapshot>& snapshots, const std::string& spec) {
+  if (snapshots.empty()) {
+    return absl::NotFoundError("the vault has no snapshots yet");
+  }
+  if (spec == "latest") return snapshots.back();
+  std::string want = spec;
+  std::transform(want.begin(), want.end(), want.begin(), ::tolower);
+  const vault::v1::Snapshot* found = nullptr;
+  int matches = 0;
+  for (const auto& s : snapshots) {
+    std::string hex = crypto::ToHex(s.id());
+    if (hex == want) return s;
+    if (!want.empty() && absl::StartsWith(hex, want)) {
+      found = &s;
+      ++matches;
+    }
+  }
+  if (matches == 1) return *found;
+  if (matches > 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("snapshot prefix ", spec, " is ambiguous (", matches, " snapshots)"));
+  }
+  return absl::NotFoundError(absl::StrCat("no snapshot ", spec));
+}
+
+void Repository::CacheTreeBlock(const std::string& block_id, const std::string& sealed) {
+  if (block_id.size() != kNameIdSize) return;
+  std::string path = TreeBlockCachePath(vault_->cache_path(), block_id);
+  if (!MakeDirs(path.substr(0, path.find_last_of('/')), 0700).ok()) return;
+  WriteFileAtomically(path, sealed, 0600).IgnoreError();
+}
+
+absl::StatusOr<std::string> Repository::LoadBlock(uint32_t block_number) {
+  const vault::v1::BlockRecord& rec = index_.block(block_number);
+  const std::string& key = vault_->keys().block_key;
+  bool tree = rec.kind() == vault::v1::BLOCK_KIND_TREE;
+  if (tree && rec.block_id().size() == kNameIdSize) {
+    std::string cache_path = TreeBlockCachePath(vault_->cache_path(), rec.block_id());
+    auto cached = ReadWholeFile(cache_path);
+    if (cached.ok() && cached->size() == rec.sealed_size()) {
+      auto plain = OpenBlock(key, rec.block_id(), *cached);
+      if (plain.ok()) return plain;
+    }
+  }
+  ASSIGN_OR_RETURN(auto fragments, suppliers_->FetchFragments(rec));
+  ASSIGN_OR_RETURN(std::string sealed, codec_->Decode(fragments));
+  if (sealed.size() != rec.sealed_size()) {
+    return absl::DataLossError(absl::StrCat("block ", crypto::ToHex(rec.block_id()), " decodes to ",
+                                            sealed.size(), " bytes, index says ",
+                                            rec.sealed_size()));
+  }
+  ASSIGN_OR_RETURN(std::string plain, OpenBlock(key, rec.block_id(), sealed));
+  if (tree) CacheTreeBlock(rec.block_id(), sealed);
+  return plain;
+}
+
+absl::StatusOr<std::string> Repository::LoadChunk(std::string_view chunk_id) {
+  ChunkLocation loc;
+  if (!index_.Find(chunk_id, &loc)) {
+    return absl::DataLossError(
+        absl::StrCat("chunk ", crypto::ToHex(chunk_id), " is not in the vault index"));
+  }
+  std::shared_ptr<const std::string> plain;
+  {
+    std::lock_guard<std::mutex> lock(block_cache_mu_);
+    for (auto it = block_cache_.begin(); it != block_cache_.end(); ++it) {
+      if (it->first == loc.block) {
+        plain = it->second;
+        block_cache_.splice(block_cache_.begin(), block_cache_, it);
+        break;
+      }
+    }
+  }
+  if (!plain) {
+    ASSIGN_OR_RETURN(std::string p, LoadBlock(loc.block));
+    plain = std::make_shared<const std::string>(std::move(p));
+    std::lock_guard<std::mutex> lock(block_cache_mu_);
+    block_cache_.emplace_front(loc.block, plain);
+    if (block_cache_.size() > kBlockCacheEntries) block_cache_.pop_back();
+  }
+  vault::v1::BlockChunk c;
+  c.set_id(std::string(chunk_id));
+  c.set_offset(loc.offset);
+  c.set_length(loc.length);
+  c.set_raw_length(loc.raw_length);
+  c.set_compressed(loc.compressed);
+  std::string out;
+  RETURN_IF_ERROR(ExtractChunk(*plain, c, &out));
+  return out;
+}
+
+absl::StatusOr<vault::v1::Tree> Repository::LoadTree(
+    const google::protobuf::RepeatedPtrField<vault::v1::ChunkRef>& refs) {
+  std::string bytes;
+  for (const auto& r : refs) {
+    ASSIGN_OR_RETURN(std::string c, LoadChunk(r.id()));
+    if (c.size() != r.length()) {
+      return absl::DataLossError(
+          absl::StrCat("tree chunk ", crypto::ToHex(r.id()), " has the wrong length"));
+    }
+    bytes.append(c);
+  }
+  vault::v1::Tree tree;
+  if (!tree.ParseFromString(bytes)) return absl::DataLossError("a tree does not parse");
+  return tree;
+}
+
+}  // namespace shardkeep::customer

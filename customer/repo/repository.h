@@ -1,0 +1,110 @@
+// A vault online: the unlocked vault, its supplier set, its index and
+// snapshots, and reading blocks, chunks and trees back. Shared by the
+// archiver, the restorer and the listing commands.
+//
+// Caches (all rebuildable from the suppliers, all still sealed):
+//   <cache>/<vault-id>/index/<piece>         index pieces as stored
+//   <cache>/<vault-id>/snapshots/<id>        snapshot records as stored
+//   <cache>/<vault-id>/blocks/<block-id>     sealed tree blocks
+#ifndef SHARDKEEP_CUSTOMER_REPOSITORY_H_
+#define SHARDKEEP_CUSTOMER_REPOSITORY_H_
+
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "customer/net/supplier_client.h"
+#include "customer/net/supplier_set.h"
+#include "customer/vault/names.h"
+#include "customer/vault/vault.h"
+#include "customer/repo/vault_index.h"
+#include "proto/vault.pb.h"
+#include "raid/codec.h"
+
+namespace shardkeep::customer {
+
+class Repository {
+ public:
+  // Clients for every supplier (no traffic yet).
+  static absl::StatusOr<std::unique_ptr<Repository>> Open(std::unique_ptr<Vault> vault,
+                                                          const SupplierConnector& connector,
+                                                          SupplierSet::Options options = {});
+  Repository(const Repository&) = delete;
+  Repository& operator=(const Repository&) = delete;
+
+  const Vault& vault() const { return *vault_; }
+  const vault::v1::VaultConfig& config() const { return vault_->config(); }
+  SupplierSet& suppliers() { return *suppliers_; }
+  VaultIndex& index() { return index_; }
+  const raid::Codec& codec() const { return *codec_; }
+  int n() const { return suppliers_->n(); }
+  int k() const { return suppliers_->k(); }
+
+  // Asks every supplier for its Info; kSuppliersUnreachable naming them if
+  // fewer than `min_reachable` answer.
+  absl::Status CheckSuppliers(int min_reachable);
+
+  // Loads every index piece the suppliers list (from the cache when present).
+  // A listed name that is not an index piece name (vault/names.h) is skipped
+  // with a warning.
+  absl::Status LoadIndex();
+
+  // Every snapshot record, oldest first. Listed names that do not parse are
+  // skipped with a warning.
+  absl::StatusOr<std::vector<vault::v1::Snapshot>> LoadSnapshots();
+
+  // `spec` is a full ID, an unambiguous ID prefix (hex), or "latest".
+  static absl::StatusOr<vault::v1::Snapshot> FindSnapshot(
+      const std::vector<vault::v1::Snapshot>& snapshots, const std::string& spec);
+
+  // Seals `plaintext` as object `name` and stores it on every supplier up
+  // (at least CommitThreshold of them), and in the cache if `cache`.
+  absl::Status PutObject(const std::string& name, const std::string& plaintext, bool cache);
+
+  // A block's plaintext: k fragments fetched and verified, decoded, opened.
+  // Tree blocks come from (and go to) the local cache.
+  absl::StatusOr<std::string> LoadBlock(uint32_t block_number);
+
+  // One chunk's plaintext, through a small cache of opened blocks (meant for
+  // trees; the restorer reads data blocks itself).
+  absl::StatusOr<std::string> LoadChunk(std::string_view chunk_id);
+
+  // The tree stored as `refs` (its serialised bytes, chunked).
+  absl::StatusOr<vault::v1::Tree> LoadTree(
+      const google::protobuf::RepeatedPtrField<vault::v1::ChunkRef>& refs);
+
+  // Keeps a sealed tree block in the local cache (the archiver calls it for
+  // the tree blocks it writes, so the next backup reads its parent locally).
+  void CacheTreeBlock(const std::string& block_id, const std::string& sealed);
+
+  // Where warnings go (a name in a listing that does not parse, ...).
+  // Default: "warning: ..." on stderr. Set before use; not thread-safe.
+  void set_warning_sink(std::function<void(const std::string&)> sink) {
+    warn_ = std::move(sink);
+  }
+
+ private:
+  Repository() = default;
+  absl::StatusOr<std::string> GetObjectCached(const std::string& name);
+  // The listed names under `prefix` that parse as objects of `kind`.
+  absl::StatusOr<std::vector<std::string>> ListNames(const std::string& prefix, ObjectKind kind);
+  void Warn(const std::string& message) const;
+
+  std::unique_ptr<Vault> vault_;
+  std::unique_ptr<SupplierSet> suppliers_;
+  std::unique_ptr<raid::Codec> codec_;
+  VaultIndex index_;
+  std::function<void(const std::string&)> warn_;
+
+  std::mutex block_cache_mu_;
+  std::list<std::pair<uint32_t, std::shared_ptr<const std::string>>> block_cache_;  // MRU first
+};
+
+}  // namespace shardkeep::customer
+
+#endif  // SHARDKEEP_CUSTOMER_REPOSITORY_H_

@@ -1,0 +1,76 @@
+#include "customer/repo/vault_index.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/crypto.h"
+
+namespace shardkeep::customer {
+
+absl::Status VaultIndex::AddPiece(const vault::v1::IndexPiece& piece) {
+  for (const auto& b : piece.blocks()) RETURN_IF_ERROR(AddBlock(b));
+  return absl::OkStatus();
+}
+
+absl::Status VaultIndex::AddBlock(vault::v1::BlockRecord record) {
+  if (record.block_id().size() != 16) return absl::DataLossError("index: block ID is not 16 bytes");
+  std::lock_guard<std::mutex> lock(mu_);
+  if (block_numbers_.count(record.block_id())) return absl::OkStatus();
+  uint32_t number = static_cast<uint32_t>(blocks_.size());
+  // All or nothing: a chunk entered before a malformed one would point at a
+  // block number that never gets a record (block() out of range).
+  for (const auto& c : record.chunks()) {
+    if (c.id().size() != 32) {
+      return absl::DataLossError(absl::StrCat("index: block ", crypto::ToHex(record.block_id()),
+                                              " lists a chunk ID that is not 32 bytes"));
+    }
+  }
+  for (const auto& c : record.chunks()) {
+    ChunkLocation loc;
+    loc.block = number;
+    loc.offset = c.offset();
+    loc.length = c.length();
+    loc.raw_length = c.raw_length();
+    loc.compressed = c.compressed();
+    chunks_.emplace(ChunkKey::From(c.id()), loc);  // first location wins
+  }
+  record.clear_chunks();
+  block_numbers_.emplace(record.block_id(), number);
+  blocks_.push_back(std::make_unique<vault::v1::BlockRecord>(std::move(record)));
+  return absl::OkStatus();
+}
+
+bool VaultIndex::Find(std::string_view chunk_id, ChunkLocation* loc) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = chunks_.find(ChunkKey::From(chunk_id));
+  if (it == chunks_.end()) return false;
+  *loc = it->second;
+  return true;
+}
+
+bool VaultIndex::Contains(std::string_view chunk_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return chunks_.count(ChunkKey::From(chunk_id)) > 0;
+}
+
+bool VaultIndex::Reserve(std::string_view chunk_id) {
+  ChunkKey key = ChunkKey::From(chunk_id);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (chunks_.count(key)) return false;
+  return reserved_.insert(key).second;
+}
+
+const vault::v1::BlockRecord& VaultIndex::block(uint32_t block) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return *blocks_[block];
+}
+
+size_t VaultIndex::block_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return blocks_.size();
+}
+
+size_t VaultIndex::chunk_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return chunks_.size();
+}
+
+}  // namespace shardkeep::customer

@@ -1,0 +1,457 @@
+#include "customer/restore/restorer.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/crypto.h"
+#include "customer/vault/block.h"
+#include "customer/fs/fs.h"
+#include "customer/repo/tree_node.h"
+
+namespace shardkeep::customer {
+namespace {
+
+using Path = fs::RestoreTarget::Path;
+using vault::v1::TreeNode;
+
+std::string PathString(const Path& p) { return "/" + absl::StrJoin(p, "/"); }
+
+// PlanTree recurses once per level: a subtree that refers back to an
+// ancestor (a bug or a forged vault) would recurse until the stack overflows.
+// 1024 levels is deeper than real trees go, and stays within an 8 MiB stack
+// even under ASan (about 4 KiB per level there; 2048 levels overflowed).
+constexpr size_t kMaxTreeDepth = 1024;
+
+std::vector<std::string> SplitPath(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    std::string c = path.substr(i, j - i);
+    if (c == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!c.empty() && c != ".") {
+      parts.push_back(c);
+    }
+    i = j + 1;
+  }
+  return parts;
+}
+
+// A file whose contents come from blocks.
+struct FileJob {
+  Path path;
+  fs::Node node;
+  std::atomic<int> pending{0};
+  std::mutex mu;
+  std::unique_ptr<fs::FileWriter> writer;
+  bool failed = false;      // guarded by mu
+  std::vector<Path> links;  // hard links to make once the file is complete
+};
+
+// One chunk of one block going to one place in one file.
+struct Target {
+  FileJob* job;
+  uint64_t offset;
+  vault::v1::BlockChunk chunk;
+};
+
+class Restorer {
+ public:
+  Restorer(Repository& repo, const RestoreOptions& opts, Progress& progress)
+      : repo_(repo), opts_(opts), progress_(progress) {
+    for (const auto& inc : opts.includes) includes_.push_back(SplitPath(inc));
+    include_found_.assign(includes_.size(), false);
+  }
+
+  absl::StatusOr<RestoreResult> Run(const vault::v1::Snapshot& snap);
+
+ private:
+  enum class Scope { kSkip, kAncestor, kFull };
+  Scope ScopeOf(const Path& p) const {
+    if (includes_.empty()) return Scope::kFull;
+    bool ancestor = false, full = false;
+    for (size_t i = 0; i < includes_.size(); ++i) {
+      const auto& inc = includes_[i];
+      if (inc.size() <= p.size() && std::equal(inc.begin(), inc.end(), p.begin())) {
+        full = true;
+        include_found_[i] = true;
+      } else if (inc.size() > p.size() && std::equal(p.begin(), p.end(), inc.begin())) {
+        ancestor = true;
+      }
+    }
+    if (full) return Scope::kFull;
+    return ancestor ? Scope::kAncestor : Scope::kSkip;
+  }
+
+  // An --include that matched nothing is an error naming it (a typo must not
+  // look like a successful restore). One below a matched include is covered.
+  void ReportIncludesNotFound() {
+    for (size_t i = 0; i < includes_.size(); ++i) {
+      if (include_found_[i]) continue;
+      bool covered = false;
+      for (size_t j = 0; j < includes_.size(); ++j) {
+        const auto& a = includes_[j];
+        const auto& b = includes_[i];
+        covered |=
+            include_found_[j] && a.size() <= b.size() && std::equal(a.begin(), a.end(), b.begin());
+      }
+      if (!covered) {
+        Error(absl::StrCat("--include ", fs::PrintablePath(opts_.includes[i]),
+                           ": not in the snapshot"));
+      }
+    }
+  }
+
+  void Error(const std::string& msg) {
+    result_errors_++;
+    progress_.Warn("error: " + msg);
+  }
+  void Warn(const std::string& msg) {
+    result_warnings_++;
+    progress_.Warn("warning: " + msg);
+  }
+
+  void PlanTree(const google::protobuf::RepeatedPtrField<vault::v1::ChunkRef>& refs,
+                const Path& dir, bool full);
+  void PlanFile(const TreeNode& tn, Path path);
+  void FinishFile(FileJob* job);
+  void BlockWorker();
+  absl::Status RestoreBlock(uint32_t block, const std::vector<Target>& targets);
+
+  Repository& repo_;
+  const RestoreOptions& opts_;
+  Progress& progress_;
+  std::vector<std::vector<std::string>> includes_;
+  mutable std::vector<bool> include_found_;  // per include: a path at or below it was seen
+  std::unique_ptr<fs::RestoreTarget> target_;
+
+  std::vector<std::unique_ptr<FileJob>> jobs_;
+  std::vector<std::pair<Path, fs::Node>> dirs_;
+  // The trees (chunk IDs of their refs) of the directories being planned,
+  // outermost first: a subtree equal to one of them is a cycle.
+  std::vector<std::string> open_trees_;
+  std::unordered_map<uint32_t, size_t> block_slot_;
+  std::vector<std::pair<uint32_t, std::vector<Target>>> blocks_;  // plan order
+  std::map<std::pair<uint64_t, uint64_t>, FileJob*> inodes_;      // (dev, inode) -> first
+  std::map<std::pair<uint64_t, uint64_t>, Path> empty_inodes_;    // complete already
+
+  std::atomic<size_t> next_block_{0};
+  std::atomic<uint64_t> result_errors_{0}, result_warnings_{0};
+  std::atomic<uint64_t> files_{0}, others_{0}, hardlinks_{0}, bytes_{0}, blocks_done_{0};
+  std::mutex fatal_mu_;
+  absl::Status fatal_;
+};
+
+void Restorer::PlanTree(const google::protobuf::RepeatedPtrField<vault::v1::ChunkRef>& refs,
+                        const Path& dir, bool full) {
+  if (dir.size() > kMaxTreeDepth) {
+    Error(absl::StrCat("refusing directories nested deeper than ", kMaxTreeDepth,
+                       " levels (a tree that contains itself?) below ",
+                       fs::PrintablePath(PathString(Path(dir.begin(), dir.begin() + 8))), "/..."));
+    return;
+  }
+  // An honest tree cannot contain itself (its chunk IDs would be hashes of
+  // themselves); a forged one that does, with two such entries, would double
+  // the work at every level up to the depth limit: refuse the cycle at once.
+  std::string tree_key;
+  for (const auto& r : refs) tree_key += r.id();
+  if (std::find(open_trees_.begin(), open_trees_.end(), tree_key) != open_trees_.end()) {
+    Error(absl::StrCat("refusing ", fs::PrintablePath(PathString(dir)),
+                       ": its tree is the tree of a directory above it (a tree that contains "
+                       "itself)"));
+    return;
+  }
+  auto tree = repo_.LoadTree(refs);
+  if (!tree.ok()) {
+    Error(absl::StrCat("cannot read the tree of ", fs::PrintablePath(PathString(dir)), ": ",
+                       tree.status().message()));
+    return;
+  }
+  open_trees_.push_back(tree_key);
+  for (const TreeNode& tn : tree->nodes()) {
+    if (!fs::IsSafeName(tn.name())) {
+      Error(absl::StrCat("refusing unsafe name ", fs::PrintablePath(tn.name()), " in ",
+                         fs::PrintablePath(PathString(dir))));
+      continue;
+    }
+    Path path = dir;
+    path.push_back(tn.name());
+    Scope scope = full ? Scope::kFull : ScopeOf(path);
+    if (scope == Scope::kSkip) continue;
+    const std::string shown = target_->Describe(path);
+    if (scope == Scope::kAncestor && tn.type() != vault::v1::NODE_TYPE_DIR) continue;
+    fs::Node node = TreeToNode(tn, PathString(path));
+    switch (tn.type()) {
+      case vault::v1::NODE_TYPE_DIR: {
+        absl::Status s = target_->MakeDir(path);
+        if (!s.ok()) {
+          Error(std::string(s.message()));
+          continue;
+        }
+        dirs_.emplace_back(path, node);
+        PlanTree(tn.subtree(), path, scope == Scope::kFull);
+        break;
+      }
+      case vault::v1::NODE_TYPE_SYMLINK: {
+        absl::Status s = target_->MakeSymlink(path, tn.symlink_target());
+        if (s.ok()) s = target_->ApplyMetadata(path, node);
+        if (!s.ok()) {
+          Error(std::string(s.message()));
+        } else {
+          others_++;
+        }
+        break;
+      }
+      case vault::v1::NODE_TYPE_FIFO:
+      case vault::v1::NODE_TYPE_CHAR_DEV:
+      case vault::v1::NODE_TYPE_BLOCK_DEV: {
+        absl::Status s = target_->MakeSpecial(path, node);
+        if (absl::IsPermissionDenied(s) && tn.type() != vault::v1::NODE_TYPE_FIFO) {
+          Warn(absl::StrCat("device node not restored (needs root): ", shown));
+          break;
+        }
+        if (s.ok()) s = target_->ApplyMetadata(path, node);
+        if (!s.ok()) {
+          Error(std::string(s.message()));
+        } else {
+          others_++;
+        }
+        break;
+      }
+      case vault::v1::NODE_TYPE_FILE:
+        PlanFile(tn, std::move(path));
+        break;
+      default:
+        Warn(absl::StrCat("unknown node type ", tn.type(), " skipped: ", shown));
+        break;
+    }
+  }
+  open_trees_.pop_back();
+}
+
+void Restorer::PlanFile(const TreeNode& tn, Path path) {
+  const auto inode_key = std::make_pair(tn.dev(), tn.inode());
+  const bool linked = tn.nlink() > 1;
+  if (linked) {
+    auto it = inodes_.find(inode_key);
+    if (it != inodes_.end()) {
+      it->second->links.push_back(std::move(path));
+      return;
+    }
+    auto e = empty_inodes_.find(inode_key);
+    if (e != empty_inodes_.end()) {
+      absl::Status s = target_->MakeHardlink(path, e->second);
+      if (!s.ok()) {
+        Error(std::string(s.message()));
+      } else {
+        hardlinks_++;
+      }
+      return;
+    }
+  }
+  fs::Node node = TreeToNode(tn, PathString(path));
+  progress_.total_files++;
+  progress_.total_bytes += tn.size();
+  if (tn.content_size() == 0) {
+    auto w = target_->CreateFile(path);
+    absl::Status s = w.ok() ? (*w)->Finish(tn.size()) : w.status();
+    if (s.ok()) s = target_->ApplyMetadata(path, node);
+    if (!s.ok()) {
+      Error(std::string(s.message()));
+      return;
+    }
+    files_++;
+    progress_.files++;
+    progress_.bytes += tn.size();
+    if (linked) empty_inodes_.emplace(inode_key, std::move(path));
+    return;
+  }
+  auto job = std::make_unique<FileJob>();
+  job->path = std::move(path);
+  job->node = std::move(node);
+  std::vector<Target> targets;
+  for (const auto& c : tn.content()) {
+    ChunkLocation loc;
+    if (!repo_.index().Find(c.id(), &loc)) {
+      Error(absl::StrCat("cannot restore ", target_->Describe(job->path), ": chunk ",
+                         crypto::ToHex(c.id()), " is not in the vault index"));
+      return;
+    }
+    if (loc.raw_length != c.length()) {
+      Error(absl::StrCat("cannot restore ", target_->Describe(job->path),
+                         ": chunk length differs from the index"));
+      return;
+    }
+    Target t;
+    t.job = job.get();
+    t.offset = c.offset();
+    t.chunk.set_id(c.id());
+    t.chunk.set_offset(loc.offset);
+    t.chunk.set_length(loc.length);
+    t.chunk.set_raw_length(loc.raw_length);
+    t.chunk.set_compressed(loc.compressed);
+    auto [it, inserted] = block_slot_.emplace(loc.block, blocks_.size());
+    if (inserted) blocks_.emplace_back(loc.block, std::vector<Target>());
+    targets.push_back(std::move(t));
+    blocks_[it->second].second.push_back(targets.back());
+  }
+  job->pending = static_cast<int>(targets.size());
+  if (linked) inodes_.emplace(inode_key, job.get());
+  jobs_.push_back(std::move(job));
+}
+
+void Restorer::FinishFile(FileJob* job) {
+  std::unique_ptr<fs::FileWriter> writer;
+  {
+    std::lock_guard<std::mutex> lock(job->mu);
+    if (job->failed) return;
+    writer = std::move(job->writer);
+  }
+  absl::Status s = writer->Finish(job->node.size);
+  writer.reset();
+  if (s.ok()) s = target_->ApplyMetadata(job->path, job->node);
+  if (!s.ok()) {
+    Error(std::string(s.message()));
+    return;
+  }
+  files_++;
+  progress_.files++;
+  for (const Path& link : job->links) {
+    absl::Status ls = target_->MakeHardlink(link, job->path);
+    if (!ls.ok()) {
+      Error(std::string(ls.message()));
+    } else {
+      hardlinks_++;
+    }
+  }
+}
+
+absl::Status Restorer::RestoreBlock(uint32_t block, const std::vector<Target>& targets) {
+  ASSIGN_OR_RETURN(std::string plain, repo_.LoadBlock(block));
+  std::string data;
+  for (const Target& t : targets) {
+    FileJob* job = t.job;
+    data.clear();
+    absl::Status s = ExtractChunk(plain, t.chunk, &data);
+    fs::FileWriter* writer = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(job->mu);
+      if (!s.ok()) {
+        if (!job->failed) {
+          Error(absl::StrCat("cannot restore ", target_->Describe(job->path), ": ", s.message()));
+        }
+        job->failed = true;
+      } else if (!job->failed && !job->writer) {
+        auto w = target_->CreateFile(job->path);
+        if (!w.ok()) {
+          job->failed = true;
+          Error(std::string(w.status().message()));
+        } else {
+          job->writer = std::move(*w);
+        }
+      }
+      if (!job->failed) writer = job->writer.get();
+    }
+    if (writer != nullptr) {
+      s = writer->WriteAt(t.offset, data);
+      if (!s.ok()) {
+        std::lock_guard<std::mutex> lock(job->mu);
+        if (!job->failed) Error(std::string(s.message()));
+        job->failed = true;
+      } else {
+        bytes_ += data.size();
+        progress_.bytes += data.size();
+      }
+    }
+    if (job->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) FinishFile(job);
+  }
+  return absl::OkStatus();
+}
+
+void Restorer::BlockWorker() {
+  for (;;) {
+    size_t i = next_block_.fetch_add(1);
+    if (i >= blocks_.size()) return;
+    const auto& [block, targets] = blocks_[i];
+    absl::Status s = RestoreBlock(block, targets);
+    if (!s.ok()) {
+      // Every file that needed this block is incomplete.
+      std::set<FileJob*> hit;
+      for (const Target& t : targets) hit.insert(t.job);
+      Error(absl::StrCat(s.message(), " (", hit.size(), " files affected)"));
+      for (const Target& t : targets) {
+        {
+          std::lock_guard<std::mutex> lock(t.job->mu);
+          t.job->failed = true;
+          t.job->writer.reset();
+        }
+        t.job->pending.fetch_sub(1, std::memory_order_acq_rel);
+      }
+      continue;
+    }
+    blocks_done_++;
+  }
+}
+
+absl::StatusOr<RestoreResult> Restorer::Run(const vault::v1::Snapshot& snap) {
+  auto start = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(target_, fs::RestoreTarget::Open(opts_.target));
+  // Files spanning many blocks stay open until complete: allow many.
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  PlanTree(snap.root(), Path(), false);
+  ReportIncludesNotFound();
+  progress_.totals_known = true;
+
+  std::vector<std::thread> workers;
+  int nworkers = std::max(1, std::min<int>(opts_.block_workers, blocks_.size()));
+  for (int i = 0; i < nworkers; ++i) workers.emplace_back([this] { BlockWorker(); });
+  for (auto& w : workers) w.join();
+
+  // Directories last, deepest first, so their mtimes are not disturbed.
+  std::stable_sort(dirs_.begin(), dirs_.end(),
+                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  for (const auto& [path, node] : dirs_) {
+    absl::Status s = target_->ApplyMetadata(path, node);
+    if (!s.ok()) Error(std::string(s.message()));
+  }
+
+  RestoreResult r;
+  r.files = files_;
+  r.dirs = dirs_.size();
+  r.others = others_;
+  r.hardlinks = hardlinks_;
+  r.bytes = bytes_;
+  r.blocks = blocks_done_;
+  r.errors = result_errors_;
+  r.warnings = result_warnings_;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+}  // namespace
+
+absl::StatusOr<RestoreResult> RunRestore(Repository& repo, const vault::v1::Snapshot& snapshot,
+                                         const RestoreOptions& options, Progress& progress) {
+  if (options.target.empty()) return absl::InvalidArgumentError("no --target given");
+  Restorer r(repo, options, progress);
+  return r.Run(snapshot);
+}
+
+}  // namespace shardkeep::customer

@@ -1,0 +1,61 @@
+// Restore: brings a snapshot (or part of it) back into a target directory
+// (DESIGN.md "Restore, step by step").
+//
+// 1. Plan (one thread): walk the snapshot's trees; create directories,
+//    symlinks, FIFOs, device nodes (as root) and empty files at once; for
+//    every other file note which chunks of which blocks it needs.
+// 2. Fetch (a few block workers): each takes the next block in plan order,
+//    fetches any k fragments (data first, parity on error, timeout or hash
+//    mismatch; all suppliers in parallel), verifies, decodes, opens, and
+//    writes its chunks into the files that need them (holes stay holes).
+//    A file gets its metadata, then its hard links, when its last chunk is in.
+//    Only a few decoded blocks are held at once.
+// 3. Directory metadata last, deepest first (so mtimes stay put).
+//
+// All writes go through fs::RestoreTarget, which refuses to leave the target
+// whatever names or symlinks the snapshot holds; names are also checked with
+// fs::IsSafeName here so an unsafe one is reported and skipped.
+#ifndef SHARDKEEP_CUSTOMER_RESTORER_H_
+#define SHARDKEEP_CUSTOMER_RESTORER_H_
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "customer/repo/progress.h"
+#include "customer/repo/repository.h"
+#include "proto/vault.pb.h"
+
+namespace shardkeep::customer {
+
+struct RestoreOptions {
+  std::string target;
+  // Absolute paths in the snapshot; empty restores everything. A path
+  // restores itself and everything below it; its parent directories are
+  // created (with their metadata).
+  std::vector<std::string> includes;
+  int block_workers = 4;
+};
+
+struct RestoreResult {
+  uint64_t files = 0;
+  uint64_t dirs = 0;
+  uint64_t others = 0;  // symlinks, FIFOs, devices
+  uint64_t hardlinks = 0;
+  uint64_t bytes = 0;  // file contents written
+  uint64_t blocks = 0;
+  uint64_t errors = 0;
+  uint64_t warnings = 0;
+  double seconds = 0;
+};
+
+// Restores `snapshot` into options.target. REQUIRES: repo's index loaded.
+// Per-file problems are reported to `progress` and counted in errors (the
+// restore goes on); a result with errors > 0 is returned as OK, the caller
+// decides the exit code. Errors that stop everything are returned.
+absl::StatusOr<RestoreResult> RunRestore(Repository& repo, const vault::v1::Snapshot& snapshot,
+                                         const RestoreOptions& options, Progress& progress);
+
+}  // namespace shardkeep::customer
+
+#endif  // SHARDKEEP_CUSTOMER_RESTORER_H_

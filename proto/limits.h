@@ -1,0 +1,30 @@
+// Protocol constants that the customer and the supplier must agree on
+// (docs/PROTOCOL.md, "Limits"). One copy here, so the two sides cannot
+// drift apart; limits only the supplier enforces stay in supplier/limits.h.
+#ifndef SHARDKEEP_PROTO_LIMITS_H_
+#define SHARDKEEP_PROTO_LIMITS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace shardkeep::protocol {
+
+// The release both programs belong to (Info's version, `shardkeep version`,
+// the program recorded in each snapshot).
+inline constexpr char kVersion[] = "0.1.0";
+
+// Bytes of fragment data in one PutFragmentChunk / FragmentData message.
+inline constexpr size_t kMaxDataPerMessage = 1 << 20;
+// Largest gRPC message the supplier accepts or sends: a full data message
+// plus room for the header fields and framing.
+inline constexpr int kMaxMessageBytes = (1 << 20) + (64 << 10);
+// A metadata object travels in one message; the supplier refuses larger
+// ones (and says so in Info.max_object_bytes).
+inline constexpr uint64_t kMaxObjectBytes = 1 << 20;
+// The object that holds the key record; the only one a supplier will give
+// out without a signature (GetKeyRecord, by vault ID).
+inline constexpr char kKeysObjectName[] = "keys";
+
+}  // namespace shardkeep::protocol
+
+#endif  // SHARDKEEP_PROTO_LIMITS_H_

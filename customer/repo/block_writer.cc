@@ -1,0 +1,218 @@
+#include "customer/repo/block_writer.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/crypto.h"
+#include "customer/net/supplier_set.h"
+#include "customer/vault/names.h"
+
+namespace shardkeep::customer {
+
+// One sealed block on its way to the suppliers.
+struct BlockWriter::Upload {
+  vault::v1::BlockRecord record;
+  std::vector<std::string> fragments;
+  std::string sealed;  // tree blocks only, for the local cache
+  std::mutex mu;
+  int remaining = 0;  // positions not yet answered; guarded by mu
+  uint64_t mask = 0;  // positions that stored their fragment; guarded by mu
+  std::vector<std::string> errors;  // guarded by mu
+};
+
+BlockWriter::BlockWriter(Repository& repo, Options options,
+                         std::function<void(const std::string&)> on_warning,
+                         std::function<void(const absl::Status&)> on_error)
+    : repo_(repo),
+      block_size_(repo.config().block_size()),
+      on_warning_(std::move(on_warning)),
+      on_error_(std::move(on_error)),
+      in_flight_(std::max(1, options.blocks_in_flight)) {}
+
+BlockWriter::~BlockWriter() { Wait().IgnoreError(); }
+
+absl::Status BlockWriter::error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return error_;
+}
+
+void BlockWriter::Fail(const absl::Status& s) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!error_.ok()) return;
+    error_ = s;
+  }
+  if (on_error_) on_error_(s);
+}
+
+absl::Status BlockWriter::Add(vault::v1::BlockKind kind, const std::string& chunk_id,
+                              const std::string& stored, uint32_t raw_length, bool compressed) {
+  RETURN_IF_ERROR(error());
+  auto& b = kind == vault::v1::BLOCK_KIND_TREE ? open_tree_ : open_data_;
+  if (b && b->chunk_count() > 0 && b->payload_size() + stored.size() > block_size_) {
+    SealAndUpload(std::move(b));
+  }
+  if (!b) {
+    // Tree blocks are often small: let them grow instead of reserving.
+    const size_t reserve =
+        kind == vault::v1::BLOCK_KIND_TREE ? 0 : block_size_ + block_size_ / 32;
+    b = std::make_unique<BlockBuilder>(kind, crypto::RandomBytes(kBlockIdSize), reserve);
+  }
+  b->Add(chunk_id, stored, raw_length, compressed);
+  if (b->payload_size() >= block_size_ || b->chunk_count() >= kMaxChunksPerBlock) {
+    SealAndUpload(std::move(b));
+  }
+  return error();
+}
+
+absl::Status BlockWriter::Flush() {
+  RETURN_IF_ERROR(error());
+  if (open_data_) SealAndUpload(std::move(open_data_));
+  if (open_tree_) SealAndUpload(std::move(open_tree_));
+  return error();
+}
+
+absl::Status BlockWriter::Wait() {
+  std::unique_lock<std::mutex> lock(mu_);
+  idle_cv_.wait(lock, [&] { return uploads_outstanding_ == 0; });
+  return error_;
+}
+
+std::vector<vault::v1::BlockRecord> BlockWriter::TakeCommitted() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<vault::v1::BlockRecord> out;
+  out.swap(committed_);
+  return out;
+}
+
+void BlockWriter::SealAndUpload(std::unique_ptr<BlockBuilder> b) {
+  auto up = std::make_shared<Upload>();
+  vault::v1::BlockRecord& rec = up->record;
+  rec.set_block_id(b->block_id());
+  rec.set_kind(b->table().kind());
+  *rec.mutable_chunks() = b->table().chunks();
+  std::string plain = b->Finish();
+  b.reset();
+  auto sealed = SealBlock(repo_.vault().keys().block_key, rec.block_id(), plain);
+  if (!sealed.ok()) return Fail(sealed.status());
+  plain.clear();
+  plain.shrink_to_fit();
+  rec.set_sealed_size(sealed->size());
+  auto fragments = repo_.codec().Encode(*sealed);
+  if (!fragments.ok()) return Fail(fragments.status());
+  up->fragments = std::move(*fragments);
+  rec.set_fragment_size(up->fragments[0].size());
+  std::vector<std::string> shas;
+  for (const auto& f : up->fragments) {
+    shas.push_back(crypto::Sha256(f));
+    rec.add_fragment_sha256(shas.back());
+  }
+  if (rec.kind() == vault::v1::BLOCK_KIND_TREE) up->sealed = std::move(*sealed);
+  up->remaining = repo_.n();
+  in_flight_.Acquire();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    uploads_outstanding_++;
+  }
+  repo_.suppliers().PutFragmentsAsync(
+      rec.block_id(), &up->fragments, shas,
+      [this, up](int pos, absl::Status s) { OnFragmentDone(up, pos, s); });
+}
+
+void BlockWriter::OnFragmentDone(const std::shared_ptr<Upload>& up, int pos,
+                                 const absl::Status& s) {
+  bool last;
+  {
+    std::lock_guard<std::mutex> lock(up->mu);
+    if (s.ok()) {
+      up->mask |= uint64_t{1} << pos;
+    } else {
+      up->errors.push_back(std::string(s.message()));
+    }
+    last = --up->remaining == 0;
+  }
+  if (last) CommitBlock(up);
+}
+
+void BlockWriter::CommitBlock(const std::shared_ptr<Upload>& up) {
+  const int n = repo_.n();
+  const int need = CommitThreshold(n, repo_.k());
+  const int stored = __builtin_popcountll(up->mask);
+  vault::v1::BlockRecord& rec = up->record;
+  if (stored >= need) {
+    rec.set_stored_mask(up->mask);
+    absl::Status s = repo_.index().AddBlock(rec);
+    if (!s.ok()) {
+      Fail(s);
+    } else {
+      blocks_++;
+      if (stored < n) {
+        blocks_degraded_++;
+        // One warning per set of missing suppliers, not one per block: with a
+        // supplier down, every block of a large backup would repeat it. The
+        // summary counts all degraded blocks.
+        bool first_of_its_kind;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          first_of_its_kind = degraded_masks_warned_.insert(up->mask).second;
+        }
+        if (first_of_its_kind && on_warning_) {
+          on_warning_(absl::StrCat(
+              "block ", crypto::ToHex(rec.block_id()), " stored on ", stored, " of ", n,
+              " suppliers (degraded: its missing fragments are not re-sent later; "
+              "further blocks missing the same suppliers are only counted): ",
+              absl::StrJoin(up->errors, "; ")));
+        }
+      }
+      if (!up->sealed.empty()) repo_.CacheTreeBlock(rec.block_id(), up->sealed);
+      std::lock_guard<std::mutex> lock(mu_);
+      committed_.push_back(std::move(rec));
+    }
+  } else {
+    Fail(absl::UnavailableError(absl::StrCat("a block could be stored on only ", stored, " of ", n,
+                                             " suppliers (", need,
+                                             " needed): ", absl::StrJoin(up->errors, "; "))));
+  }
+  up->fragments.clear();
+  up->sealed.clear();
+  in_flight_.Release();
+  std::lock_guard<std::mutex> lock(mu_);
+  uploads_outstanding_--;
+  idle_cv_.notify_all();
+}
+
+absl::StatusOr<std::vector<std::string>> WriteIndexPieces(
+    Repository& repo, const std::string& snapshot_id,
+    std::vector<vault::v1::BlockRecord> records) {
+  // Pieces under the suppliers' object limit (sealing adds < 64 bytes;
+  // chunk IDs are random, so compression does not shrink a piece much).
+  const size_t kPieceLimit =
+      std::max<size_t>(repo.suppliers().max_object_bytes(), 64 << 10) - 4096;
+  std::vector<vault::v1::IndexPiece> pieces(1);
+  size_t size = 0;
+  for (auto& rec : records) {
+    size_t s = rec.ByteSizeLong() + 8;
+    if (size + s > kPieceLimit && pieces.back().blocks_size() > 0) {
+      pieces.emplace_back();
+      size = 0;
+    }
+    pieces.back().set_version(1);
+    *pieces.back().add_blocks() = std::move(rec);
+    size += s;
+  }
+  if (pieces.back().blocks_size() == 0) pieces.pop_back();
+  if (pieces.size() >= kMaxIndexPieces) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "a snapshot's index would need ", pieces.size(), " pieces (limit ", kMaxIndexPieces, ")"));
+  }
+  std::vector<std::string> names;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    std::string name = IndexPieceName(snapshot_id, static_cast<uint32_t>(i));
+    RETURN_IF_ERROR(repo.PutObject(name, pieces[i].SerializeAsString(), /*cache=*/true));
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
+}  // namespace shardkeep::customer

@@ -18,6 +18,7 @@
 #include "customer/vault/block.h"
 #include "customer/fs/fs.h"
 #include "customer/repo/tree_node.h"
+#include "customer/repo/tree_walker.h"
 
 namespace shardkeep::customer {
 namespace {
@@ -26,12 +27,6 @@ using Path = fs::RestoreTarget::Path;
 using vault::v1::TreeNode;
 
 std::string PathString(const Path& p) { return "/" + absl::StrJoin(p, "/"); }
-
-// PlanTree recurses once per level: a subtree that refers back to an
-// ancestor (a bug or a forged vault) would recurse until the stack overflows.
-// 1024 levels is deeper than real trees go, and stays within an 8 MiB stack
-// even under ASan (about 4 KiB per level there; 2048 levels overflowed).
-constexpr size_t kMaxTreeDepth = 1024;
 
 std::vector<std::string> SplitPath(const std::string& path) {
   std::vector<std::string> parts;
@@ -124,8 +119,9 @@ class Restorer {
     progress_.Warn("warning: " + msg);
   }
 
-  void PlanTree(const google::protobuf::RepeatedPtrField<vault::v1::ChunkRef>& refs,
-                const Path& dir, bool full);
+  // The TreeWalker's visitor: creates what needs no data at once and plans
+  // the files (which chunks of which blocks go where).
+  absl::StatusOr<TreeWalker::Next> Plan(const Path& path, const TreeNode& tn);
   void PlanFile(const TreeNode& tn, Path path);
   void FinishFile(FileJob* job);
   void BlockWorker();
@@ -140,9 +136,6 @@ class Restorer {
 
   std::vector<std::unique_ptr<FileJob>> jobs_;
   std::vector<std::pair<Path, fs::Node>> dirs_;
-  // The trees (chunk IDs of their refs) of the directories being planned,
-  // outermost first: a subtree equal to one of them is a cycle.
-  std::vector<std::string> open_trees_;
   std::unordered_map<uint32_t, size_t> block_slot_;
   std::vector<std::pair<uint32_t, std::vector<Target>>> blocks_;  // plan order
   std::map<std::pair<uint64_t, uint64_t>, FileJob*> inodes_;      // (dev, inode) -> first
@@ -155,91 +148,62 @@ class Restorer {
   absl::Status fatal_;
 };
 
-void Restorer::PlanTree(const google::protobuf::RepeatedPtrField<vault::v1::ChunkRef>& refs,
-                        const Path& dir, bool full) {
-  if (dir.size() > kMaxTreeDepth) {
-    Error(absl::StrCat("refusing directories nested deeper than ", kMaxTreeDepth,
-                       " levels (a tree that contains itself?) below ",
-                       fs::PrintablePath(PathString(Path(dir.begin(), dir.begin() + 8))), "/..."));
-    return;
+absl::StatusOr<TreeWalker::Next> Restorer::Plan(const Path& path, const TreeNode& tn) {
+  using Next = TreeWalker::Next;
+  if (!fs::IsSafeName(tn.name())) {
+    Error(absl::StrCat("refusing unsafe name ", fs::PrintablePath(tn.name()), " in ",
+                       fs::PrintablePath(PathString(Path(path.begin(), path.end() - 1)))));
+    return Next::kSkip;
   }
-  // An honest tree cannot contain itself (its chunk IDs would be hashes of
-  // themselves); a forged one that does, with two such entries, would double
-  // the work at every level up to the depth limit: refuse the cycle at once.
-  std::string tree_key;
-  for (const auto& r : refs) tree_key += r.id();
-  if (std::find(open_trees_.begin(), open_trees_.end(), tree_key) != open_trees_.end()) {
-    Error(absl::StrCat("refusing ", fs::PrintablePath(PathString(dir)),
-                       ": its tree is the tree of a directory above it (a tree that contains "
-                       "itself)"));
-    return;
-  }
-  auto tree = repo_.LoadTree(refs);
-  if (!tree.ok()) {
-    Error(absl::StrCat("cannot read the tree of ", fs::PrintablePath(PathString(dir)), ": ",
-                       tree.status().message()));
-    return;
-  }
-  open_trees_.push_back(tree_key);
-  for (const TreeNode& tn : tree->nodes()) {
-    if (!fs::IsSafeName(tn.name())) {
-      Error(absl::StrCat("refusing unsafe name ", fs::PrintablePath(tn.name()), " in ",
-                         fs::PrintablePath(PathString(dir))));
-      continue;
+  Scope scope = ScopeOf(path);
+  if (scope == Scope::kSkip) return Next::kSkip;
+  if (scope == Scope::kAncestor && tn.type() != vault::v1::NODE_TYPE_DIR) return Next::kSkip;
+  const std::string shown = target_->Describe(path);
+  fs::Node node = TreeToNode(tn, PathString(path));
+  switch (tn.type()) {
+    case vault::v1::NODE_TYPE_DIR: {
+      absl::Status s = target_->MakeDir(path);
+      if (!s.ok()) {
+        Error(std::string(s.message()));
+        return Next::kSkip;
+      }
+      dirs_.emplace_back(path, node);
+      return Next::kDescend;
     }
-    Path path = dir;
-    path.push_back(tn.name());
-    Scope scope = full ? Scope::kFull : ScopeOf(path);
-    if (scope == Scope::kSkip) continue;
-    const std::string shown = target_->Describe(path);
-    if (scope == Scope::kAncestor && tn.type() != vault::v1::NODE_TYPE_DIR) continue;
-    fs::Node node = TreeToNode(tn, PathString(path));
-    switch (tn.type()) {
-      case vault::v1::NODE_TYPE_DIR: {
-        absl::Status s = target_->MakeDir(path);
-        if (!s.ok()) {
-          Error(std::string(s.message()));
-          continue;
-        }
-        dirs_.emplace_back(path, node);
-        PlanTree(tn.subtree(), path, scope == Scope::kFull);
-        break;
+    case vault::v1::NODE_TYPE_SYMLINK: {
+      absl::Status s = target_->MakeSymlink(path, tn.symlink_target());
+      if (s.ok()) s = target_->ApplyMetadata(path, node);
+      if (!s.ok()) {
+        Error(std::string(s.message()));
+      } else {
+        others_++;
       }
-      case vault::v1::NODE_TYPE_SYMLINK: {
-        absl::Status s = target_->MakeSymlink(path, tn.symlink_target());
-        if (s.ok()) s = target_->ApplyMetadata(path, node);
-        if (!s.ok()) {
-          Error(std::string(s.message()));
-        } else {
-          others_++;
-        }
-        break;
-      }
-      case vault::v1::NODE_TYPE_FIFO:
-      case vault::v1::NODE_TYPE_CHAR_DEV:
-      case vault::v1::NODE_TYPE_BLOCK_DEV: {
-        absl::Status s = target_->MakeSpecial(path, node);
-        if (absl::IsPermissionDenied(s) && tn.type() != vault::v1::NODE_TYPE_FIFO) {
-          Warn(absl::StrCat("device node not restored (needs root): ", shown));
-          break;
-        }
-        if (s.ok()) s = target_->ApplyMetadata(path, node);
-        if (!s.ok()) {
-          Error(std::string(s.message()));
-        } else {
-          others_++;
-        }
-        break;
-      }
-      case vault::v1::NODE_TYPE_FILE:
-        PlanFile(tn, std::move(path));
-        break;
-      default:
-        Warn(absl::StrCat("unknown node type ", tn.type(), " skipped: ", shown));
-        break;
+      break;
     }
+    case vault::v1::NODE_TYPE_FIFO:
+    case vault::v1::NODE_TYPE_CHAR_DEV:
+    case vault::v1::NODE_TYPE_BLOCK_DEV: {
+      absl::Status s = target_->MakeSpecial(path, node);
+      if (absl::IsPermissionDenied(s) && tn.type() != vault::v1::NODE_TYPE_FIFO) {
+        Warn(absl::StrCat("device node not restored (needs root): ", shown));
+        break;
+      }
+      if (s.ok()) s = target_->ApplyMetadata(path, node);
+      if (!s.ok()) {
+        Error(std::string(s.message()));
+      } else {
+        others_++;
+      }
+      break;
+    }
+    case vault::v1::NODE_TYPE_FILE:
+      PlanFile(tn, path);
+      break;
+    default:
+      Warn(absl::StrCat("unknown node type ", tn.type(), " skipped: ", shown));
+      break;
   }
-  open_trees_.pop_back();
+  return Next::kSkip;
 }
 
 void Restorer::PlanFile(const TreeNode& tn, Path path) {
@@ -415,7 +379,16 @@ absl::StatusOr<RestoreResult> Restorer::Run(const vault::v1::Snapshot& snap) {
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
   }
-  PlanTree(snap.root(), Path(), false);
+  // One walk plans everything; a tree that cannot be read (or is refused:
+  // it contains itself, or is nested too deep) is an error for its files,
+  // and the rest is restored.
+  TreeWalker walker(repo_);
+  RETURN_IF_ERROR(walker.Walk(
+      snap.root(), [this](const Path& p, const TreeNode& tn) { return Plan(p, tn); },
+      [this](const Path&, const absl::Status& s) {
+        Error(std::string(s.message()));
+        return absl::OkStatus();
+      }));
   ReportIncludesNotFound();
   progress_.totals_known = true;
 

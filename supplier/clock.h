@@ -9,15 +9,12 @@
 #include <memory>
 #include <string>
 
+#include "common/clock.h"
+
 namespace shardkeep::supplier {
 
-// Thread-safe: NowMs may be called from any thread at any time.
-class Clock {
- public:
-  virtual ~Clock() = default;
-  // Milliseconds since the Unix epoch.
-  virtual int64_t NowMs() = 0;
-};
+// The interface is common/clock.h (the customer uses it too).
+using Clock = ::shardkeep::Clock;
 
 // The system's real-time clock.
 std::unique_ptr<Clock> NewSystemClock();

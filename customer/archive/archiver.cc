@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -19,12 +18,6 @@ namespace archive_internal {
 namespace {
 
 const std::string kProgram = std::string("shardkeep ") + protocol::kVersion;
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -50,7 +43,8 @@ absl::Status Archiver::WriteIndexAndSnapshot(vault::v1::Snapshot* snap) {
 }
 
 absl::StatusOr<BackupResult> Archiver::Run(const std::vector<std::string>& abs_paths) {
-  const int64_t start_ns = NowNs();
+  Clock* clock = opts_.clock != nullptr ? opts_.clock : RealClock();
+  const int64_t start_ns = clock->NowNs();
   PathTrie trie;
   for (const auto& p : abs_paths) {
     PathTrie* t = &trie;
@@ -141,12 +135,12 @@ absl::StatusOr<BackupResult> Archiver::Run(const std::vector<std::string>& abs_p
     sb->set_address(repo_.suppliers().address(i));
     sb->set_bytes(repo_.suppliers().BytesSent(i));
   }
-  sum->set_seconds((NowNs() - start_ns) / 1e9);
+  sum->set_seconds((clock->NowNs() - start_ns) / 1e9);
   RETURN_IF_ERROR(WriteIndexAndSnapshot(&snap));
   for (int i = 0; i < repo_.n(); ++i) {
     sum->mutable_supplier_bytes(i)->set_bytes(repo_.suppliers().BytesSent(i));
   }
-  sum->set_seconds((NowNs() - start_ns) / 1e9);
+  sum->set_seconds((clock->NowNs() - start_ns) / 1e9);
   result.warnings = warnings_;
   result.partial = errors_ > 0;
   return result;

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "customer/repo/progress.h"
 #include "customer/repo/repository.h"
@@ -39,6 +40,8 @@ struct BackupOptions {
   size_t chunk_queue_bytes = 32 << 20;
   // Parent snapshot whose unchanged files are reused; null for none.
   const vault::v1::Snapshot* parent = nullptr;
+  // The snapshot's time and the summary's seconds; null: RealClock().
+  Clock* clock = nullptr;
 };
 
 struct BackupResult {

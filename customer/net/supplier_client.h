@@ -1,7 +1,9 @@
 // The customer's view of one supplier: the narrow seam between the vault
 // logic (archiver, restorer, init) and the network, in the spirit of
 // LevelDB's Env. The gRPC client (grpc_supplier_client.h) is the real
-// implementation; tests wrap it to drop, delay, corrupt or refuse calls.
+// implementation; mem_supplier_client.h is an in-process supplier with the
+// daemon's semantics, and fault_injecting_supplier_client.h wraps any of them
+// to fail, hang, corrupt or refuse calls (docs/TESTING.md).
 //
 // Thread-safety: every method may be called from several threads at once.
 // Errors are absl::Status with the gRPC code carried over and a message that

@@ -9,16 +9,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/crypto.h"
+#include "common/error_kind.h"
 #include "customer/vault/names.h"
 #include "proto/limits.h"
-#include "common/error_kind.h"
 
 namespace shardkeep::customer {
-
-namespace {
-// A fetch that has not completed after this long asks one more supplier.
-constexpr int kHedgeSeconds = 5;
-}  // namespace
 
 int CommitThreshold(int n, int k) { return std::min(n, k + 1); }
 
@@ -246,9 +241,9 @@ absl::StatusOr<std::vector<std::string>> SupplierSet::ListObjectsUnion(const std
   }
   latch.Wait();
   if (answered == 0) {
-    return WithKind(absl::UnavailableError(absl::StrCat("no supplier answered listing ", prefix,
-                                                            ": ", DownSummary())),
-                        ErrorKind::kSuppliersUnreachable);
+    return WithKind(absl::UnavailableError(
+                        absl::StrCat("no supplier answered listing ", prefix, ": ", DownSummary())),
+                    ErrorKind::kSuppliersUnreachable);
   }
   return std::vector<std::string>(names.begin(), names.end());
 }
@@ -356,7 +351,7 @@ absl::StatusOr<std::map<int, std::string>> SupplierSet::FetchFragments(
     // Wait for an answer. Hedge against a supplier that hangs: after a quiet
     // while, ask one more, and put the silent ones last for later blocks.
     const int seen = state->completions;
-    if (!state->cv.wait_for(lock, std::chrono::seconds(kHedgeSeconds),
+    if (!state->cv.wait_for(lock, options_.hedge_after,
                             [&] { return state->completions != seen; })) {
       for (int pos : state->waiting) MarkSlow(pos);
       if (next < order.size()) launch(order[next++]);

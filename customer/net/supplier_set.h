@@ -15,6 +15,7 @@
 #define SHARDKEEP_CUSTOMER_SUPPLIER_SET_H_
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -23,8 +24,8 @@
 #include <vector>
 
 #include "common/status.h"
-#include "customer/net/supplier_client.h"
 #include "common/workers.h"
+#include "customer/net/supplier_client.h"
 #include "proto/vault.pb.h"
 
 namespace shardkeep::customer {
@@ -38,6 +39,9 @@ class SupplierSet {
  public:
   struct Options {
     int threads_per_supplier = 2;
+    // A fetch that has had no answer for this long asks one more supplier
+    // (tests shorten it).
+    std::chrono::milliseconds hedge_after{5000};
   };
 
   // Clients for every supplier of `config` (no network traffic yet).

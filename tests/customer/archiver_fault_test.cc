@@ -1,6 +1,6 @@
-// The archiver and restorer in-process, over real suppliers reached through a
-// fault-injecting SupplierClient: suppliers that start failing in the middle
-// of a backup.
+// The archiver and restorer in-process, over real suppliers reached through
+// FaultInjectingSupplierClient (customer/net/fault_injecting_supplier_client.h):
+// suppliers that start failing in the middle of a backup.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -14,13 +14,13 @@
 
 #include "common/crypto.h"
 #include "customer/archive/archiver.h"
+#include "customer/net/fault_injecting_supplier_client.h"
 #include "customer/net/grpc_supplier_client.h"
 #include "customer/repo/progress.h"
 #include "customer/repo/repository.h"
 #include "customer/restore/restorer.h"
 #include "customer/vault/vault.h"
 #include "gtest/gtest.h"
-#include "tests/customer/forwarding_supplier_client.h"
 #include "tests/harness/supplier_cluster.h"
 
 extern char** environ;
@@ -48,25 +48,6 @@ int Spawn(std::vector<std::string> argv) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// Forwards to the real client; after `fail_puts_after` fragment puts it
-// refuses every further one (a supplier that dies or fills up mid-backup).
-class FailingClient : public ForwardingSupplierClient {
- public:
-  FailingClient(std::unique_ptr<SupplierClient> real, int fail_puts_after)
-      : ForwardingSupplierClient(std::move(real)), fail_after_(fail_puts_after) {}
-  absl::Status PutFragment(const std::string& key, std::string_view data,
-                           std::string_view sha) override {
-    if (fail_after_ >= 0 && puts_++ >= fail_after_) {
-      return absl::UnavailableError(address() + ": injected: supplier went away");
-    }
-    return real().PutFragment(key, data, sha);
-  }
-
- private:
-  const int fail_after_;
-  std::atomic<int> puts_{0};
-};
-
 class ArchiverFaultTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -90,19 +71,22 @@ class ArchiverFaultTest : public ::testing::Test {
     }
   }
 
-  // A repository whose client for position p fails puts after fail_after[p].
+  // A repository whose client for position p fails fragment puts after
+  // fail_after[p] of them went through (-1: never), as a supplier that dies
+  // or fills up mid-backup.
   std::unique_ptr<Repository> Open(std::vector<int> fail_after) {
     auto vault = Vault::Open(config_, cache_, "pw");
     EXPECT_TRUE(vault.ok()) << vault.status();
-    int next = 0;
     SupplierConnector connector =
-        [&next, fail_after](
-            const std::string& addr, const std::string& seed,
-            const std::string& id) -> absl::StatusOr<std::unique_ptr<SupplierClient>> {
-      ASSIGN_OR_RETURN(auto real, ConnectGrpcSupplier(addr, seed, id));
-      return std::unique_ptr<SupplierClient>(
-          new FailingClient(std::move(real), fail_after[next++]));
-    };
+        WrapConnector(DefaultConnector(), [fail_after](int position, const std::string&) {
+          auto faults = std::make_shared<SupplierFaults>();
+          if (position < static_cast<int>(fail_after.size()) && fail_after[position] >= 0) {
+            faults->Fail(SupplierMethod::kPutFragment,
+                         absl::UnavailableError("injected: supplier went away"),
+                         fail_after[position]);
+          }
+          return faults;
+        });
     auto repo = Repository::Open(std::move(*vault), connector);
     EXPECT_TRUE(repo.ok()) << repo.status();
     EXPECT_TRUE((*repo)->CheckSuppliers(4).ok());

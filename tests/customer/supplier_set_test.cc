@@ -1,6 +1,8 @@
 // SupplierSet over real suppliers (tests/harness), with the gRPC client
-// wrapped by a fault-injecting SupplierClient (the seam of
-// customer/supplier_client.h): corrupt or failing fragments, refused puts.
+// wrapped by FaultInjectingSupplierClient (customer/net/
+// fault_injecting_supplier_client.h): corrupt or failing fragments, refused
+// puts. The same behaviours over in-memory suppliers, without processes:
+// customer/net/supplier_set_mem_test.cc.
 #include "customer/net/supplier_set.h"
 
 #include <atomic>
@@ -12,46 +14,25 @@
 #include <vector>
 
 #include "common/crypto.h"
-#include "customer/vault/block.h"
+#include "customer/net/fault_injecting_supplier_client.h"
 #include "customer/net/grpc_supplier_client.h"
+#include "customer/vault/block.h"
 #include "gtest/gtest.h"
 #include "raid/codec.h"
-#include "tests/customer/forwarding_supplier_client.h"
 #include "tests/harness/supplier_cluster.h"
 
 namespace shardkeep::customer {
 namespace {
 
-// Forwards to a real client, breaking calls on request.
-class FaultyClient : public ForwardingSupplierClient {
- public:
-  explicit FaultyClient(std::unique_ptr<SupplierClient> real)
-      : ForwardingSupplierClient(std::move(real)) {}
-  std::atomic<bool> corrupt_reads{false};
-  std::atomic<bool> fail_reads{false};
-  std::atomic<bool> fail_puts{false};
-  std::atomic<int> delay_reads_ms{0};
-  std::atomic<int> fragment_reads{0};
-  std::atomic<int> fragment_puts{0};
-
-  absl::Status PutFragment(const std::string& key, std::string_view data,
-                           std::string_view sha) override {
-    fragment_puts++;
-    if (fail_puts) return absl::UnavailableError(address() + ": injected put failure");
-    return real().PutFragment(key, data, sha);
-  }
-  absl::StatusOr<std::string> GetFragment(const std::string& key) override {
-    fragment_reads++;
-    if (delay_reads_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_reads_ms));
-    if (fail_reads) return absl::UnavailableError(address() + ": injected read failure");
-    auto d = real().GetFragment(key);
-    if (d.ok() && corrupt_reads && !d->empty()) (*d)[d->size() / 3] ^= 0x40;
-    return d;
-  }
-};
+using M = SupplierMethod;
 
 class SupplierSetTest : public ::testing::Test {
  protected:
+  void TearDown() override {
+    for (auto& f : faults_) f->ClearAll();  // no hung call outlives the set
+    set_.reset();
+  }
+
   void SetUp() override {
     auto c = testing::SupplierCluster::Start(kN);
     ASSERT_TRUE(c.ok()) << c.status();
@@ -61,8 +42,8 @@ class SupplierSetTest : public ::testing::Test {
     for (int i = 0; i < kN; ++i) {
       auto real = ConnectGrpcSupplier(cluster_->Address(i), seed_, "");
       ASSERT_TRUE(real.ok());
-      auto f = std::make_unique<FaultyClient>(std::move(*real));
-      faulty_.push_back(f.get());
+      auto f = std::make_unique<FaultInjectingSupplierClient>(std::move(*real));
+      faults_.push_back(f->faults());
       auto contract = f->RequestContract(64 << 20, i, kN);
       ASSERT_TRUE(contract.ok()) << contract.status();
       clients.push_back(std::move(f));
@@ -105,7 +86,7 @@ class SupplierSetTest : public ::testing::Test {
   static constexpr int kK = 2;
   std::unique_ptr<testing::SupplierCluster> cluster_;
   std::string seed_;
-  std::vector<FaultyClient*> faulty_;
+  std::vector<std::shared_ptr<SupplierFaults>> faults_;
   std::unique_ptr<SupplierSet> set_;
   std::unique_ptr<raid::Codec> codec_;
 };
@@ -123,13 +104,13 @@ TEST_F(SupplierSetTest, RoundTripPrefersDataFragments) {
   uint64_t mask;
   auto rec = StoreBlock(block, &mask);
   EXPECT_EQ(mask, 0xfu);
-  for (auto* f : faulty_) f->fragment_reads = 0;
+  for (auto& f : faults_) f->ResetCounters();
   auto got = set_->FetchFragments(rec);
   ASSERT_TRUE(got.ok()) << got.status();
   ASSERT_EQ(got->size(), 2u);
   EXPECT_EQ(got->begin()->first, 0);
   EXPECT_EQ(got->rbegin()->first, 1);
-  EXPECT_EQ(faulty_[2]->fragment_reads + faulty_[3]->fragment_reads, 0);
+  EXPECT_EQ(faults_[2]->Calls(M::kGetFragment) + faults_[3]->Calls(M::kGetFragment), 0);
   auto decoded = codec_->Decode(*got);
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(*decoded, block);
@@ -139,15 +120,15 @@ TEST_F(SupplierSetTest, CorruptDataFragmentsFallBackToParity) {
   std::string block = crypto::RandomBytes(1 << 20);
   uint64_t mask;
   auto rec = StoreBlock(block, &mask);
-  faulty_[0]->corrupt_reads = true;
-  faulty_[1]->corrupt_reads = true;
+  faults_[0]->Corrupt(M::kGetFragment);
+  faults_[1]->Corrupt(M::kGetFragment);
   auto got = set_->FetchFragments(rec);
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->count(0) + got->count(1), 0u);
   EXPECT_EQ(*codec_->Decode(*got), block);
-  EXPECT_GT(faulty_[0]->fragment_reads, 0);
+  EXPECT_GT(faults_[0]->Calls(M::kGetFragment), 0);
   // A third bad supplier is one too many: the error names the failures.
-  faulty_[2]->fail_reads = true;
+  faults_[2]->Fail(M::kGetFragment, absl::UnavailableError("injected read failure"));
   auto bad = set_->FetchFragments(rec);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kDataLoss);
@@ -163,10 +144,12 @@ TEST_F(SupplierSetTest, HungSupplierIsHedgedAndAskedLast) {
   std::string block = crypto::RandomBytes(1 << 20);
   uint64_t mask;
   auto rec = StoreBlock(block, &mask);
-  faulty_[0]->delay_reads_ms = 7000;
+  faults_[0]->Hang(M::kGetFragment);
   auto start = std::chrono::steady_clock::now();
   auto got = set_->FetchFragments(rec);
   double first = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(faults_[0]->Hanging(), 1);  // the fetch did not wait for it
+  faults_[0]->Release();
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(*codec_->Decode(*got), block);
   EXPECT_LT(first, 6.5);
@@ -181,16 +164,16 @@ TEST_F(SupplierSetTest, HungSupplierIsHedgedAndAskedLast) {
 }
 
 TEST_F(SupplierSetTest, FailedPutMarksSupplierDownAndSkipsIt) {
-  faulty_[1]->fail_puts = true;
+  faults_[1]->Fail(M::kPutFragment, absl::UnavailableError("injected put failure"));
   uint64_t mask;
   auto rec = StoreBlock(crypto::RandomBytes(100000), &mask);
   EXPECT_EQ(mask, 0xdu);  // positions 0, 2, 3
   EXPECT_TRUE(set_->IsDown(1));
   EXPECT_NE(set_->DownSummary().find("injected put failure"), std::string::npos);
-  int puts_before = faulty_[1]->fragment_puts;
+  int puts_before = faults_[1]->Calls(M::kPutFragment);
   StoreBlock(crypto::RandomBytes(1000), &mask);
   EXPECT_EQ(mask, 0xdu);
-  EXPECT_EQ(faulty_[1]->fragment_puts, puts_before);  // not even asked
+  EXPECT_EQ(faults_[1]->Calls(M::kPutFragment), puts_before);  // not even asked
   // A degraded block reads back without the missing position.
   auto got = set_->FetchFragments(rec);
   ASSERT_TRUE(got.ok()) << got.status();
@@ -200,7 +183,7 @@ TEST_F(SupplierSetTest, FailedPutMarksSupplierDownAndSkipsIt) {
 TEST_F(SupplierSetTest, ObjectsEverywhereAndListedAsUnion) {
   ASSERT_TRUE(set_->PutObjectEverywhere("snapshots/a", "A", 4).ok());
   // An object only one supplier holds is still listed.
-  ASSERT_TRUE(faulty_[2]->PutObject("snapshots/b", "B", "").ok());
+  ASSERT_TRUE(set_->at(2)->PutObject("snapshots/b", "B", "").ok());
   auto names = set_->ListObjectsUnion("snapshots/");
   ASSERT_TRUE(names.ok());
   EXPECT_EQ(*names, (std::vector<std::string>{"snapshots/a", "snapshots/b"}));

@@ -1,0 +1,72 @@
+// CreateVault: `init`'s algorithm as a library function, so that `recover`
+// and `key passwd` can reuse its pieces and tests can run it over in-memory
+// suppliers (customer/net/mem_supplier_client.h).
+//
+// Steps, in order (each failure is returned, nothing is left behind):
+//  1. Check the request: 2..64 distinct HOST:PORT addresses (port 1..65535),
+//     1 <= k < n, block size 64 KiB..256 MiB, needed > 0 (usage errors,
+//     ErrorKind::kUsage, naming the bad value); no vault in the config dir
+//     yet (AlreadyExists naming it). No passphrase is asked before this.
+//  2. Ask for the passphrase (the callback), make a master key, a vault ID
+//     and the keys derived from them (customer/vault/keys.h).
+//  3. Reach every supplier (kSuppliersUnreachable naming those that do not
+//     answer) and refuse two addresses of one supplier (same supplier ID).
+//  4. Ask all n for a contract of ceil(needed / k) at once; if any refuses,
+//     cancel those granted and fail naming every refusal.
+//  5. Store the key record and the sealed config on every supplier, then
+//     write the config dir. If anything after step 4 fails, the contracts
+//     are cancelled (a retry makes a new identity, so they would only hold
+//     space until their leases ran out).
+#ifndef SHARDKEEP_CUSTOMER_VAULT_CREATE_VAULT_H_
+#define SHARDKEEP_CUSTOMER_VAULT_CREATE_VAULT_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "customer/net/supplier_client.h"
+#include "customer/vault/keys.h"
+
+namespace shardkeep::customer {
+
+struct CreateVaultRequest {
+  std::vector<std::string> supplier_addresses;  // by position
+  int data_shards = 0;                          // k; 0: ceil(n/2)
+  uint64_t block_size = uint64_t{8} << 20;
+  uint64_t needed_bytes = uint64_t{10} << 30;  // after dedup and compression
+  std::string config_dir;
+  std::string cache_dir;
+  // Asked once the request has been checked (a prompt, the environment).
+  std::function<absl::StatusOr<std::string>()> passphrase;
+  ScryptParams scrypt;       // tests use cheaper ones
+  Clock* clock = nullptr;    // the config's created_ms; null: RealClock()
+};
+
+struct CreatedVault {
+  std::string vault_id;  // 16 bytes
+  int n = 0;
+  int k = 0;
+  uint64_t block_size = 0;
+  uint64_t needed_bytes = 0;
+  struct Supplier {
+    std::string address;
+    std::string supplier_id;
+    uint64_t quota_bytes = 0;
+  };
+  std::vector<Supplier> suppliers;  // by position
+};
+
+// Checks a list of supplier addresses as step 1 does. kUsage naming the
+// first bad or repeated one.
+absl::Status CheckSupplierAddresses(const std::vector<std::string>& addresses);
+
+// Creates a vault as the file comment says.
+absl::StatusOr<CreatedVault> CreateVault(const CreateVaultRequest& request,
+                                         const SupplierConnector& connector);
+
+}  // namespace shardkeep::customer
+
+#endif  // SHARDKEEP_CUSTOMER_VAULT_CREATE_VAULT_H_

@@ -38,6 +38,11 @@ packages=(//:all //common/... //raid/... //proto/... //supplier/... //customer/.
 bazel "${startup[@]}" test "${config[@]}" --keep_going "${bazel_args[@]}" "${packages[@]}" 2>&1 | tee /tmp/shardkeep-test.log
 rc=${PIPESTATUS[0]}
 
+# The layering (docs/ARCHITECTURE.md), proved on the build graph: one check.
+layering_passed=0
+layering_failed=0
+if tests/layering_check.sh "${startup[@]}"; then layering_passed=1; else layering_failed=1; fi
+
 fuzz_failed=0
 fuzz_passed=0
 if [[ $mode == fuzz ]]; then
@@ -79,8 +84,8 @@ for line in open(log, errors="replace"):
 print(passed, failed)
 PY
 )
-passed=$((passed + fuzz_passed))
-failed=$((failed + fuzz_failed))
+passed=$((passed + fuzz_passed + layering_passed))
+failed=$((failed + fuzz_failed + layering_failed))
 # A build error leaves tests unrun: count it as a failure so it cannot read as green.
 if [[ $rc -ne 0 && $failed -eq 0 ]]; then failed=1; fi
 echo "${passed} passed, ${failed} failed"

@@ -16,6 +16,9 @@
 #           borg-none      borg 1.2, -e repokey, --compression none
 #           shardkeep      ShardKeep with 4 local suppliers (data dirs on the scratch fs),
 #                          binaries from bazel-bin (-c opt; built first); SK_N=4 suppliers
+#           shardkeep-base the same with the binaries in $SK_BASE_BIN (customer/shardkeep,
+#                          supplier/shardkeep-supplier): an earlier build, for a
+#                          before/after comparison in one sitting
 #           copy           floor reference: backup = cp -a, incr = rsync -a
 #                          (nothing to copy), restore = cp -a back
 #           default: restic borg borg-zstd3
@@ -288,8 +291,9 @@ run_tool() {
       before "$repo"
       run_step "$tool" "$rep" restore "" "$PREWARM_NOTE" -- bash -c 'cd "$1" && exec borg extract "$2"' _ "$dst" "$repo::b2"
       ;;
-    shardkeep)
+    shardkeep|shardkeep-base)
       local n=${SK_N:-4} bin=$SK_BIN sup=$repo/suppliers
+      [ "$tool" = shardkeep-base ] && bin=${SK_BASE_BIN:?shardkeep-base needs SK_BASE_BIN}
       mkdir -p "$sup"
       local ports=() addrs=""
       for i in $(seq 0 $((n - 1))); do

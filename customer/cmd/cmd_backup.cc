@@ -1,63 +1,37 @@
 // shardkeep backup: stores a new snapshot of the given paths.
-#include <errno.h>
-#include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <system_error>
+
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "common/crypto.h"
+#include "common/units.h"
 #include "customer/archive/archiver.h"
-#include "customer/cmd/cli.h"
-#include "customer/ui/progress_line.h"
+#include "customer/cmd/command.h"
 #include "customer/net/supplier_set.h"
+#include "customer/ui/json.h"
+#include "customer/ui/progress_line.h"
 
 namespace shardkeep::customer {
 namespace {
 
-const char kHelp[] =
-    "Usage: shardkeep backup PATH... [--exclude PATTERN]... [--exclude-file FILE]...\n"
-    "                        [--one-file-system] [--tag TAG]... [--json]\n"
-    "\n"
+const char kIntro[] =
     "Stores a new snapshot of PATHs (kept as absolute paths) and prints its ID.\n"
     "Files unchanged since the last snapshot of the same paths on this host are\n"
-    "not read again; data the vault already holds is not stored again.\n"
-    "\n"
-    "  --exclude PATTERN     skip matching paths (restic syntax: '*.o', '/home/*/.cache',\n"
-    "                        '**' across directories, '!' to re-include); repeatable\n"
-    "  --exclude-file FILE   read patterns from FILE, one a line ('#' comments)\n"
-    "  --one-file-system     do not cross into other file systems (mount points are\n"
-    "                        kept as empty directories)\n"
-    "  --tag TAG             label the snapshot; repeatable\n"
-    "  --host NAME           hostname to record (default: this machine's)\n"
-    "  --json                print the summary as one JSON object\n"
-    "\n"
+    "not read again; data the vault already holds is not stored again.";
+
+const char kNotes[] =
     "Unreadable files are reported and left out; the snapshot is still saved and\n"
     "the exit code is 3. Files that change or vanish while read are reported.\n"
-    "Sockets are skipped with a warning.\n";
+    "Sockets are skipped with a warning.\n"
+    "\n"
+    "Example: shardkeep backup ~/docs --exclude '*.o' --exclude ~/docs/tmp --tag nightly\n";
 
-std::string SummaryJson(const vault::v1::Snapshot& snap, const CommandContext& ctx) {
-  const auto& s = snap.summary();
-  std::string out = absl::StrCat(
-      "{\"message_type\":\"summary\",\"snapshot_id\":\"", crypto::ToHex(snap.id()),
-      "\",\"parent\":\"", crypto::ToHex(snap.parent()), "\",\"files_new\":", s.files_new(),
-      ",\"files_changed\":", s.files_changed(), ",\"files_unchanged\":", s.files_unchanged(),
-      ",\"dirs\":", s.dirs(), ",\"other_nodes\":", s.other_nodes(),
-      ",\"bytes_total\":", s.bytes_total(), ",\"bytes_read\":", s.bytes_read(),
-      ",\"chunks_new\":", s.chunks_new(), ",\"bytes_new_raw\":", s.bytes_new_raw(),
-      ",\"bytes_stored\":", s.bytes_stored(), ",\"blocks\":", s.blocks(),
-      ",\"blocks_degraded\":", s.blocks_degraded(), ",\"errors\":", s.errors(),
-      ",\"warnings\":", s.warnings(), ",\"partial\":", snap.partial() ? "true" : "false",
-      ",\"seconds\":", absl::StrFormat("%.3f", s.seconds()), ",\"supplier_bytes\":[");
-  for (int i = 0; i < s.supplier_bytes_size(); ++i) {
-    const auto& b = s.supplier_bytes(i);
-    absl::StrAppend(&out, i ? "," : "", "{\"position\":", b.position(),
-                    ",\"address\":", JsonString(b.address()), ",\"bytes\":", b.bytes(), "}");
-  }
-  absl::StrAppend(&out, "]}\n");
-  return out;
-}
+struct BackupFlags {
+  BackupOptions options;
+  bool json = false;
+};
 
 void PrintSummary(const vault::v1::Snapshot& snap, FILE* out) {
   const auto& s = snap.summary();
@@ -87,33 +61,17 @@ void PrintSummary(const vault::v1::Snapshot& snap, FILE* out) {
   fprintf(out, "snapshot %s saved\n", crypto::ToHex(snap.id()).c_str());
 }
 
-absl::StatusOr<int> Backup(CommandContext& ctx) {
-  BackupOptions opts;
-  bool json = false, help = false;
-  FlagParser flags("backup");
-  flags.Repeated("exclude", &opts.excludes);
-  flags.Repeated("exclude-file", &opts.exclude_files);
-  flags.Bool("one-file-system", &opts.one_file_system);
-  flags.Bool("x", &opts.one_file_system);
-  flags.Repeated("tag", &opts.tags);
-  flags.String("host", &opts.hostname);
-  flags.Bool("json", &json);
-  RETURN_IF_ERROR(flags.Parse(ctx.args, &opts.paths, &help));
-  if (help) {
-    fputs(kHelp, ctx.out);
-    fputs(kExitCodesHelp, ctx.out);
-    return kSuccess;
-  }
-  if (opts.paths.empty()) return UsageError("backup: give at least one PATH");
+absl::StatusOr<ExitCode> Backup(BackupFlags& flags, const CommandContext& ctx) {
+  BackupOptions& opts = flags.options;
   std::vector<std::string> abs;
   for (const auto& p : opts.paths) {
     ASSIGN_OR_RETURN(std::string a, AbsolutePath(p));
     // A mistyped path is an error before anything is stored (a path that
     // vanishes during the backup is only a warning).
-    struct stat st;
-    if (::lstat(a.c_str(), &st) != 0) {
-      return absl::NotFoundError(absl::StrCat("cannot back up ", a, ": ", strerror(errno)));
-    }
+    std::error_code ec;
+    std::filesystem::file_status st = std::filesystem::symlink_status(a, ec);
+    if (ec || !std::filesystem::exists(st))
+      return absl::NotFoundError(absl::StrCat("cannot back up ", a, ": ", ec.message()));
     abs.push_back(a);
   }
   if (opts.hostname.empty()) {
@@ -124,7 +82,7 @@ absl::StatusOr<int> Backup(CommandContext& ctx) {
   ASSIGN_OR_RETURN(auto repo, OpenRepository(ctx));
   RETURN_IF_ERROR(repo->CheckSuppliers(CommitThreshold(repo->n(), repo->k())));
   if (repo->suppliers().UpCount() < repo->n()) {
-    fprintf(stderr, "warning: suppliers down, backing up in degraded mode: %s\n",
+    fprintf(ctx.err(), "warning: suppliers down, backing up in degraded mode: %s\n",
             repo->suppliers().DownSummary().c_str());
   }
   RETURN_IF_ERROR(repo->LoadIndex());
@@ -135,19 +93,47 @@ absl::StatusOr<int> Backup(CommandContext& ctx) {
   auto result = RunBackup(*repo, opts, progress);
   progress.Stop();
   if (!result.ok()) return result.status();
-  if (json) {
-    fputs(SummaryJson(result->snapshot, ctx).c_str(), ctx.out);
+  if (flags.json) {
+    fprintf(ctx.out(), "%s\n", DumpJson(BackupSummaryJson(result->snapshot)).c_str());
   } else {
-    PrintSummary(result->snapshot, ctx.out);
+    PrintSummary(result->snapshot, ctx.out());
   }
   return result->partial ? kPartial : kSuccess;
 }
 
 }  // namespace
 
-int CmdBackup(CommandContext& ctx) {
-  auto r = Backup(ctx);
-  return r.ok() ? *r : ReportError(r.status());
+CommandAction SetupBackup(CLI::App& command) {
+  auto flags = std::make_shared<BackupFlags>();
+  BackupOptions& o = flags->options;
+  Describe(command, kIntro, kNotes);
+  command.add_option("PATH", o.paths, "what to back up (files or directories)")
+      ->type_name("")
+      ->required();
+  // allow_extra_args(false): each --exclude takes one value, so the PATHs
+  // after it stay PATHs.
+  command
+      .add_option("--exclude", o.excludes,
+                  "skip matching paths (restic syntax: '*.o',\n'/home/*/.cache', '**' across "
+                  "directories,\n'!' to re-include); repeatable")
+      ->type_name("PATTERN")
+      ->allow_extra_args(false);
+  command
+      .add_option("--exclude-file", o.exclude_files,
+                  "read patterns from FILE, one a line\n('#' comments); repeatable")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+  command.add_flag("-x,--one-file-system", o.one_file_system,
+                   "do not cross into other file systems\n(mount points are kept as empty "
+                   "directories)");
+  command.add_option("--tag", o.tags, "label the snapshot; repeatable")
+      ->type_name("TAG")
+      ->allow_extra_args(false);
+  command.add_option("--host", o.hostname, "hostname to record (default: this machine's)")
+      ->type_name("NAME")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  command.add_flag("--json", flags->json, "print the summary as one JSON object");
+  return [flags](const CommandContext& ctx) { return Backup(*flags, ctx); };
 }
 
 }  // namespace shardkeep::customer

@@ -1,5 +1,4 @@
 // shardkeep init: creates a vault, its keys and its contracts.
-#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <set>
@@ -12,39 +11,47 @@
 #include "absl/strings/str_split.h"
 #include "common/chunker.h"
 #include "common/crypto.h"
-#include "customer/cmd/cli.h"
+#include "common/error_kind.h"
+#include "common/units.h"
+#include "customer/cmd/command.h"
+#include "customer/net/supplier_set.h"
+#include "customer/ui/json.h"
+#include "customer/ui/passphrase.h"
 #include "customer/vault/keys.h"
 #include "customer/vault/objects.h"
-#include "customer/ui/progress_line.h"
-#include "customer/net/supplier_set.h"
 #include "customer/vault/vault.h"
 #include "raid/codec.h"
 
 namespace shardkeep::customer {
 namespace {
 
-const char kHelp[] =
-    "Usage: shardkeep init --suppliers HOST:PORT[,HOST:PORT...] [--data-shards K]\n"
-    "                      [--block-size SIZE] [--needed SIZE] [--json]\n"
-    "\n"
+const char kIntro[] =
     "Creates a vault in the config dir: a new master key (wrapped under your\n"
     "passphrase, asked twice), a contract with every supplier, and the vault's\n"
     "configuration, stored locally and (encrypted) on every supplier. Prints the\n"
-    "vault ID and a recovery kit.\n"
+    "vault ID and a recovery kit.";
+
+const char kNotes[] =
+    "Sizes take KiB MiB GiB TiB (also K M G T), kB MB GB TB, or bytes.\n"
+    "Presets for --data-shards: 2 -> 1, 4 -> 2, 7 -> 4, 13 -> 7, 18 -> 9, 26 -> 13, 64 -> 32.\n"
     "\n"
-    "  --suppliers LIST   2 to 64 supplier addresses; fragment i of every block\n"
-    "                     goes to the i-th supplier\n"
-    "  --data-shards K    fragments needed to read a block back (1..n-1;\n"
-    "                     default ceil(n/2)): any n-K suppliers may be lost\n"
-    "  --block-size SIZE  target size of a block before coding (default 8MiB)\n"
-    "  --needed SIZE      space the vault may use after dedup and compression\n"
-    "                     (default 10GiB); each supplier is asked for\n"
-    "                     ceil(needed / K)\n"
-    "  --json             print the result as JSON\n"
-    "\n"
-    "Global: --config-dir DIR (env SHARDKEEP_CONFIG_DIR, default ~/.config/shardkeep),\n"
-    "--cache-dir DIR (env SHARDKEEP_CACHE_DIR, default ~/.cache/shardkeep).\n"
-    "Passphrase: SHARDKEEP_PASSWORD, SHARDKEEP_PASSWORD_FILE, or a prompt.\n";
+    "Example: shardkeep init --suppliers a:7700,b:7700,c:7700,d:7700 --needed 500GiB\n";
+
+struct InitFlags {
+  std::string suppliers;
+  std::string data_shards;
+  std::string block_size = "8MiB";
+  std::string needed = "10GiB";
+  bool json = false;
+};
+
+// What the flags ask for, checked.
+struct InitPlan {
+  std::vector<std::string> addresses;
+  int k = 0;
+  uint64_t block_size = 0;
+  uint64_t needed = 0;
+};
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -52,34 +59,18 @@ int64_t NowMs() {
       .count();
 }
 
-absl::Status Init(CommandContext& ctx) {
-  std::string suppliers_flag, k_flag, block_flag = "8MiB", needed_flag = "10GiB";
-  bool json = false, help = false;
-  FlagParser flags("init");
-  flags.String("suppliers", &suppliers_flag);
-  flags.String("data-shards", &k_flag);
-  flags.String("block-size", &block_flag);
-  flags.String("needed", &needed_flag);
-  flags.Bool("json", &json);
-  std::vector<std::string> positional;
-  RETURN_IF_ERROR(flags.Parse(ctx.args, &positional, &help));
-  if (help) {
-    fputs(kHelp, ctx.out);
-    fputs(kExitCodesHelp, ctx.out);
-    return absl::OkStatus();
-  }
-  if (!positional.empty()) return UsageError("init: unexpected argument " + positional[0]);
-  std::vector<std::string> addresses;
-  for (absl::string_view a : absl::StrSplit(suppliers_flag, ',')) {
+absl::StatusOr<InitPlan> CheckFlags(const InitFlags& flags) {
+  InitPlan plan;
+  for (absl::string_view a : absl::StrSplit(flags.suppliers, ',')) {
     std::string s(absl::StripAsciiWhitespace(a));
-    if (!s.empty()) addresses.push_back(s);
+    if (!s.empty()) plan.addresses.push_back(s);
   }
-  const int n = static_cast<int>(addresses.size());
+  const int n = static_cast<int>(plan.addresses.size());
   if (n < 2 || n > 64) {
     return UsageError(absl::StrCat("init: --suppliers needs 2 to 64 addresses, got ", n));
   }
   std::set<std::string> seen;
-  for (const std::string& a : addresses) {
+  for (const std::string& a : plan.addresses) {
     // HOST:PORT with a port gRPC will not silently wrap (99999 would dial
     // 34463) and a host it will not take for a DNS name ("garbage" would be
     // reported as "suppliers unreachable", exit 13, instead of a typo).
@@ -96,30 +87,39 @@ absl::Status Init(CommandContext& ctx) {
           absl::StrCat("init: supplier address ", a, " appears twice in --suppliers"));
     }
   }
-  int k = raid::DefaultDataShards(n);
-  if (!k_flag.empty() && (!absl::SimpleAtoi(k_flag, &k) || k < 1 || k >= n)) {
+  plan.k = raid::DefaultDataShards(n);
+  if (!flags.data_shards.empty() &&
+      (!absl::SimpleAtoi(flags.data_shards, &plan.k) || plan.k < 1 || plan.k >= n)) {
     return UsageError(
         absl::StrCat("init: --data-shards must be 1..", n - 1, " for ", n, " suppliers"));
   }
-  ASSIGN_OR_RETURN(uint64_t block_size, ParseSize(block_flag));
-  if (block_size < (64 << 10) || block_size > (256 << 20)) {
-    return UsageError(absl::StrCat("init: --block-size must be 64KiB..256MiB, got ", block_flag));
+  ASSIGN_OR_RETURN(plan.block_size, ParseSizeFlag("init: --block-size", flags.block_size));
+  if (plan.block_size < (64 << 10) || plan.block_size > (256 << 20)) {
+    return UsageError(
+        absl::StrCat("init: --block-size must be 64KiB..256MiB, got ", flags.block_size));
   }
-  ASSIGN_OR_RETURN(uint64_t needed, ParseSize(needed_flag));
-  if (needed == 0) return UsageError("init: --needed must be more than 0");
-  if (Vault::Exists(ctx.config_dir)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("a vault already exists in ", ctx.config_dir, " (use another --config-dir)"));
-  }
-  ASSIGN_OR_RETURN(std::string pass, ReadPassphrase(/*confirm=*/true));
+  ASSIGN_OR_RETURN(plan.needed, ParseSizeFlag("init: --needed", flags.needed));
+  if (plan.needed == 0) return UsageError("init: --needed must be more than 0");
+  return plan;
+}
 
+// The vault-creation algorithm (to become vault's CreateVault): keys,
+// contracts with every supplier (given back on any failure), the key record
+// and the sealed configuration on every supplier, then the local config dir.
+// Returns the new vault's configuration.
+absl::StatusOr<vault::v1::VaultConfig> CreateVaultFromPlan(const InitPlan& plan,
+                                                           const std::string& pass,
+                                                           const CommandContext& ctx) {
+  const std::vector<std::string>& addresses = plan.addresses;
+  const int n = static_cast<int>(addresses.size());
+  const int k = plan.k;
   const std::string master = crypto::RandomBytes(kMasterKeySize);
   const std::string vault_id = crypto::RandomBytes(kVaultIdSize);
   const VaultKeys keys = DeriveKeys(master, vault_id);
 
   std::vector<std::unique_ptr<SupplierClient>> clients;
   for (const auto& a : addresses) {
-    ASSIGN_OR_RETURN(auto c, ctx.connector(a, keys.identity_seed, ""));
+    ASSIGN_OR_RETURN(auto c, ctx.env->connector(a, keys.identity_seed, ""));
     clients.push_back(std::move(c));
   }
   SupplierSet set(std::move(clients), k, SupplierSet::Options{});
@@ -137,7 +137,7 @@ absl::Status Init(CommandContext& ctx) {
     }
   }
 
-  const uint64_t quota = (needed + k - 1) / k;
+  const uint64_t quota = (plan.needed + k - 1) / k;
   std::vector<uint64_t> granted(n);
   {
     std::vector<std::string> refusals;
@@ -184,13 +184,13 @@ absl::Status Init(CommandContext& ctx) {
   config.set_vault_id(vault_id);
   config.set_supplier_count(n);
   config.set_data_shards(k);
-  config.set_block_size(block_size);
+  config.set_block_size(plan.block_size);
   chunker::Params cp;
   config.mutable_chunker()->set_min_size(cp.min_size);
   config.mutable_chunker()->set_avg_size(cp.avg_size);
   config.mutable_chunker()->set_max_size(cp.max_size);
   config.set_compression_level(3);
-  config.set_needed_bytes(needed);
+  config.set_needed_bytes(plan.needed);
   config.set_created_ms(NowMs());
   config.set_customer_key(keys.identity_public);
   for (int i = 0; i < n; ++i) {
@@ -212,44 +212,77 @@ absl::Status Init(CommandContext& ctx) {
                    Vault::Create(ctx.config_dir, ctx.cache_dir, config, record, master));
   cancel_on_error.armed = false;
   (void)vault;
+  return config;
+}
 
-  const std::string id_hex = crypto::ToHex(vault_id);
-  if (json) {
-    std::string out = absl::StrCat(
-        "{\"vault_id\":\"", id_hex, "\",\"config_dir\":", JsonString(ctx.config_dir),
-        ",\"supplier_count\":", n, ",\"data_shards\":", k, ",\"block_size\":", block_size,
-        ",\"needed_bytes\":", needed, ",\"suppliers\":[");
-    for (int i = 0; i < n; ++i) {
-      absl::StrAppend(&out, i ? "," : "", "{\"position\":", i,
-                      ",\"address\":", JsonString(addresses[i]), ",\"supplier_id\":\"",
-                      crypto::ToHex(ids[i]), "\",\"quota_bytes\":", granted[i], "}");
-    }
-    absl::StrAppend(&out, "]}\n");
-    fputs(out.c_str(), ctx.out);
-    return absl::OkStatus();
-  }
-  fprintf(ctx.out, "created vault %s in %s\n", id_hex.c_str(), ctx.config_dir.c_str());
-  fprintf(ctx.out,
+void PrintCreated(const vault::v1::VaultConfig& config, const std::string& config_dir, FILE* out) {
+  const std::string id_hex = crypto::ToHex(config.vault_id());
+  const int n = config.supplier_count(), k = config.data_shards();
+  fprintf(out, "created vault %s in %s\n", id_hex.c_str(), config_dir.c_str());
+  fprintf(out,
           "%d suppliers, %d data + %d parity fragments per block: any %d of them may be lost\n", n,
           k, n - k, n - k);
-  for (int i = 0; i < n; ++i) {
-    fprintf(ctx.out, "  position %-2d %-24s quota %s\n", i, addresses[i].c_str(),
-            FormatByteSize(granted[i]).c_str());
+  std::vector<std::string> addresses;
+  for (const auto& s : config.suppliers()) {
+    fprintf(out, "  position %-2d %-24s quota %s\n", static_cast<int>(s.position()),
+            s.address().c_str(), FormatByteSize(s.quota_bytes()).c_str());
+    addresses.push_back(s.address());
   }
-  fprintf(ctx.out,
+  fprintf(out,
           "\nRecovery kit: keep this apart from this machine. With your passphrase it is\n"
           "all you need to get the vault back after losing this disk.\n"
           "  vault ID:   %s\n"
           "  suppliers:  %s\n",
           id_hex.c_str(), absl::StrJoin(addresses, ",").c_str());
-  return absl::OkStatus();
+}
+
+absl::StatusOr<ExitCode> Init(const InitFlags& flags, const CommandContext& ctx) {
+  ASSIGN_OR_RETURN(InitPlan plan, CheckFlags(flags));
+  if (Vault::Exists(ctx.config_dir)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("a vault already exists in ", ctx.config_dir, " (use another --config-dir)"));
+  }
+  ASSIGN_OR_RETURN(std::string pass, ReadPassphrase(ctx.env->env, /*confirm=*/true));
+  ASSIGN_OR_RETURN(vault::v1::VaultConfig config, CreateVaultFromPlan(plan, pass, ctx));
+  if (flags.json) {
+    fprintf(ctx.out(), "%s\n", DumpJson(InitResultJson(ctx.config_dir, config)).c_str());
+  } else {
+    PrintCreated(config, ctx.config_dir, ctx.out());
+  }
+  return kSuccess;
 }
 
 }  // namespace
 
-int CmdInit(CommandContext& ctx) {
-  absl::Status s = Init(ctx);
-  return s.ok() ? kSuccess : ReportError(s);
+CommandAction SetupInit(CLI::App& command) {
+  auto flags = std::make_shared<InitFlags>();
+  Describe(command, kIntro, kNotes);
+  command
+      .add_option("--suppliers", flags->suppliers,
+                  "2 to 64 supplier addresses, comma-separated;\nfragment i of every block goes "
+                  "to the\ni-th supplier")
+      ->type_name("HOST:PORT[,...]")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+      ->required();
+  command
+      .add_option("--data-shards", flags->data_shards,
+                  "fragments needed to read a block back\n(1..n-1; default ceil(n/2)): any n-K "
+                  "suppliers\nmay be lost")
+      ->type_name("K")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  command
+      .add_option("--block-size", flags->block_size,
+                  "target size of a block before coding\n(64KiB..256MiB, default 8MiB)")
+      ->type_name("SIZE")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  command
+      .add_option("--needed", flags->needed,
+                  "space the vault may use after dedup and\ncompression (default 10GiB); each "
+                  "supplier\nis asked for ceil(needed / K)")
+      ->type_name("SIZE")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  command.add_flag("--json", flags->json, "print the result as JSON");
+  return [flags](const CommandContext& ctx) { return Init(*flags, ctx); };
 }
 
 }  // namespace shardkeep::customer

@@ -1,115 +1,41 @@
 // shardkeep ls: lists what a snapshot holds.
-#include <time.h>
-
 #include <functional>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/crypto.h"
-#include "customer/cmd/cli.h"
+#include "customer/cmd/command.h"
 #include "customer/repo/tree_node.h"
+#include "customer/ui/format.h"
+#include "customer/ui/json.h"
 
 namespace shardkeep::customer {
 namespace {
 
-const char kHelp[] =
-    "Usage: shardkeep ls SNAPSHOT [PATH] [--long] [--json]\n"
-    "\n"
+const char kIntro[] =
     "Lists the paths a snapshot holds, under PATH (default: everything), one\n"
     "absolute path a line. SNAPSHOT is an ID, an unambiguous ID prefix, or\n"
-    "'latest'.\n"
-    "\n"
-    "  -l, --long   mode, owner, size and time before each path\n"
-    "  --json       one JSON object a line (path, type, mode, uid, gid, size, mtime)\n";
+    "'latest'. Names that are not UTF-8 are printed raw (JSON: with U+FFFD).";
 
-std::string ModeString(const vault::v1::TreeNode& n) {
-  std::string s(1, TypeLetter(n.type()));
-  const char* rwx = "rwxrwxrwx";
-  for (int i = 0; i < 9; ++i) s.push_back((n.mode() >> (8 - i)) & 1 ? rwx[i] : '-');
-  if (n.mode() & 04000) s[3] = (s[3] == 'x') ? 's' : 'S';
-  if (n.mode() & 02000) s[6] = (s[6] == 'x') ? 's' : 'S';
-  if (n.mode() & 01000) s[9] = (s[9] == 'x') ? 't' : 'T';
-  return s;
-}
+const char kNotes[] = "Example: shardkeep ls -l latest /home/ann/docs\n";
 
-std::string TimeString(int64_t ns) {
-  time_t secs = static_cast<time_t>(ns / 1000000000);
-  struct tm tm;
-  localtime_r(&secs, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
+struct LsFlags {
+  std::string snapshot;
+  std::string path;
+  bool json = false;
+  bool long_format = false;
+};
 
-const char* TypeName(vault::v1::NodeType t) {
-  switch (t) {
-    case vault::v1::NODE_TYPE_DIR:
-      return "dir";
-    case vault::v1::NODE_TYPE_SYMLINK:
-      return "symlink";
-    case vault::v1::NODE_TYPE_FIFO:
-      return "fifo";
-    case vault::v1::NODE_TYPE_CHAR_DEV:
-      return "chardev";
-    case vault::v1::NODE_TYPE_BLOCK_DEV:
-      return "blockdev";
-    default:
-      return "file";
-  }
-}
+// Called for each entry at or below the wanted path, in tree order.
+using LsVisitor = std::function<void(const std::string& path, const vault::v1::TreeNode& node)>;
 
-absl::Status Ls(CommandContext& ctx) {
-  bool json = false, help = false, long_format = false;
-  FlagParser flags("ls");
-  flags.Bool("json", &json);
-  flags.Bool("long", &long_format);
-  flags.Bool("l", &long_format);
-  std::vector<std::string> positional;
-  RETURN_IF_ERROR(flags.Parse(ctx.args, &positional, &help));
-  if (help) {
-    fputs(kHelp, ctx.out);
-    fputs(kExitCodesHelp, ctx.out);
-    return absl::OkStatus();
-  }
-  if (positional.empty() || positional.size() > 2) {
-    return UsageError("ls: want SNAPSHOT [PATH] (see `shardkeep ls --help`)");
-  }
-  std::vector<std::string> want;
-  if (positional.size() == 2) {
-    for (absl::string_view c : absl::StrSplit(positional[1], '/', absl::SkipEmpty())) {
-      if (c != ".") want.emplace_back(c);
-    }
-  }
-  ASSIGN_OR_RETURN(auto repo, OpenRepository(ctx));
-  RETURN_IF_ERROR(repo->CheckSuppliers(repo->k()));
-  RETURN_IF_ERROR(repo->LoadIndex());
-  ASSIGN_OR_RETURN(auto snaps, repo->LoadSnapshots());
-  ASSIGN_OR_RETURN(auto snap, Repository::FindSnapshot(snaps, positional[0]));
-
-  auto print = [&](const std::string& path, const vault::v1::TreeNode& n) {
-    if (json) {
-      fprintf(ctx.out,
-              "{\"path\":%s,\"name\":%s,\"type\":\"%s\",\"mode\":%u,\"uid\":%u,\"gid\":%u,"
-              "\"size\":%llu,\"mtime_ns\":%lld%s}\n",
-              JsonString(path).c_str(), JsonString(n.name()).c_str(), TypeName(n.type()), n.mode(),
-              n.uid(), n.gid(), (unsigned long long)n.size(), (long long)n.mtime_ns(),
-              n.type() == vault::v1::NODE_TYPE_SYMLINK
-                  ? absl::StrCat(",\"link_target\":", JsonString(n.symlink_target())).c_str()
-                  : "");
-    } else if (long_format) {
-      std::string extra =
-          n.type() == vault::v1::NODE_TYPE_SYMLINK ? absl::StrCat(" -> ", n.symlink_target()) : "";
-      fprintf(ctx.out, "%s %6u %6u %12llu %s %s%s\n", ModeString(n).c_str(), n.uid(), n.gid(),
-              (unsigned long long)n.size(), TimeString(n.mtime_ns()).c_str(), path.c_str(),
-              extra.c_str());
-    } else {
-      fprintf(ctx.out, "%s\n", path.c_str());
-    }
-  };
-
-  uint64_t printed = 0;
+// The tree walk (to become repo's TreeWalker): visits every node of `snap`
+// whose path starts with the components `want`, depth first; returns how
+// many it visited. Refuses trees nested deeper than 1024 levels.
+absl::StatusOr<uint64_t> WalkSnapshot(Repository& repo, const vault::v1::Snapshot& snap,
+                                      const std::vector<std::string>& want,
+                                      const LsVisitor& visit) {
+  uint64_t visited = 0;
   std::function<absl::Status(const google::protobuf::RepeatedPtrField<vault::v1::ChunkRef>&,
                              const std::string&, size_t)>
       walk = [&](const auto& refs, const std::string& dir, size_t depth) -> absl::Status {
@@ -120,32 +46,73 @@ absl::Status Ls(CommandContext& ctx) {
                                               dir.substr(0, 200),
                                               "... (a tree that contains itself?)"));
     }
-    ASSIGN_OR_RETURN(vault::v1::Tree tree, repo->LoadTree(refs));
+    ASSIGN_OR_RETURN(vault::v1::Tree tree, repo.LoadTree(refs));
     for (const auto& n : tree.nodes()) {
       if (depth < want.size() && n.name() != want[depth]) continue;
       std::string path = dir == "/" ? "/" + n.name() : dir + "/" + n.name();
       if (depth + 1 >= want.size()) {
-        print(path, n);
-        printed++;
+        visit(path, n);
+        visited++;
       }
       if (n.type() == vault::v1::NODE_TYPE_DIR) RETURN_IF_ERROR(walk(n.subtree(), path, depth + 1));
     }
     return absl::OkStatus();
   };
   RETURN_IF_ERROR(walk(snap.root(), "/", 0));
+  return visited;
+}
+
+void PrintEntry(const LsFlags& flags, const std::string& path, const vault::v1::TreeNode& n,
+                FILE* out) {
+  if (flags.json) {
+    fprintf(out, "%s\n", DumpJson(LsEntryJson(path, n)).c_str());
+  } else if (flags.long_format) {
+    std::string extra =
+        n.type() == vault::v1::NODE_TYPE_SYMLINK ? absl::StrCat(" -> ", n.symlink_target()) : "";
+    fprintf(out, "%s %6u %6u %12llu %s %s%s\n", ModeString(n).c_str(), n.uid(), n.gid(),
+            (unsigned long long)n.size(), FormatLocalTime(n.mtime_ns()).c_str(), path.c_str(),
+            extra.c_str());
+  } else {
+    fprintf(out, "%s\n", path.c_str());
+  }
+}
+
+absl::StatusOr<ExitCode> Ls(const LsFlags& flags, const CommandContext& ctx) {
+  std::vector<std::string> want;
+  for (absl::string_view c : absl::StrSplit(flags.path, '/', absl::SkipEmpty())) {
+    if (c != ".") want.emplace_back(c);
+  }
+  ASSIGN_OR_RETURN(auto repo, OpenRepository(ctx));
+  RETURN_IF_ERROR(repo->CheckSuppliers(repo->k()));
+  RETURN_IF_ERROR(repo->LoadIndex());
+  ASSIGN_OR_RETURN(auto snaps, repo->LoadSnapshots());
+  ASSIGN_OR_RETURN(auto snap, Repository::FindSnapshot(snaps, flags.snapshot));
+  ASSIGN_OR_RETURN(uint64_t printed,
+                   WalkSnapshot(*repo, snap, want, [&](const auto& path, const auto& node) {
+                     PrintEntry(flags, path, node, ctx.out());
+                   }));
   // A mistyped PATH must not look like an empty directory: name it (exit 1).
   if (!want.empty() && printed == 0) {
-    return absl::NotFoundError(absl::StrCat("ls: ", positional[1], " is not in snapshot ",
+    return absl::NotFoundError(absl::StrCat("ls: ", flags.path, " is not in snapshot ",
                                             crypto::ToHex(snap.id()).substr(0, 8)));
   }
-  return absl::OkStatus();
+  return kSuccess;
 }
 
 }  // namespace
 
-int CmdLs(CommandContext& ctx) {
-  absl::Status s = Ls(ctx);
-  return s.ok() ? kSuccess : ReportError(s);
+CommandAction SetupLs(CLI::App& command) {
+  auto flags = std::make_shared<LsFlags>();
+  Describe(command, kIntro, kNotes);
+  command.add_option("SNAPSHOT", flags->snapshot, "an ID, an unambiguous ID prefix, or 'latest'")
+      ->type_name("")
+      ->required();
+  command.add_option("PATH", flags->path, "list only PATH and what is below it")->type_name("");
+  command.add_flag("-l,--long", flags->long_format, "mode, owner, size and time before each path");
+  command.add_flag("--json", flags->json,
+                   "one JSON object a line (path, name, type,\nmode, uid, gid, size, mtime_ns, "
+                   "link_target)");
+  return [flags](const CommandContext& ctx) { return Ls(*flags, ctx); };
 }
 
 }  // namespace shardkeep::customer

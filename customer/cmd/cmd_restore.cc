@@ -2,70 +2,51 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "common/crypto.h"
-#include "customer/cmd/cli.h"
-#include "customer/ui/progress_line.h"
+#include "common/units.h"
+#include "customer/cmd/command.h"
 #include "customer/restore/restorer.h"
+#include "customer/ui/json.h"
+#include "customer/ui/progress_line.h"
 
 namespace shardkeep::customer {
 namespace {
 
-const char kHelp[] =
-    "Usage: shardkeep restore SNAPSHOT --target DIR [--include PATH]... [--json]\n"
-    "\n"
+const char kIntro[] =
     "Restores SNAPSHOT (an ID, an unambiguous ID prefix, or 'latest') below DIR:\n"
     "a snapshot of /home/ann restored with --target /tmp/r gives /tmp/r/home/ann.\n"
     "Existing files at the same paths are replaced. Nothing is ever written\n"
-    "outside DIR, whatever the snapshot holds.\n"
-    "\n"
-    "  --target DIR     where to restore (created if missing)\n"
-    "  --include PATH   restore only PATH (absolute, as in the snapshot) and what\n"
-    "                   is below it; repeatable\n"
-    "  --json           print the summary as one JSON object\n"
-    "\n"
+    "outside DIR, whatever the snapshot holds.";
+
+const char kNotes[] =
     "Reads any k fragments of each block, data fragments first, so it works with\n"
-    "up to n-k suppliers gone.\n";
+    "up to n-k suppliers gone.\n"
+    "\n"
+    "Example: shardkeep restore latest --target /tmp/r --include /home/ann/docs\n";
 
-absl::Status Restore(CommandContext& ctx) {
-  RestoreOptions opts;
-  bool json = false, help = false;
-  FlagParser flags("restore");
-  flags.String("target", &opts.target);
-  flags.Repeated("include", &opts.includes);
-  flags.Bool("json", &json);
-  std::vector<std::string> positional;
-  RETURN_IF_ERROR(flags.Parse(ctx.args, &positional, &help));
-  if (help) {
-    fputs(kHelp, ctx.out);
-    fputs(kExitCodesHelp, ctx.out);
-    return absl::OkStatus();
-  }
-  if (positional.size() != 1) return UsageError("restore: want exactly one SNAPSHOT");
-  if (opts.target.empty()) return UsageError("restore: --target DIR is required");
+struct RestoreFlags {
+  std::string snapshot;
+  RestoreOptions options;
+  bool json = false;
+};
 
+absl::StatusOr<ExitCode> Restore(const RestoreFlags& flags, const CommandContext& ctx) {
+  const RestoreOptions& opts = flags.options;
   ASSIGN_OR_RETURN(auto repo, OpenRepository(ctx));
   RETURN_IF_ERROR(repo->CheckSuppliers(repo->k()));
   RETURN_IF_ERROR(repo->LoadIndex());
   ASSIGN_OR_RETURN(auto snaps, repo->LoadSnapshots());
-  ASSIGN_OR_RETURN(auto snap, Repository::FindSnapshot(snaps, positional[0]));
+  ASSIGN_OR_RETURN(auto snap, Repository::FindSnapshot(snaps, flags.snapshot));
 
   ProgressLine progress(isatty(STDERR_FILENO));
   auto r = RunRestore(*repo, snap, opts, progress);
   progress.Stop();
   if (!r.ok()) return r.status();
-  if (json) {
-    fprintf(ctx.out,
-            "{\"message_type\":\"summary\",\"snapshot_id\":\"%s\",\"target\":%s,\"files\":%llu,"
-            "\"dirs\":%llu,\"other_nodes\":%llu,\"hardlinks\":%llu,\"bytes\":%llu,"
-            "\"blocks\":%llu,\"errors\":%llu,\"warnings\":%llu,\"seconds\":%.3f}\n",
-            crypto::ToHex(snap.id()).c_str(), JsonString(opts.target).c_str(),
-            (unsigned long long)r->files, (unsigned long long)r->dirs,
-            (unsigned long long)r->others, (unsigned long long)r->hardlinks,
-            (unsigned long long)r->bytes, (unsigned long long)r->blocks,
-            (unsigned long long)r->errors, (unsigned long long)r->warnings, r->seconds);
+  if (flags.json) {
+    fprintf(ctx.out(), "%s\n",
+            DumpJson(RestoreSummaryJson(crypto::ToHex(snap.id()), opts.target, *r)).c_str());
   } else {
-    fprintf(ctx.out,
+    fprintf(ctx.out(),
             "restored snapshot %s to %s: %llu files, %llu dirs, %llu other, %llu hard links, "
             "%s in %.1f s\n",
             crypto::ToHex(snap.id()).substr(0, 8).c_str(), opts.target.c_str(),
@@ -77,14 +58,29 @@ absl::Status Restore(CommandContext& ctx) {
     return absl::DataLossError(
         absl::StrCat("restore finished with ", r->errors, " errors (see above)"));
   }
-  return absl::OkStatus();
+  return kSuccess;
 }
 
 }  // namespace
 
-int CmdRestore(CommandContext& ctx) {
-  absl::Status s = Restore(ctx);
-  return s.ok() ? kSuccess : ReportError(s);
+CommandAction SetupRestore(CLI::App& command) {
+  auto flags = std::make_shared<RestoreFlags>();
+  Describe(command, kIntro, kNotes);
+  command.add_option("SNAPSHOT", flags->snapshot, "an ID, an unambiguous ID prefix, or 'latest'")
+      ->type_name("")
+      ->required();
+  command.add_option("--target", flags->options.target, "where to restore (created if missing)")
+      ->type_name("DIR")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+      ->required();
+  command
+      .add_option("--include", flags->options.includes,
+                  "restore only PATH (absolute, as in the\nsnapshot) and what is below it; "
+                  "repeatable")
+      ->type_name("PATH")
+      ->allow_extra_args(false);
+  command.add_flag("--json", flags->json, "print the summary as one JSON object");
+  return [flags](const CommandContext& ctx) { return Restore(*flags, ctx); };
 }
 
 }  // namespace shardkeep::customer

@@ -2,6 +2,16 @@
 
 namespace shardkeep::customer {
 
+const char kExitCodesHelp[] =
+    "Exit codes:\n"
+    "  0   success\n"
+    "  1   error\n"
+    "  2   usage (bad command line)\n"
+    "  3   partial backup: the snapshot was saved, but some files could not be read\n"
+    "  10  no vault in the config dir (run `shardkeep init`)\n"
+    "  12  wrong passphrase\n"
+    "  13  suppliers unreachable (too few answered)\n";
+
 ExitCode ExitCodeOf(const absl::Status& status) {
   if (status.ok()) return kSuccess;
   switch (KindOf(status)) {

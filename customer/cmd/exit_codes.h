@@ -24,6 +24,9 @@ enum ExitCode : int {
 // error's kind, or kError.
 ExitCode ExitCodeOf(const absl::Status& status);
 
+// The table above for --help: "Exit codes:\n" and one line a code.
+extern const char kExitCodesHelp[];
+
 }  // namespace shardkeep::customer
 
 #endif  // SHARDKEEP_CUSTOMER_CMD_EXIT_CODES_H_

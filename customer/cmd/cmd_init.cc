@@ -1,26 +1,16 @@
 // shardkeep init: creates a vault, its keys and its contracts.
-#include <chrono>
-#include <mutex>
-#include <set>
-#include <thread>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "common/chunker.h"
 #include "common/crypto.h"
 #include "common/error_kind.h"
 #include "common/units.h"
 #include "customer/cmd/command.h"
-#include "customer/net/supplier_set.h"
 #include "customer/ui/json.h"
 #include "customer/ui/passphrase.h"
-#include "customer/vault/keys.h"
-#include "customer/vault/objects.h"
-#include "customer/vault/vault.h"
-#include "raid/codec.h"
+#include "customer/vault/create_vault.h"
 
 namespace shardkeep::customer {
 namespace {
@@ -45,174 +35,30 @@ struct InitFlags {
   bool json = false;
 };
 
-// What the flags ask for, checked.
-struct InitPlan {
-  std::vector<std::string> addresses;
-  int k = 0;
-  uint64_t block_size = 0;
-  uint64_t needed = 0;
-};
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-absl::StatusOr<InitPlan> CheckFlags(const InitFlags& flags) {
-  InitPlan plan;
+// The request the flags make. The checks that need no network (addresses,
+// ranges, an existing vault) are CreateVault's; here only what is about the
+// command line itself: the list's syntax and the numbers' spelling.
+absl::StatusOr<CreateVaultRequest> RequestFromFlags(const InitFlags& flags,
+                                                    const CommandContext& ctx) {
+  CreateVaultRequest req;
   for (absl::string_view a : absl::StrSplit(flags.suppliers, ',')) {
     std::string s(absl::StripAsciiWhitespace(a));
-    if (!s.empty()) plan.addresses.push_back(s);
+    if (!s.empty()) req.supplier_addresses.push_back(s);
   }
-  const int n = static_cast<int>(plan.addresses.size());
-  if (n < 2 || n > 64) {
-    return UsageError(absl::StrCat("init: --suppliers needs 2 to 64 addresses, got ", n));
+  if (!flags.data_shards.empty() && !absl::SimpleAtoi(flags.data_shards, &req.data_shards)) {
+    return UsageError(absl::StrCat("init: --data-shards wants a number, got \"",
+                                   flags.data_shards, "\""));
   }
-  std::set<std::string> seen;
-  for (const std::string& a : plan.addresses) {
-    // HOST:PORT with a port gRPC will not silently wrap (99999 would dial
-    // 34463) and a host it will not take for a DNS name ("garbage" would be
-    // reported as "suppliers unreachable", exit 13, instead of a typo).
-    size_t colon = a.rfind(':');
-    uint32_t port = 0;
-    if (colon == std::string::npos || colon == 0 ||
-        !absl::SimpleAtoi(absl::string_view(a).substr(colon + 1), &port) || port == 0 ||
-        port > 65535) {
-      return UsageError(absl::StrCat("init: bad supplier address \"", a,
-                                     "\" in --suppliers (want HOST:PORT, port 1..65535)"));
-    }
-    if (!seen.insert(a).second) {
-      return UsageError(
-          absl::StrCat("init: supplier address ", a, " appears twice in --suppliers"));
-    }
+  if (!flags.data_shards.empty() && req.data_shards == 0) {
+    return UsageError("init: --data-shards must be at least 1");
   }
-  plan.k = raid::DefaultDataShards(n);
-  if (!flags.data_shards.empty() &&
-      (!absl::SimpleAtoi(flags.data_shards, &plan.k) || plan.k < 1 || plan.k >= n)) {
-    return UsageError(
-        absl::StrCat("init: --data-shards must be 1..", n - 1, " for ", n, " suppliers"));
-  }
-  ASSIGN_OR_RETURN(plan.block_size, ParseSizeFlag("init: --block-size", flags.block_size));
-  if (plan.block_size < (64 << 10) || plan.block_size > (256 << 20)) {
-    return UsageError(
-        absl::StrCat("init: --block-size must be 64KiB..256MiB, got ", flags.block_size));
-  }
-  ASSIGN_OR_RETURN(plan.needed, ParseSizeFlag("init: --needed", flags.needed));
-  if (plan.needed == 0) return UsageError("init: --needed must be more than 0");
-  return plan;
-}
-
-// The vault-creation algorithm (to become vault's CreateVault): keys,
-// contracts with every supplier (given back on any failure), the key record
-// and the sealed configuration on every supplier, then the local config dir.
-// Returns the new vault's configuration.
-absl::StatusOr<vault::v1::VaultConfig> CreateVaultFromPlan(const InitPlan& plan,
-                                                           const std::string& pass,
-                                                           const CommandContext& ctx) {
-  const std::vector<std::string>& addresses = plan.addresses;
-  const int n = static_cast<int>(addresses.size());
-  const int k = plan.k;
-  const std::string master = crypto::RandomBytes(kMasterKeySize);
-  const std::string vault_id = crypto::RandomBytes(kVaultIdSize);
-  const VaultKeys keys = DeriveKeys(master, vault_id);
-
-  std::vector<std::unique_ptr<SupplierClient>> clients;
-  for (const auto& a : addresses) {
-    ASSIGN_OR_RETURN(auto c, ctx.env->connector(a, keys.identity_seed, ""));
-    clients.push_back(std::move(c));
-  }
-  SupplierSet set(std::move(clients), k, SupplierSet::Options{});
-  RETURN_IF_ERROR(set.CheckReachable(n));
-
-  std::vector<std::string> ids(n);
-  for (int i = 0; i < n; ++i) {
-    ASSIGN_OR_RETURN(auto info, set.at(i)->Info());
-    ids[i] = info.supplier_id();
-    for (int j = 0; j < i; ++j) {
-      if (ids[j] == ids[i]) {
-        return UsageError(
-            absl::StrCat("init: ", addresses[j], " and ", addresses[i], " are the same supplier"));
-      }
-    }
-  }
-
-  const uint64_t quota = (plan.needed + k - 1) / k;
-  std::vector<uint64_t> granted(n);
-  {
-    std::vector<std::string> refusals;
-    std::mutex mu;
-    std::vector<std::thread> threads;
-    for (int i = 0; i < n; ++i) {
-      threads.emplace_back([&, i] {
-        auto c = set.at(i)->RequestContract(quota, i, n);
-        std::lock_guard<std::mutex> lock(mu);
-        if (c.ok()) {
-          granted[i] = c->quota_bytes();
-        } else {
-          std::string m(c.status().message());
-          refusals.push_back(m.rfind(addresses[i], 0) == 0 ? m
-                                                           : absl::StrCat(addresses[i], ": ", m));
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    if (!refusals.empty()) {
-      // Give back what was granted: nothing of this vault will be stored.
-      for (int i = 0; i < n; ++i) {
-        if (granted[i] > 0) set.at(i)->CancelContract().IgnoreError();
-      }
-      return absl::ResourceExhaustedError(
-          absl::StrCat("contract for a quota of ", FormatByteSize(quota), " (", quota,
-                       " bytes) refused: ", absl::StrJoin(refusals, "; ")));
-    }
-  }
-
-  // From here on a failure gives the contracts back (a retry makes a new
-  // identity, so they would only hold space until their lease ran out).
-  struct CancelOnError {
-    SupplierSet& set;
-    bool armed = true;
-    ~CancelOnError() {
-      if (!armed) return;
-      for (int i = 0; i < set.n(); ++i) set.at(i)->CancelContract().IgnoreError();
-    }
-  } cancel_on_error{set};
-
-  vault::v1::VaultConfig config;
-  config.set_version(1);
-  config.set_vault_id(vault_id);
-  config.set_supplier_count(n);
-  config.set_data_shards(k);
-  config.set_block_size(plan.block_size);
-  chunker::Params cp;
-  config.mutable_chunker()->set_min_size(cp.min_size);
-  config.mutable_chunker()->set_avg_size(cp.avg_size);
-  config.mutable_chunker()->set_max_size(cp.max_size);
-  config.set_compression_level(3);
-  config.set_needed_bytes(plan.needed);
-  config.set_created_ms(NowMs());
-  config.set_customer_key(keys.identity_public);
-  for (int i = 0; i < n; ++i) {
-    auto* s = config.add_suppliers();
-    s->set_address(addresses[i]);
-    s->set_supplier_id(ids[i]);
-    s->set_position(i);
-    s->set_quota_bytes(granted[i]);
-  }
-  RETURN_IF_ERROR(ValidateConfig(config));
-
-  ASSIGN_OR_RETURN(vault::v1::KeyRecord record,
-                   WrapMasterKey(master, vault_id, pass, ScryptParams{}, keys.identity_public));
-  RETURN_IF_ERROR(set.PutObjectEverywhere(kKeysObject, record.SerializeAsString(), n, vault_id));
-  ASSIGN_OR_RETURN(std::string sealed_config, SealObject(keys.metadata_key, vault_id, kConfigObject,
-                                                         config.SerializeAsString()));
-  RETURN_IF_ERROR(set.PutObjectEverywhere(kConfigObject, sealed_config, n));
-  ASSIGN_OR_RETURN(auto vault,
-                   Vault::Create(ctx.config_dir, ctx.cache_dir, config, record, master));
-  cancel_on_error.armed = false;
-  (void)vault;
-  return config;
+  ASSIGN_OR_RETURN(req.block_size, ParseSizeFlag("init: --block-size", flags.block_size));
+  ASSIGN_OR_RETURN(req.needed_bytes, ParseSizeFlag("init: --needed", flags.needed));
+  req.config_dir = ctx.config_dir;
+  req.cache_dir = ctx.cache_dir;
+  CliEnv* env = ctx.env;
+  req.passphrase = [env] { return ReadPassphrase(env->env, /*confirm=*/true); };
+  return req;
 }
 
 void PrintCreated(const vault::v1::VaultConfig& config, const std::string& config_dir, FILE* out) {
@@ -237,17 +83,19 @@ void PrintCreated(const vault::v1::VaultConfig& config, const std::string& confi
 }
 
 absl::StatusOr<ExitCode> Init(const InitFlags& flags, const CommandContext& ctx) {
-  ASSIGN_OR_RETURN(InitPlan plan, CheckFlags(flags));
-  if (Vault::Exists(ctx.config_dir)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("a vault already exists in ", ctx.config_dir, " (use another --config-dir)"));
+  ASSIGN_OR_RETURN(CreateVaultRequest req, RequestFromFlags(flags, ctx));
+  auto created = CreateVault(req, ctx.env->connector);
+  if (!created.ok()) {
+    // Usage errors name what was wrong; say which command they concern.
+    if (KindOf(created.status()) == ErrorKind::kUsage) {
+      return UsageError(absl::StrCat("init: ", created.status().message()));
+    }
+    return created.status();
   }
-  ASSIGN_OR_RETURN(std::string pass, ReadPassphrase(ctx.env->env, /*confirm=*/true));
-  ASSIGN_OR_RETURN(vault::v1::VaultConfig config, CreateVaultFromPlan(plan, pass, ctx));
   if (flags.json) {
-    fprintf(ctx.out(), "%s\n", DumpJson(InitResultJson(ctx.config_dir, config)).c_str());
+    fprintf(ctx.out(), "%s\n", DumpJson(InitResultJson(ctx.config_dir, created->config)).c_str());
   } else {
-    PrintCreated(config, ctx.config_dir, ctx.out());
+    PrintCreated(created->config, ctx.config_dir, ctx.out());
   }
   return kSuccess;
 }

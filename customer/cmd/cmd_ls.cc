@@ -1,11 +1,10 @@
 // shardkeep ls: lists what a snapshot holds.
-#include <functional>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/crypto.h"
 #include "customer/cmd/command.h"
 #include "customer/repo/tree_node.h"
+#include "customer/repo/tree_walker.h"
 #include "customer/ui/format.h"
 #include "customer/ui/json.h"
 
@@ -25,42 +24,6 @@ struct LsFlags {
   bool json = false;
   bool long_format = false;
 };
-
-// Called for each entry at or below the wanted path, in tree order.
-using LsVisitor = std::function<void(const std::string& path, const vault::v1::TreeNode& node)>;
-
-// The tree walk (to become repo's TreeWalker): visits every node of `snap`
-// whose path starts with the components `want`, depth first; returns how
-// many it visited. Refuses trees nested deeper than 1024 levels.
-absl::StatusOr<uint64_t> WalkSnapshot(Repository& repo, const vault::v1::Snapshot& snap,
-                                      const std::vector<std::string>& want,
-                                      const LsVisitor& visit) {
-  uint64_t visited = 0;
-  std::function<absl::Status(const google::protobuf::RepeatedPtrField<vault::v1::ChunkRef>&,
-                             const std::string&, size_t)>
-      walk = [&](const auto& refs, const std::string& dir, size_t depth) -> absl::Status {
-    // A tree that contains itself (a bug or a forged vault) must not recurse
-    // until the stack overflows; no real path is this deep (PATH_MAX).
-    if (depth > 1024) {
-      return absl::DataLossError(absl::StrCat("directories nested deeper than 1024 levels below ",
-                                              dir.substr(0, 200),
-                                              "... (a tree that contains itself?)"));
-    }
-    ASSIGN_OR_RETURN(vault::v1::Tree tree, repo.LoadTree(refs));
-    for (const auto& n : tree.nodes()) {
-      if (depth < want.size() && n.name() != want[depth]) continue;
-      std::string path = dir == "/" ? "/" + n.name() : dir + "/" + n.name();
-      if (depth + 1 >= want.size()) {
-        visit(path, n);
-        visited++;
-      }
-      if (n.type() == vault::v1::NODE_TYPE_DIR) RETURN_IF_ERROR(walk(n.subtree(), path, depth + 1));
-    }
-    return absl::OkStatus();
-  };
-  RETURN_IF_ERROR(walk(snap.root(), "/", 0));
-  return visited;
-}
 
 void PrintEntry(const LsFlags& flags, const std::string& path, const vault::v1::TreeNode& n,
                 FILE* out) {
@@ -87,8 +50,9 @@ absl::StatusOr<ExitCode> Ls(const LsFlags& flags, const CommandContext& ctx) {
   RETURN_IF_ERROR(repo->LoadIndex());
   ASSIGN_OR_RETURN(auto snaps, repo->LoadSnapshots());
   ASSIGN_OR_RETURN(auto snap, Repository::FindSnapshot(snaps, flags.snapshot));
+  TreeWalker walker(*repo);
   ASSIGN_OR_RETURN(uint64_t printed,
-                   WalkSnapshot(*repo, snap, want, [&](const auto& path, const auto& node) {
+                   VisitUnder(walker, snap.root(), want, [&](const auto& path, const auto& node) {
                      PrintEntry(flags, path, node, ctx.out());
                    }));
   // A mistyped PATH must not look like an empty directory: name it (exit 1).

@@ -82,4 +82,24 @@ absl::Status TreeWalker::WalkTree(const ChunkRefs& refs, Path* dir) {
   return result;
 }
 
+absl::StatusOr<uint64_t> VisitUnder(
+    TreeWalker& walker, const TreeWalker::ChunkRefs& root, const TreeWalker::Path& under,
+    const std::function<void(const std::string& path, const vault::v1::TreeNode& node)>& visit) {
+  uint64_t visited = 0;
+  RETURN_IF_ERROR(walker.Walk(
+      root,
+      [&](const TreeWalker::Path& path, const vault::v1::TreeNode& node) {
+        const size_t depth = path.size() - 1;
+        // Above `under`: only the component on the way down.
+        if (depth < under.size() && node.name() != under[depth]) return TreeWalker::Next::kSkip;
+        if (depth + 1 >= under.size()) {
+          visit("/" + absl::StrJoin(path, "/"), node);
+          visited++;
+        }
+        return TreeWalker::Next::kDescend;
+      },
+      [](const TreeWalker::Path&, const absl::Status& error) { return error; }));
+  return visited;
+}
+
 }  // namespace shardkeep::customer

@@ -85,6 +85,16 @@ class TreeWalker {
   std::unordered_set<std::string> seen_trees_;  // skip_seen_subtrees only
 };
 
+// Visits, in walk order, every node at or below the path `under` (components
+// below the root; {} for everything) with its absolute path ("/a/b"), and
+// returns how many it visited (0: `under` is not in the tree). Only the
+// directories on the way to `under` are read above it. A tree that cannot
+// be walked (unreadable, contains itself, too deep) stops the walk with its
+// error (what `ls` wants: a listing is complete or fails).
+absl::StatusOr<uint64_t> VisitUnder(
+    TreeWalker& walker, const TreeWalker::ChunkRefs& root, const TreeWalker::Path& under,
+    const std::function<void(const std::string& path, const vault::v1::TreeNode& node)>& visit);
+
 }  // namespace shardkeep::customer
 
 #endif  // SHARDKEEP_CUSTOMER_REPO_TREE_WALKER_H_

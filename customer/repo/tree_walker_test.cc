@@ -179,5 +179,31 @@ TEST(TreeWalkerTest, SkipSeenSubtreesWalksEachTreeOnce) {
   EXPECT_EQ(once.visited, (std::vector<std::string>{"/a", "/a/f", "/b"}));
 }
 
+TEST(TreeWalkerTest, VisitUnderListsOnlyBelowThePath) {
+  Trees t;
+  t.Add("root", {{"home", "H"}, {"etc", "E"}});
+  t.Add("H", {{"ann", "A"}, {"bob", "B"}});
+  t.Add("A", {{"notes", ""}});
+  t.Add("B", {{"x", ""}});
+  t.Add("E", {{"passwd", ""}});
+  TreeWalker w(t.Loader(), TreeWalker::Options());
+  std::vector<std::string> seen;
+  auto collect = [&](const std::string& p, const vault::v1::TreeNode&) { seen.push_back(p); };
+  auto n = VisitUnder(w, Trees::Ref("root"), {"home", "ann"}, collect);
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 2u);
+  EXPECT_EQ(seen, (std::vector<std::string>{"/home/ann", "/home/ann/notes"}));
+  EXPECT_EQ(t.loads_, 3);  // root, home, ann: not etc, not bob
+  seen.clear();
+  n = VisitUnder(w, Trees::Ref("root"), {}, collect);
+  EXPECT_EQ(*n, 7u);
+  n = VisitUnder(w, Trees::Ref("root"), {"home", "carol"}, collect);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);
+  // A broken tree fails the listing.
+  t.Add("root2", {{"gone", "nowhere"}});
+  EXPECT_TRUE(absl::IsDataLoss(VisitUnder(w, Trees::Ref("root2"), {}, collect).status()));
+}
+
 }  // namespace
 }  // namespace shardkeep::customer

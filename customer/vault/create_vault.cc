@@ -185,12 +185,7 @@ absl::StatusOr<CreatedVault> CreateVault(const CreateVaultRequest& request,
   cancel_on_error.armed = false;
 
   CreatedVault out;
-  out.vault_id = vault_id;
-  out.n = n;
-  out.k = k;
-  out.block_size = request.block_size;
-  out.needed_bytes = request.needed_bytes;
-  for (int i = 0; i < n; ++i) out.suppliers.push_back({addresses[i], ids[i], granted[i]});
+  out.config = std::move(config);
   return out;
 }
 

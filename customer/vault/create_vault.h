@@ -29,6 +29,7 @@
 #include "common/status.h"
 #include "customer/net/supplier_client.h"
 #include "customer/vault/keys.h"
+#include "proto/vault.pb.h"
 
 namespace shardkeep::customer {
 
@@ -46,17 +47,9 @@ struct CreateVaultRequest {
 };
 
 struct CreatedVault {
-  std::string vault_id;  // 16 bytes
-  int n = 0;
-  int k = 0;
-  uint64_t block_size = 0;
-  uint64_t needed_bytes = 0;
-  struct Supplier {
-    std::string address;
-    std::string supplier_id;
-    uint64_t quota_bytes = 0;
-  };
-  std::vector<Supplier> suppliers;  // by position
+  // As stored (locally and, sealed, on every supplier): vault ID, n, k,
+  // sizes, and each position's address, supplier ID and granted quota.
+  vault::v1::VaultConfig config;
 };
 
 // Checks a list of supplier addresses as step 1 does. kUsage naming the

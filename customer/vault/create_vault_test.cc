@@ -65,19 +65,21 @@ TEST_F(CreateVaultTest, CreatesAVaultThatOpensWithThePassphrase) {
   CreateVaultRequest req = Request();
   auto made = CreateVault(req, MemConnector(by_address_));
   ASSERT_TRUE(made.ok()) << made.status();
-  EXPECT_EQ(made->n, 4);
-  EXPECT_EQ(made->k, 2);  // ceil(n/2)
-  ASSERT_EQ(made->suppliers.size(), 4u);
+  const vault::v1::VaultConfig& config = made->config;
+  EXPECT_EQ(config.supplier_count(), 4u);
+  EXPECT_EQ(config.data_shards(), 2u);  // ceil(n/2)
+  ASSERT_EQ(config.suppliers_size(), 4);
   for (int i = 0; i < 4; ++i) {
-    EXPECT_EQ(made->suppliers[i].address, addresses_[i]);
-    EXPECT_EQ(made->suppliers[i].supplier_id, suppliers_[i]->supplier_id());
-    EXPECT_EQ(made->suppliers[i].quota_bytes, (uint64_t{1} << 20) / 2);  // ceil(needed / k)
+    EXPECT_EQ(config.suppliers(i).position(), static_cast<uint32_t>(i));
+    EXPECT_EQ(config.suppliers(i).address(), addresses_[i]);
+    EXPECT_EQ(config.suppliers(i).supplier_id(), suppliers_[i]->supplier_id());
+    EXPECT_EQ(config.suppliers(i).quota_bytes(), (uint64_t{1} << 20) / 2);  // ceil(needed / k)
   }
   EXPECT_EQ(passphrase_asked_, 1);
 
   auto vault = Vault::Open(req.config_dir, req.cache_dir, "correct horse");
   ASSERT_TRUE(vault.ok()) << vault.status();
-  EXPECT_EQ((*vault)->vault_id(), made->vault_id);
+  EXPECT_EQ((*vault)->vault_id(), made->config.vault_id());
   EXPECT_EQ((*vault)->config().supplier_count(), 4u);
   auto wrong = Vault::Open(req.config_dir, req.cache_dir, "wrong");
   EXPECT_EQ(KindOf(wrong.status()), ErrorKind::kWrongPassphrase);
@@ -85,7 +87,7 @@ TEST_F(CreateVaultTest, CreatesAVaultThatOpensWithThePassphrase) {
   // Every supplier holds the key record (readable by vault ID) and the config.
   const std::string customer = (*vault)->keys().identity_public;
   for (int i = 0; i < 4; ++i) {
-    auto record = suppliers_[i]->GetKeyRecord(made->vault_id);
+    auto record = suppliers_[i]->GetKeyRecord(made->config.vault_id());
     ASSERT_TRUE(record.ok()) << i << ": " << record.status();
     EXPECT_TRUE(suppliers_[i]->GetObject(customer, "config").ok()) << i;
     EXPECT_GT(Used(i, customer), 0u) << i;

@@ -189,6 +189,24 @@ absl::StatusOr<std::string> AbsolutePath(const std::string& path) {
   return "/" + absl::StrJoin(parts, "/");
 }
 
+absl::StatusOr<BackupResult> BackupPaths(Repository& repo, BackupOptions options,
+                                         Progress& progress) {
+  std::vector<std::string> abs;
+  for (const auto& p : options.paths) {
+    ASSIGN_OR_RETURN(std::string a, AbsolutePath(p));
+    abs.push_back(a);
+  }
+  RETURN_IF_ERROR(repo.CheckSuppliers(CommitThreshold(repo.n(), repo.k())));
+  if (repo.suppliers().UpCount() < repo.n()) {
+    progress.Warn(absl::StrCat("warning: suppliers down, backing up in degraded mode: ",
+                               repo.suppliers().DownSummary()));
+  }
+  RETURN_IF_ERROR(repo.LoadIndex());
+  ASSIGN_OR_RETURN(std::vector<vault::v1::Snapshot> snapshots, repo.LoadSnapshots());
+  options.parent = FindParent(snapshots, options.hostname, abs);
+  return RunBackup(repo, options, progress);
+}
+
 absl::StatusOr<BackupResult> RunBackup(Repository& repo, const BackupOptions& options,
                                        Progress& progress) {
   if (options.paths.empty()) return absl::InvalidArgumentError("no paths to back up");

@@ -67,6 +67,14 @@ absl::StatusOr<std::string> AbsolutePath(const std::string& path);
 absl::StatusOr<BackupResult> RunBackup(Repository& repo, const BackupOptions& options,
                                        Progress& progress);
 
+// The `backup` command below the CLI: needs the commit threshold of
+// suppliers to answer (kSuppliersUnreachable naming the others; a warning
+// through `progress` names those down when fewer than n answer), loads the
+// index and the snapshots, takes the parent from FindParent (options.parent
+// is ignored), and runs RunBackup. REQUIRES: options.hostname is set.
+absl::StatusOr<BackupResult> BackupPaths(Repository& repo, BackupOptions options,
+                                         Progress& progress);
+
 }  // namespace shardkeep::customer
 
 #endif  // SHARDKEEP_CUSTOMER_ARCHIVER_H_

@@ -63,7 +63,6 @@ void PrintSummary(const vault::v1::Snapshot& snap, FILE* out) {
 
 absl::StatusOr<ExitCode> Backup(BackupFlags& flags, const CommandContext& ctx) {
   BackupOptions& opts = flags.options;
-  std::vector<std::string> abs;
   for (const auto& p : opts.paths) {
     ASSIGN_OR_RETURN(std::string a, AbsolutePath(p));
     // A mistyped path is an error before anything is stored (a path that
@@ -72,7 +71,6 @@ absl::StatusOr<ExitCode> Backup(BackupFlags& flags, const CommandContext& ctx) {
     std::filesystem::file_status st = std::filesystem::symlink_status(a, ec);
     if (ec || !std::filesystem::exists(st))
       return absl::NotFoundError(absl::StrCat("cannot back up ", a, ": ", ec.message()));
-    abs.push_back(a);
   }
   if (opts.hostname.empty()) {
     char buf[256] = {0};
@@ -80,17 +78,8 @@ absl::StatusOr<ExitCode> Backup(BackupFlags& flags, const CommandContext& ctx) {
   }
 
   ASSIGN_OR_RETURN(auto repo, OpenRepository(ctx));
-  RETURN_IF_ERROR(repo->CheckSuppliers(CommitThreshold(repo->n(), repo->k())));
-  if (repo->suppliers().UpCount() < repo->n()) {
-    fprintf(ctx.err(), "warning: suppliers down, backing up in degraded mode: %s\n",
-            repo->suppliers().DownSummary().c_str());
-  }
-  RETURN_IF_ERROR(repo->LoadIndex());
-  ASSIGN_OR_RETURN(auto snapshots, repo->LoadSnapshots());
-  opts.parent = FindParent(snapshots, opts.hostname, abs);
-
   ProgressLine progress(isatty(STDERR_FILENO));
-  auto result = RunBackup(*repo, opts, progress);
+  auto result = BackupPaths(*repo, opts, progress);
   progress.Stop();
   if (!result.ok()) return result.status();
   if (flags.json) {

@@ -33,13 +33,10 @@ struct RestoreFlags {
 absl::StatusOr<ExitCode> Restore(const RestoreFlags& flags, const CommandContext& ctx) {
   const RestoreOptions& opts = flags.options;
   ASSIGN_OR_RETURN(auto repo, OpenRepository(ctx));
-  RETURN_IF_ERROR(repo->CheckSuppliers(repo->k()));
-  RETURN_IF_ERROR(repo->LoadIndex());
-  ASSIGN_OR_RETURN(auto snaps, repo->LoadSnapshots());
-  ASSIGN_OR_RETURN(auto snap, Repository::FindSnapshot(snaps, flags.snapshot));
+  vault::v1::Snapshot snap;
 
   ProgressLine progress(isatty(STDERR_FILENO));
-  auto r = RunRestore(*repo, snap, opts, progress);
+  auto r = RestoreSnapshot(*repo, flags.snapshot, opts, progress, &snap);
   progress.Stop();
   if (!r.ok()) return r.status();
   if (flags.json) {

@@ -420,6 +420,16 @@ absl::StatusOr<RestoreResult> Restorer::Run(const vault::v1::Snapshot& snap) {
 
 }  // namespace
 
+absl::StatusOr<RestoreResult> RestoreSnapshot(Repository& repo, const std::string& spec,
+                                              const RestoreOptions& options, Progress& progress,
+                                              vault::v1::Snapshot* restored) {
+  RETURN_IF_ERROR(repo.CheckSuppliers(repo.k()));
+  RETURN_IF_ERROR(repo.LoadIndex());
+  ASSIGN_OR_RETURN(std::vector<vault::v1::Snapshot> snaps, repo.LoadSnapshots());
+  ASSIGN_OR_RETURN(*restored, Repository::FindSnapshot(snaps, spec));
+  return RunRestore(repo, *restored, options, progress);
+}
+
 absl::StatusOr<RestoreResult> RunRestore(Repository& repo, const vault::v1::Snapshot& snapshot,
                                          const RestoreOptions& options, Progress& progress) {
   if (options.target.empty()) return absl::InvalidArgumentError("no --target given");

@@ -173,20 +173,7 @@ absl::StatusOr<std::string> AbsolutePath(const std::string& path) {
     }
     full = std::string(buf) + "/" + path;
   }
-  std::vector<std::string> parts;
-  size_t i = 0;
-  while (i <= full.size()) {
-    size_t j = full.find('/', i);
-    if (j == std::string::npos) j = full.size();
-    std::string c = full.substr(i, j - i);
-    if (c == "..") {
-      if (!parts.empty()) parts.pop_back();
-    } else if (!c.empty() && c != ".") {
-      parts.push_back(c);
-    }
-    i = j + 1;
-  }
-  return "/" + absl::StrJoin(parts, "/");
+  return "/" + absl::StrJoin(fs::CleanComponents(full), "/");
 }
 
 absl::StatusOr<BackupResult> BackupPaths(Repository& repo, BackupOptions options,

@@ -96,6 +96,11 @@ class FileReader {
 // ("\n", "\xff").
 std::string PrintablePath(std::string_view raw);
 
+// The components of `path`, cleaned: empty ones and "." dropped, ".." takes
+// off the one before it (never going above the root). "/a/./b/../c/" and
+// "a//c" give {"a", "c"}.
+std::vector<std::string> CleanComponents(std::string_view path);
+
 // --------------------------------------------------------------- restore side
 
 // One component of a restored path: non-empty, no '/', no NUL, not "." or

@@ -180,6 +180,23 @@ std::string LastComponent(const std::string& path) {
 
 }  // namespace
 
+std::vector<std::string> CleanComponents(std::string_view path) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    std::string_view c = path.substr(i, j - i);
+    if (c == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!c.empty() && c != ".") {
+      parts.emplace_back(c);
+    }
+    i = j + 1;
+  }
+  return parts;
+}
+
 std::string PrintablePath(std::string_view raw) {
   static const char kHex[] = "0123456789abcdef";
   std::string out;

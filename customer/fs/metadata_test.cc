@@ -270,5 +270,15 @@ TEST(PrintablePathTest, EscapesWhatATerminalWouldMangle) {
   EXPECT_EQ(PrintablePath(std::string("a\nb\\c\xff\x01\0", 8)), "a\\nb\\\\c\\xff\\x01\\x00");
 }
 
+TEST(CleanComponentsTest, DropsDotsAndEmptiesAndNeverClimbsAboveTheRoot) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(CleanComponents("/a/./b/../c/"), (V{"a", "c"}));
+  EXPECT_EQ(CleanComponents("a//c"), (V{"a", "c"}));
+  EXPECT_EQ(CleanComponents("/../../x"), (V{"x"}));
+  EXPECT_EQ(CleanComponents("/"), V{});
+  EXPECT_EQ(CleanComponents(""), V{});
+  EXPECT_EQ(CleanComponents("..."), (V{"..."}));
+}
+
 }  // namespace
 }  // namespace shardkeep::fs

@@ -28,23 +28,6 @@ using vault::v1::TreeNode;
 
 std::string PathString(const Path& p) { return "/" + absl::StrJoin(p, "/"); }
 
-std::vector<std::string> SplitPath(const std::string& path) {
-  std::vector<std::string> parts;
-  size_t i = 0;
-  while (i <= path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    std::string c = path.substr(i, j - i);
-    if (c == "..") {
-      if (!parts.empty()) parts.pop_back();
-    } else if (!c.empty() && c != ".") {
-      parts.push_back(c);
-    }
-    i = j + 1;
-  }
-  return parts;
-}
-
 // A file whose contents come from blocks.
 struct FileJob {
   Path path;
@@ -67,7 +50,7 @@ class Restorer {
  public:
   Restorer(Repository& repo, const RestoreOptions& opts, Progress& progress)
       : repo_(repo), opts_(opts), progress_(progress) {
-    for (const auto& inc : opts.includes) includes_.push_back(SplitPath(inc));
+    for (const auto& inc : opts.includes) includes_.push_back(fs::CleanComponents(inc));
     include_found_.assign(includes_.size(), false);
   }
 

@@ -14,8 +14,8 @@
 // Unchanged files (same path, type, size, mtime, ctime, inode, device as in
 // the parent snapshot) are not read: their chunk lists are reused. Chunks the
 // vault already holds are not stored again.
-#ifndef SHARDKEEP_CUSTOMER_ARCHIVER_H_
-#define SHARDKEEP_CUSTOMER_ARCHIVER_H_
+#ifndef SHARDKEEP_CUSTOMER_ARCHIVE_ARCHIVER_H_
+#define SHARDKEEP_CUSTOMER_ARCHIVE_ARCHIVER_H_
 
 #include <string>
 #include <vector>
@@ -77,4 +77,4 @@ absl::StatusOr<BackupResult> BackupPaths(Repository& repo, BackupOptions options
 
 }  // namespace shardkeep::customer
 
-#endif  // SHARDKEEP_CUSTOMER_ARCHIVER_H_
+#endif  // SHARDKEEP_CUSTOMER_ARCHIVE_ARCHIVER_H_

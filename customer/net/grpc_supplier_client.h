@@ -2,8 +2,8 @@
 // signed with the customer's Ed25519 identity (proto/signing.h). One channel
 // (one HTTP/2 connection) per supplier; calls have deadlines so a hung
 // supplier turns into an error the caller can route around.
-#ifndef SHARDKEEP_CUSTOMER_GRPC_SUPPLIER_CLIENT_H_
-#define SHARDKEEP_CUSTOMER_GRPC_SUPPLIER_CLIENT_H_
+#ifndef SHARDKEEP_CUSTOMER_NET_GRPC_SUPPLIER_CLIENT_H_
+#define SHARDKEEP_CUSTOMER_NET_GRPC_SUPPLIER_CLIENT_H_
 
 #include <memory>
 #include <string>
@@ -27,4 +27,4 @@ int64_t FragmentDeadlineMs(uint64_t bytes);
 
 }  // namespace shardkeep::customer
 
-#endif  // SHARDKEEP_CUSTOMER_GRPC_SUPPLIER_CLIENT_H_
+#endif  // SHARDKEEP_CUSTOMER_NET_GRPC_SUPPLIER_CLIENT_H_

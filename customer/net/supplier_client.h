@@ -8,8 +8,8 @@
 // Thread-safety: every method may be called from several threads at once.
 // Errors are absl::Status with the gRPC code carried over and a message that
 // names the supplier's address.
-#ifndef SHARDKEEP_CUSTOMER_SUPPLIER_CLIENT_H_
-#define SHARDKEEP_CUSTOMER_SUPPLIER_CLIENT_H_
+#ifndef SHARDKEEP_CUSTOMER_NET_SUPPLIER_CLIENT_H_
+#define SHARDKEEP_CUSTOMER_NET_SUPPLIER_CLIENT_H_
 
 #include <cstdint>
 #include <functional>
@@ -68,4 +68,4 @@ using SupplierConnector = std::function<absl::StatusOr<std::unique_ptr<SupplierC
 
 }  // namespace shardkeep::customer
 
-#endif  // SHARDKEEP_CUSTOMER_SUPPLIER_CLIENT_H_
+#endif  // SHARDKEEP_CUSTOMER_NET_SUPPLIER_CLIENT_H_

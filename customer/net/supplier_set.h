@@ -11,8 +11,8 @@
 // silent ones slow: later fetches try them last.
 //
 // Thread-safe.
-#ifndef SHARDKEEP_CUSTOMER_SUPPLIER_SET_H_
-#define SHARDKEEP_CUSTOMER_SUPPLIER_SET_H_
+#ifndef SHARDKEEP_CUSTOMER_NET_SUPPLIER_SET_H_
+#define SHARDKEEP_CUSTOMER_NET_SUPPLIER_SET_H_
 
 #include <atomic>
 #include <chrono>
@@ -127,4 +127,4 @@ class SupplierSet {
 
 }  // namespace shardkeep::customer
 
-#endif  // SHARDKEEP_CUSTOMER_SUPPLIER_SET_H_
+#endif  // SHARDKEEP_CUSTOMER_NET_SUPPLIER_SET_H_

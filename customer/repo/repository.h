@@ -6,8 +6,8 @@
 //   <cache>/<vault-id>/index/<piece>         index pieces as stored
 //   <cache>/<vault-id>/snapshots/<id>        snapshot records as stored
 //   <cache>/<vault-id>/blocks/<block-id>     sealed tree blocks
-#ifndef SHARDKEEP_CUSTOMER_REPOSITORY_H_
-#define SHARDKEEP_CUSTOMER_REPOSITORY_H_
+#ifndef SHARDKEEP_CUSTOMER_REPO_REPOSITORY_H_
+#define SHARDKEEP_CUSTOMER_REPO_REPOSITORY_H_
 
 #include <functional>
 #include <list>
@@ -107,4 +107,4 @@ class Repository {
 
 }  // namespace shardkeep::customer
 
-#endif  // SHARDKEEP_CUSTOMER_REPOSITORY_H_
+#endif  // SHARDKEEP_CUSTOMER_REPO_REPOSITORY_H_

@@ -1,7 +1,7 @@
 // Conversions between the file system's Node (customer/fs) and the stored
 // TreeNode (proto/vault.proto), and tree serialisation.
-#ifndef SHARDKEEP_CUSTOMER_TREE_NODE_H_
-#define SHARDKEEP_CUSTOMER_TREE_NODE_H_
+#ifndef SHARDKEEP_CUSTOMER_REPO_TREE_NODE_H_
+#define SHARDKEEP_CUSTOMER_REPO_TREE_NODE_H_
 
 #include <string>
 
@@ -26,4 +26,4 @@ char TypeLetter(vault::v1::NodeType type);
 
 }  // namespace shardkeep::customer
 
-#endif  // SHARDKEEP_CUSTOMER_TREE_NODE_H_
+#endif  // SHARDKEEP_CUSTOMER_REPO_TREE_NODE_H_

@@ -4,8 +4,8 @@
 // blocks it commits and writes them out as new pieces at the end.
 //
 // Thread-safe.
-#ifndef SHARDKEEP_CUSTOMER_VAULT_INDEX_H_
-#define SHARDKEEP_CUSTOMER_VAULT_INDEX_H_
+#ifndef SHARDKEEP_CUSTOMER_REPO_VAULT_INDEX_H_
+#define SHARDKEEP_CUSTOMER_REPO_VAULT_INDEX_H_
 
 #include <array>
 #include <cstdint>
@@ -88,4 +88,4 @@ class VaultIndex {
 
 }  // namespace shardkeep::customer
 
-#endif  // SHARDKEEP_CUSTOMER_VAULT_INDEX_H_
+#endif  // SHARDKEEP_CUSTOMER_REPO_VAULT_INDEX_H_

@@ -15,8 +15,8 @@
 // All writes go through fs::RestoreTarget, which refuses to leave the target
 // whatever names or symlinks the snapshot holds; names are also checked with
 // fs::IsSafeName here so an unsafe one is reported and skipped.
-#ifndef SHARDKEEP_CUSTOMER_RESTORER_H_
-#define SHARDKEEP_CUSTOMER_RESTORER_H_
+#ifndef SHARDKEEP_CUSTOMER_RESTORE_RESTORER_H_
+#define SHARDKEEP_CUSTOMER_RESTORE_RESTORER_H_
 
 #include <string>
 #include <vector>
@@ -66,4 +66,4 @@ absl::StatusOr<RestoreResult> RestoreSnapshot(Repository& repo, const std::strin
 
 }  // namespace shardkeep::customer
 
-#endif  // SHARDKEEP_CUSTOMER_RESTORER_H_
+#endif  // SHARDKEEP_CUSTOMER_RESTORE_RESTORER_H_

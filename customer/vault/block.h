@@ -6,8 +6,8 @@
 //   plaintext = chunk bytes back to back || BlockTable || uint32 LE len(BlockTable)
 //   sealed    = nonce (12) || AES-256-GCM(block key, nonce, aad, plaintext) (ct || tag)
 //   aad       = "shardkeep/v1/block" || 0x00 || block_id (16)
-#ifndef SHARDKEEP_CUSTOMER_BLOCK_H_
-#define SHARDKEEP_CUSTOMER_BLOCK_H_
+#ifndef SHARDKEEP_CUSTOMER_VAULT_BLOCK_H_
+#define SHARDKEEP_CUSTOMER_VAULT_BLOCK_H_
 
 #include <string>
 #include <string_view>
@@ -66,4 +66,4 @@ absl::Status ExtractChunk(std::string_view plaintext, const vault::v1::BlockChun
 
 }  // namespace shardkeep::customer
 
-#endif  // SHARDKEEP_CUSTOMER_BLOCK_H_
+#endif  // SHARDKEEP_CUSTOMER_VAULT_BLOCK_H_

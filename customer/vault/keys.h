@@ -1,8 +1,8 @@
 // The vault's keys: the master key, the subkeys HKDF derives from it, and
 // the key record that wraps the master key under the passphrase
 // (docs/FORMAT.md, "Keys").
-#ifndef SHARDKEEP_CUSTOMER_KEYS_H_
-#define SHARDKEEP_CUSTOMER_KEYS_H_
+#ifndef SHARDKEEP_CUSTOMER_VAULT_KEYS_H_
+#define SHARDKEEP_CUSTOMER_VAULT_KEYS_H_
 
 #include <cstdint>
 #include <string>
@@ -61,4 +61,4 @@ std::string KeyRecordAad(const vault::v1::KeyRecord& record);
 
 }  // namespace shardkeep::customer
 
-#endif  // SHARDKEEP_CUSTOMER_KEYS_H_
+#endif  // SHARDKEEP_CUSTOMER_VAULT_KEYS_H_

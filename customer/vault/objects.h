@@ -6,8 +6,8 @@
 //   sealed = "SKO1" || nonce (12) || AES-256-GCM(metadata key, nonce, aad, body)
 //   aad    = "shardkeep/v1/object" || 0x00 || vault_id (16) || name
 //   body   = flags (1 byte; bit 0: zstd) || uint64 LE plaintext length || data
-#ifndef SHARDKEEP_CUSTOMER_OBJECTS_H_
-#define SHARDKEEP_CUSTOMER_OBJECTS_H_
+#ifndef SHARDKEEP_CUSTOMER_VAULT_OBJECTS_H_
+#define SHARDKEEP_CUSTOMER_VAULT_OBJECTS_H_
 
 #include <string>
 #include <string_view>
@@ -30,4 +30,4 @@ absl::StatusOr<std::string> OpenObject(std::string_view metadata_key, std::strin
 
 }  // namespace shardkeep::customer
 
-#endif  // SHARDKEEP_CUSTOMER_OBJECTS_H_
+#endif  // SHARDKEEP_CUSTOMER_VAULT_OBJECTS_H_

@@ -1,14 +1,14 @@
 // A vault as the customer machine holds it: the config dir with the vault's
 // configuration and key record, the unlocked keys, and the cache dir
 // (docs/FORMAT.md, "Config dir" and "Cache dir"). No network here: the
-// suppliers are reached through customer/supplier_set.h.
+// suppliers are reached through customer/net/supplier_set.h.
 //
 // One vault per config dir:
 //   <config-dir>/config   VaultConfig (binary protobuf), mode 0600
 //   <config-dir>/key      KeyRecord (binary protobuf), mode 0600
 //   <cache-dir>/<vault-id-hex>/...  caches, rebuildable from the suppliers
-#ifndef SHARDKEEP_CUSTOMER_VAULT_H_
-#define SHARDKEEP_CUSTOMER_VAULT_H_
+#ifndef SHARDKEEP_CUSTOMER_VAULT_VAULT_H_
+#define SHARDKEEP_CUSTOMER_VAULT_VAULT_H_
 
 #include <memory>
 #include <string>
@@ -82,4 +82,4 @@ absl::Status MakeDirs(const std::string& path, int mode);
 
 }  // namespace shardkeep::customer
 
-#endif  // SHARDKEEP_CUSTOMER_VAULT_H_
+#endif  // SHARDKEEP_CUSTOMER_VAULT_VAULT_H_

@@ -1,8 +1,8 @@
 // Little-endian integers and length-prefixed byte strings, for the few
 // fixed byte layouts of the vault format that are not protobuf (associated
 // data, envelopes, the block trailer; docs/FORMAT.md).
-#ifndef SHARDKEEP_CUSTOMER_WIRE_H_
-#define SHARDKEEP_CUSTOMER_WIRE_H_
+#ifndef SHARDKEEP_CUSTOMER_VAULT_WIRE_H_
+#define SHARDKEEP_CUSTOMER_VAULT_WIRE_H_
 
 #include <cstdint>
 #include <string>
@@ -35,4 +35,4 @@ inline uint64_t GetU64(const char* p) {
 
 }  // namespace shardkeep::customer
 
-#endif  // SHARDKEEP_CUSTOMER_WIRE_H_
+#endif  // SHARDKEEP_CUSTOMER_VAULT_WIRE_H_

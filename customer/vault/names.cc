@@ -4,37 +4,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/crypto.h"
 
 namespace shardkeep::customer {
 namespace {
 
-std::string Hex(std::string_view bytes) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;  // upper case is refused: one spelling per name
-}
-
-// Exactly 2 * kNameIdSize lowercase hex digits.
+// Exactly 2 * kNameIdSize lowercase hex digits: one spelling per name, so
+// upper case (which FromHex would take) is refused by the round trip.
 bool ParseId(std::string_view hex, std::string* out) {
   if (hex.size() != 2 * kNameIdSize) return false;
-  std::string id(kNameIdSize, '\0');
-  for (size_t i = 0; i < kNameIdSize; ++i) {
-    int hi = HexValue(hex[2 * i]), lo = HexValue(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    id[i] = static_cast<char>(hi << 4 | lo);
-  }
-  *out = std::move(id);
+  auto id = crypto::FromHex(hex);
+  if (!id.ok() || crypto::ToHex(*id) != hex) return false;
+  *out = std::move(*id);
   return true;
 }
 
@@ -62,17 +43,17 @@ bool ParseIdDotNumber(std::string_view s, uint32_t limit, std::string* id, uint3
 
 std::string SnapshotObjectName(std::string_view snapshot_id) {
   assert(snapshot_id.size() == kNameIdSize);
-  return absl::StrCat(kSnapshotPrefix, Hex(snapshot_id));
+  return absl::StrCat(kSnapshotPrefix, crypto::ToHex(snapshot_id));
 }
 
 std::string IndexPieceName(std::string_view snapshot_id, uint32_t piece) {
   assert(snapshot_id.size() == kNameIdSize && piece < kMaxIndexPieces);
-  return absl::StrCat(kIndexPrefix, Hex(snapshot_id), ".", piece);
+  return absl::StrCat(kIndexPrefix, crypto::ToHex(snapshot_id), ".", piece);
 }
 
 std::string FragmentKey(std::string_view block_id, int position) {
   assert(position >= 0 && position < kMaxPositions);
-  return absl::StrCat(Hex(block_id), ".", position);
+  return absl::StrCat(crypto::ToHex(block_id), ".", position);
 }
 
 bool ParseObjectName(std::string_view name, ObjectName* out) {
@@ -123,7 +104,7 @@ absl::StatusOr<std::string> ObjectCachePath(std::string_view vault_cache_dir,
 
 std::string TreeBlockCachePath(std::string_view vault_cache_dir, std::string_view block_id) {
   assert(block_id.size() == kNameIdSize);
-  return std::string(vault_cache_dir) + "/blocks/" + Hex(block_id);
+  return std::string(vault_cache_dir) + "/blocks/" + crypto::ToHex(block_id);
 }
 
 std::string PrintableName(std::string_view name) {

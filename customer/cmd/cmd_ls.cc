@@ -46,10 +46,7 @@ absl::StatusOr<ExitCode> Ls(const LsFlags& flags, const CommandContext& ctx) {
     if (c != ".") want.emplace_back(c);
   }
   ASSIGN_OR_RETURN(auto repo, OpenRepository(ctx));
-  RETURN_IF_ERROR(repo->CheckSuppliers(repo->k()));
-  RETURN_IF_ERROR(repo->LoadIndex());
-  ASSIGN_OR_RETURN(auto snaps, repo->LoadSnapshots());
-  ASSIGN_OR_RETURN(auto snap, Repository::FindSnapshot(snaps, flags.snapshot));
+  ASSIGN_OR_RETURN(vault::v1::Snapshot snap, repo->OpenSnapshot(flags.snapshot));
   TreeWalker walker(*repo);
   ASSIGN_OR_RETURN(uint64_t printed,
                    VisitUnder(walker, snap.root(), want, [&](const auto& path, const auto& node) {

@@ -14,6 +14,15 @@
 namespace shardkeep::customer {
 namespace {
 constexpr size_t kBlockCacheEntries = 4;
+
+// Keeps a copy in the cache. Best effort: the cache can always be fetched
+// again, so a full disk or a missing dir only costs a later download.
+void WriteCacheFile(const std::string& path, const std::string& data) {
+  if (MakeDirs(path.substr(0, path.find_last_of('/')), 0700).ok()) {
+    WriteFileAtomically(path, data, 0600).IgnoreError();
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Vault> vault,
@@ -75,8 +84,7 @@ absl::StatusOr<std::string> Repository::GetObjectCached(const std::string& name)
                      plaintext = std::move(*p);
                      return absl::OkStatus();
                    }));
-  std::string dir = path.substr(0, path.find_last_of('/'));
-  if (MakeDirs(dir, 0700).ok()) WriteFileAtomically(path, sealed, 0600).IgnoreError();
+  WriteCacheFile(path, sealed);
   return plaintext;
 }
 
@@ -86,8 +94,7 @@ absl::Status Repository::PutObject(const std::string& name, const std::string& p
   RETURN_IF_ERROR(suppliers_->PutObjectEverywhere(name, sealed, CommitThreshold(n(), k())));
   if (cache) {
     ASSIGN_OR_RETURN(std::string path, ObjectCachePath(vault_->cache_path(), name));
-    std::string dir = path.substr(0, path.find_last_of('/'));
-    if (MakeDirs(dir, 0700).ok()) WriteFileAtomically(path, sealed, 0600).IgnoreError();
+    WriteCacheFile(path, sealed);
   }
   return absl::OkStatus();
 }
@@ -127,6 +134,13 @@ absl::StatusOr<std::vector<vault::v1::Snapshot>> Repository::LoadSnapshots() {
   return out;
 }
 
+absl::StatusOr<vault::v1::Snapshot> Repository::OpenSnapshot(const std::string& spec) {
+  RETURN_IF_ERROR(CheckSuppliers(k()));
+  RETURN_IF_ERROR(LoadIndex());
+  ASSIGN_OR_RETURN(std::vector<vault::v1::Snapshot> snapshots, LoadSnapshots());
+  return FindSnapshot(snapshots, spec);
+}
+
 absl::StatusOr<vault::v1::Snapshot> Repository::FindSnapshot(
     const std::vector<vault::v1::Snapshot>& snapshots, const std::string& spec) {
   if (snapshots.empty()) {
@@ -155,9 +169,7 @@ absl::StatusOr<vault::v1::Snapshot> Repository::FindSnapshot(
 
 void Repository::CacheTreeBlock(const std::string& block_id, const std::string& sealed) {
   if (block_id.size() != kNameIdSize) return;
-  std::string path = TreeBlockCachePath(vault_->cache_path(), block_id);
-  if (!MakeDirs(path.substr(0, path.find_last_of('/')), 0700).ok()) return;
-  WriteFileAtomically(path, sealed, 0600).IgnoreError();
+  WriteCacheFile(TreeBlockCachePath(vault_->cache_path(), block_id), sealed);
 }
 
 absl::StatusOr<std::string> Repository::LoadBlock(uint32_t block_number) {

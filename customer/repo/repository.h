@@ -58,6 +58,11 @@ class Repository {
   // skipped with a warning.
   absl::StatusOr<std::vector<vault::v1::Snapshot>> LoadSnapshots();
 
+  // What reading one snapshot needs (ls, restore): k suppliers answering
+  // (CheckSuppliers), the index loaded, and the snapshot `spec` names
+  // (FindSnapshot).
+  absl::StatusOr<vault::v1::Snapshot> OpenSnapshot(const std::string& spec);
+
   // `spec` is a full ID, an unambiguous ID prefix (hex), or "latest".
   static absl::StatusOr<vault::v1::Snapshot> FindSnapshot(
       const std::vector<vault::v1::Snapshot>& snapshots, const std::string& spec);

@@ -406,10 +406,7 @@ absl::StatusOr<RestoreResult> Restorer::Run(const vault::v1::Snapshot& snap) {
 absl::StatusOr<RestoreResult> RestoreSnapshot(Repository& repo, const std::string& spec,
                                               const RestoreOptions& options, Progress& progress,
                                               vault::v1::Snapshot* restored) {
-  RETURN_IF_ERROR(repo.CheckSuppliers(repo.k()));
-  RETURN_IF_ERROR(repo.LoadIndex());
-  ASSIGN_OR_RETURN(std::vector<vault::v1::Snapshot> snaps, repo.LoadSnapshots());
-  ASSIGN_OR_RETURN(*restored, Repository::FindSnapshot(snaps, spec));
+  ASSIGN_OR_RETURN(*restored, repo.OpenSnapshot(spec));
   return RunRestore(repo, *restored, options, progress);
 }
 

@@ -56,10 +56,9 @@ struct RestoreResult {
 absl::StatusOr<RestoreResult> RunRestore(Repository& repo, const vault::v1::Snapshot& snapshot,
                                          const RestoreOptions& options, Progress& progress);
 
-// The `restore` command below the CLI: needs k suppliers to answer, loads
-// the index and the snapshots, finds `spec` (Repository::FindSnapshot: an
-// ID, a unique prefix, "latest") and runs RunRestore. *restored gets the
-// snapshot found.
+// The `restore` command below the CLI: Repository::OpenSnapshot(spec) (k
+// suppliers, the index, the snapshot: an ID, a unique prefix, "latest"),
+// then RunRestore. *restored gets the snapshot found.
 absl::StatusOr<RestoreResult> RestoreSnapshot(Repository& repo, const std::string& spec,
                                               const RestoreOptions& options, Progress& progress,
                                               vault::v1::Snapshot* restored);

@@ -5,10 +5,8 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
-#include "common/crypto.h"
+#include "customer/vault/create_vault.h"
 #include "customer/vault/keys.h"
-#include "customer/vault/names.h"
-#include "customer/vault/objects.h"
 #include "customer/vault/vault.h"
 
 namespace shardkeep::customer::testing {
@@ -28,47 +26,25 @@ absl::StatusOr<std::unique_ptr<MemVault>> MemVault::Create(const MemVaultOptions
         std::make_unique<MemSupplier>(absl::StrCat("mem-", i, ":7700"), options.supplier));
     mv->faults_.push_back(std::make_shared<SupplierFaults>());
   }
-  mv->config_dir_ = MakeTempDir("config") + "/vault";  // Vault::Create makes it
+  mv->config_dir_ = MakeTempDir("config") + "/vault";  // CreateVault makes it
   mv->cache_dir_ = MakeTempDir("cache");
 
-  // What `shardkeep init` does (customer/cmd/cmd_init.cc), minus the flags.
-  const std::string master = crypto::RandomBytes(kMasterKeySize);
-  const std::string vault_id = crypto::RandomBytes(kVaultIdSize);
-  const VaultKeys keys = DeriveKeys(master, vault_id);
-  std::vector<std::unique_ptr<MemSupplierClient>> clients;
-  vault::v1::VaultConfig config;
-  config.set_version(1);
-  config.set_vault_id(vault_id);
-  config.set_supplier_count(n);
-  config.set_data_shards(options.k);
-  config.set_block_size(options.block_size);
-  config.mutable_chunker()->set_min_size(options.chunker.min_size);
-  config.mutable_chunker()->set_avg_size(options.chunker.avg_size);
-  config.mutable_chunker()->set_max_size(options.chunker.max_size);
-  config.set_compression_level(3);
-  config.set_needed_bytes(options.quota_bytes * options.k);
-  config.set_customer_key(keys.identity_public);
+  // Made as `shardkeep init` makes a vault: CreateVault, over the suppliers.
+  std::map<std::string, MemSupplier*> by_address;
+  CreateVaultRequest req;
   for (int i = 0; i < n; ++i) {
-    clients.push_back(
-        std::make_unique<MemSupplierClient>(mv->suppliers_[i].get(), keys.identity_seed));
-    ASSIGN_OR_RETURN(v1::Contract contract, clients[i]->RequestContract(options.quota_bytes, i, n));
-    auto* s = config.add_suppliers();
-    s->set_address(mv->address(i));
-    s->set_supplier_id(mv->suppliers_[i]->supplier_id());
-    s->set_position(i);
-    s->set_quota_bytes(contract.quota_bytes());
+    by_address[mv->address(i)] = mv->suppliers_[i].get();
+    req.supplier_addresses.push_back(mv->address(i));
   }
-  // A cheap scrypt: the cost protects real passphrases, not test ones.
-  ASSIGN_OR_RETURN(
-      vault::v1::KeyRecord record,
-      WrapMasterKey(master, vault_id, kPassphrase, ScryptParams{1024, 8, 1}, keys.identity_public));
-  ASSIGN_OR_RETURN(std::string sealed_config, SealObject(keys.metadata_key, vault_id, kConfigObject,
-                                                         config.SerializeAsString()));
-  for (auto& c : clients) {
-    RETURN_IF_ERROR(c->PutObject(kKeysObject, record.SerializeAsString(), vault_id));
-    RETURN_IF_ERROR(c->PutObject(kConfigObject, sealed_config));
-  }
-  RETURN_IF_ERROR(Vault::Create(mv->config_dir_, mv->cache_dir_, config, record, master).status());
+  req.data_shards = options.k;
+  req.block_size = options.block_size;
+  req.needed_bytes = options.quota_bytes * options.k;  // each supplier is asked needed / k
+  req.chunker = options.chunker;
+  req.config_dir = mv->config_dir_;
+  req.cache_dir = mv->cache_dir_;
+  req.passphrase = [] { return absl::StatusOr<std::string>(kPassphrase); };
+  req.scrypt = ScryptParams{1024, 8, 1};  // cheap: the cost protects real passphrases
+  RETURN_IF_ERROR(CreateVault(req, MemConnector(by_address)).status());
   return mv;
 }
 

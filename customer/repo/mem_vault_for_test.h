@@ -1,6 +1,6 @@
 // A whole vault in one process, for unit tests of the layers above net/: n
-// MemSuppliers, a vault made as `shardkeep init` makes one (contracts
-// requested through the clients, so quotas are real; the key record and the
+// MemSuppliers, a vault made by CreateVault as `shardkeep init` makes one
+// (contracts requested through the clients, so quotas are real; the key record and the
 // sealed config stored on every supplier; the config dir and cache dir under
 // $TEST_TMPDIR), and Repositories opened over MemConnector with every client
 // behind a FaultInjectingSupplierClient whose faults the test holds per

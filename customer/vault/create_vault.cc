@@ -157,10 +157,9 @@ absl::StatusOr<CreatedVault> CreateVault(const CreateVaultRequest& request,
   config.set_supplier_count(n);
   config.set_data_shards(k);
   config.set_block_size(request.block_size);
-  chunker::Params cp;
-  config.mutable_chunker()->set_min_size(cp.min_size);
-  config.mutable_chunker()->set_avg_size(cp.avg_size);
-  config.mutable_chunker()->set_max_size(cp.max_size);
+  config.mutable_chunker()->set_min_size(request.chunker.min_size);
+  config.mutable_chunker()->set_avg_size(request.chunker.avg_size);
+  config.mutable_chunker()->set_max_size(request.chunker.max_size);
   config.set_compression_level(3);
   config.set_needed_bytes(request.needed_bytes);
   config.set_created_ms(clock->NowMs());

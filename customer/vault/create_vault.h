@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "common/chunker.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "customer/net/supplier_client.h"
@@ -38,6 +39,7 @@ struct CreateVaultRequest {
   int data_shards = 0;                          // k; 0: ceil(n/2)
   uint64_t block_size = uint64_t{8} << 20;
   uint64_t needed_bytes = uint64_t{10} << 30;  // after dedup and compression
+  chunker::Params chunker;                      // FastCDC sizes (tests use small ones)
   std::string config_dir;
   std::string cache_dir;
   // Asked once the request has been checked (a prompt, the environment).

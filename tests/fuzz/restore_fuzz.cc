@@ -2,7 +2,7 @@
 // wrote: the real Repository (index pieces and snapshot records fetched and
 // opened, fragments verified, Reed-Solomon decoded, blocks opened, trees
 // loaded from tree blocks) and the real restorer writing into a target dir.
-// Suppliers are in memory (customer/supplier_client.h is the seam); they
+// Suppliers are customer/net's MemSupplier (behind the SupplierClient seam); they
 // serve honestly what the harness stored, so every byte of trouble comes
 // from the trees.
 //
@@ -19,9 +19,7 @@
 #include <unistd.h>
 
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -32,7 +30,7 @@
 #include "customer/repo/progress.h"
 #include "customer/repo/repository.h"
 #include "customer/restore/restorer.h"
-#include "customer/net/supplier_client.h"
+#include "customer/net/mem_supplier_client.h"
 #include "customer/vault/vault.h"
 #include "proto/vault.pb.h"
 #include "raid/codec.h"
@@ -53,71 +51,23 @@ const std::string kSubId(32, 'S');
 const std::string kDataId(32, 'D');
 const std::string kData = "hello fuzz";
 
-// What every in-memory supplier holds (all hold the same objects; position i
-// holds fragment i).
+// The two suppliers of the vault: the in-memory supplier of customer/net,
+// with the contract the vault's identity would hold. Position i holds
+// fragment i; both hold every object.
 struct World {
-  std::mutex mu;
-  std::map<std::string, std::string> objects;
-  std::map<std::string, std::string> fragments[2];
-};
-
-class MemorySupplier : public customer::SupplierClient {
- public:
-  MemorySupplier(World* world, int position)
-      : world_(world), position_(position), address_("mem:" + std::to_string(position)) {}
-  const std::string& address() const override { return address_; }
-  absl::StatusOr<v1::InfoResponse> Info() override {
-    v1::InfoResponse r;
-    r.set_supplier_id(std::string(16, static_cast<char>('a' + position_)));
-    r.set_max_object_bytes(1 << 20);
-    r.set_max_fragment_bytes(64 << 20);
-    return r;
-  }
-  absl::StatusOr<v1::Contract> RequestContract(uint64_t, uint32_t, uint32_t) override {
-    return absl::UnimplementedError("not in this harness");
-  }
-  absl::StatusOr<v1::Contract> GetContract() override {
-    return absl::UnimplementedError("not in this harness");
-  }
-  absl::Status CancelContract() override { return absl::UnimplementedError("not in this harness"); }
-  absl::Status PutFragment(const std::string&, std::string_view, std::string_view) override {
-    return absl::UnimplementedError("restore does not write");
-  }
-  absl::StatusOr<std::string> GetFragment(const std::string& key) override {
-    std::lock_guard<std::mutex> l(world_->mu);
-    auto it = world_->fragments[position_].find(key);
-    if (it == world_->fragments[position_].end()) return absl::NotFoundError(key);
-    return it->second;
-  }
-  absl::Status PutObject(const std::string&, std::string_view, std::string_view) override {
-    return absl::UnimplementedError("restore does not write");
-  }
-  absl::StatusOr<std::string> GetObject(const std::string& name) override {
-    std::lock_guard<std::mutex> l(world_->mu);
-    auto it = world_->objects.find(name);
-    if (it == world_->objects.end()) return absl::NotFoundError(name);
-    return it->second;
-  }
-  absl::StatusOr<std::vector<v1::ObjectInfo>> ListObjects(const std::string& prefix) override {
-    std::lock_guard<std::mutex> l(world_->mu);
-    std::vector<v1::ObjectInfo> out;
-    for (auto it = world_->objects.lower_bound(prefix);
-         it != world_->objects.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
-      v1::ObjectInfo i;
-      i.set_name(it->first);
-      i.set_size(it->second.size());
-      out.push_back(std::move(i));
+  World() {
+    for (int i = 0; i < 2; ++i) {
+      customer::MemSupplierOptions o;
+      o.supplier_id = std::string(16, static_cast<char>('a' + i));
+      suppliers.push_back(std::make_unique<customer::MemSupplier>(Address(i), o));
     }
-    return out;
   }
-  absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view) override {
-    return absl::NotFoundError("no key record");
+  static std::string Address(int i) { return "mem:" + std::to_string(i); }
+  customer::SupplierConnector Connector() {
+    return customer::MemConnector({{Address(0), suppliers[0].get()},
+                                   {Address(1), suppliers[1].get()}});
   }
-
- private:
-  World* const world_;
-  const int position_;
-  const std::string address_;
+  std::vector<std::unique_ptr<customer::MemSupplier>> suppliers;
 };
 
 struct Scratch {
@@ -157,7 +107,7 @@ vault::VaultConfig Config() {
   c.mutable_chunker()->set_max_size(4 << 20);
   for (int i = 0; i < 2; ++i) {
     auto* s = c.add_suppliers();
-    s->set_address("mem:" + std::to_string(i));
+    s->set_address(World::Address(i));
     s->set_supplier_id(std::string(16, static_cast<char>('a' + i)));
     s->set_position(i);
   }
@@ -186,7 +136,10 @@ vault::BlockRecord StoreBlock(World* world, const customer::VaultKeys& keys,
   rec.set_stored_mask(3);
   for (int i = 0; i < 2; ++i) {
     rec.add_fragment_sha256(crypto::Sha256((*fragments)[i]));
-    world->fragments[i][customer::FragmentKey(rec.block_id(), i)] = (*fragments)[i];
+    FUZZ_CHECK(world->suppliers[i]
+                   ->PutFragment(keys.identity_public, customer::FragmentKey(rec.block_id(), i),
+                                 (*fragments)[i], rec.fragment_sha256(i))
+                   .ok());
   }
   return rec;
 }
@@ -215,6 +168,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const customer::VaultKeys keys = customer::DeriveKeys(kMaster, fuzz::kVaultId);
   static const auto codec = std::move(shardkeep::raid::Codec::Create(2, 1)).value();
   World world;
+  for (int i = 0; i < 2; ++i) {
+    FUZZ_CHECK(world.suppliers[i]->RequestContract(keys.identity_public, 64 << 20, i, 2).ok());
+  }
   vault::IndexPiece piece;
   piece.set_version(1);
   *piece.add_blocks() = StoreBlock(&world, keys, *codec, vault::BLOCK_KIND_TREE, 'T',
@@ -236,7 +192,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                     std::make_pair(snap_name, snap.SerializeAsString())}) {
     auto sealed = customer::SealObject(keys.metadata_key, fuzz::kVaultId, name, plain);
     FUZZ_CHECK(sealed.ok());
-    world.objects[name] = *sealed;
+    for (auto& supplier : world.suppliers) {
+      FUZZ_CHECK(supplier->PutObject(keys.identity_public, name, *sealed, "").ok());
+    }
   }
 
   fuzz::RemoveTree(s.config);
@@ -246,12 +204,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   record.set_vault_id(fuzz::kVaultId);
   auto v = customer::Vault::Create(s.config, s.cache, Config(), record, kMaster);
   FUZZ_CHECK(v.ok());
-  customer::SupplierConnector connector =
-      [&world](const std::string& address, const std::string&,
-               const std::string&) -> absl::StatusOr<std::unique_ptr<customer::SupplierClient>> {
-    return std::make_unique<MemorySupplier>(&world, address == "mem:1" ? 1 : 0);
-  };
-  auto repo = customer::Repository::Open(std::move(*v), connector);
+  auto repo = customer::Repository::Open(std::move(*v), world.Connector());
   FUZZ_CHECK(repo.ok());
   FUZZ_CHECK((*repo)->LoadIndex().ok());
   auto snaps = (*repo)->LoadSnapshots();

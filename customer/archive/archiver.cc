@@ -14,6 +14,16 @@
 #include "proto/limits.h"
 
 namespace shardkeep::customer {
+namespace {
+
+// What BackupOptions::hostname means when empty ("" if even that fails).
+std::string ThisHostname() {
+  char buf[256] = {0};
+  return gethostname(buf, sizeof buf - 1) == 0 ? std::string(buf) : std::string();
+}
+
+}  // namespace
+
 namespace archive_internal {
 namespace {
 
@@ -96,12 +106,7 @@ absl::StatusOr<BackupResult> Archiver::Run(const std::vector<std::string>& abs_p
   vault::v1::Snapshot& snap = result.snapshot;
   snap.set_id(crypto::RandomBytes(16));
   snap.set_time_ns(start_ns);
-  std::string host = opts_.hostname;
-  if (host.empty()) {
-    char buf[256] = {0};
-    if (gethostname(buf, sizeof buf - 1) == 0) host = buf;
-  }
-  snap.set_hostname(host);
+  snap.set_hostname(opts_.hostname.empty() ? ThisHostname() : opts_.hostname);
   if (struct passwd* pw = getpwuid(geteuid())) snap.set_username(pw->pw_name);
   for (const auto& p : abs_paths) snap.add_paths(p);
   for (const auto& t : opts_.tags) snap.add_tags(t);
@@ -178,6 +183,7 @@ absl::StatusOr<std::string> AbsolutePath(const std::string& path) {
 
 absl::StatusOr<BackupResult> BackupPaths(Repository& repo, BackupOptions options,
                                          Progress& progress) {
+  if (options.hostname.empty()) options.hostname = ThisHostname();
   std::vector<std::string> abs;
   for (const auto& p : options.paths) {
     ASSIGN_OR_RETURN(std::string a, AbsolutePath(p));

@@ -71,7 +71,7 @@ absl::StatusOr<BackupResult> RunBackup(Repository& repo, const BackupOptions& op
 // suppliers to answer (kSuppliersUnreachable naming the others; a warning
 // through `progress` names those down when fewer than n answer), loads the
 // index and the snapshots, takes the parent from FindParent (options.parent
-// is ignored), and runs RunBackup. REQUIRES: options.hostname is set.
+// is ignored), and runs RunBackup.
 absl::StatusOr<BackupResult> BackupPaths(Repository& repo, BackupOptions options,
                                          Progress& progress);
 

@@ -72,11 +72,6 @@ absl::StatusOr<ExitCode> Backup(BackupFlags& flags, const CommandContext& ctx) {
     if (ec || !std::filesystem::exists(st))
       return absl::NotFoundError(absl::StrCat("cannot back up ", a, ": ", ec.message()));
   }
-  if (opts.hostname.empty()) {
-    char buf[256] = {0};
-    if (gethostname(buf, sizeof buf - 1) == 0) opts.hostname = buf;
-  }
-
   ASSIGN_OR_RETURN(auto repo, OpenRepository(ctx));
   ProgressLine progress(isatty(STDERR_FILENO));
   auto result = BackupPaths(*repo, opts, progress);

@@ -4,6 +4,8 @@
 // Crypto++ reports errors by throwing; each entry point catches and converts.
 #include "common/crypto.h"
 
+#include <argon2.h>
+
 #include <cryptopp/aes.h>
 #include <cryptopp/blake2.h>
 #include <cryptopp/cpu.h>
@@ -170,6 +172,33 @@ absl::StatusOr<std::string> Scrypt(std::string_view passphrase, std::string_view
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError(
         absl::StrCat("scrypt: cannot allocate ", 128 * n * r, " bytes"));
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> Argon2id(std::string_view passphrase, std::string_view salt,
+                                     uint32_t t_cost, uint32_t m_cost_kib, uint32_t lanes,
+                                     size_t length) {
+  constexpr uint64_t kMaxMemoryKib = uint64_t{1} << 20;       // 1 GiB
+  constexpr uint64_t kMaxMemoryPassesKib = uint64_t{4} << 20;  // 4 GiB x passes
+  if (t_cost < 1 || t_cost > 16 || lanes < 1 || lanes > 8 || m_cost_kib < 8 * lanes ||
+      m_cost_kib > kMaxMemoryKib || uint64_t{m_cost_kib} * t_cost > kMaxMemoryPassesKib) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "argon2id: t=", t_cost, " m=", m_cost_kib, " KiB lanes=", lanes,
+        " is outside t 1..16, m 8 KiB x lanes..1 GiB, lanes 1..8, m x t <= 4 GiB"));
+  }
+  if (length < 4 || salt.size() < 8) {
+    return absl::InvalidArgumentError("argon2id: output under 4 bytes or salt under 8 bytes");
+  }
+  std::string out(length, '\0');
+  int rc = argon2id_hash_raw(t_cost, m_cost_kib, lanes, passphrase.data(), passphrase.size(),
+                             salt.data(), salt.size(), out.data(), out.size());
+  if (rc == ARGON2_MEMORY_ALLOCATION_ERROR) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("argon2id: cannot allocate ", m_cost_kib, " KiB"));
+  }
+  if (rc != ARGON2_OK) {
+    return absl::InvalidArgumentError(absl::StrCat("argon2id: ", argon2_error_message(rc)));
   }
   return out;
 }

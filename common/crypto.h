@@ -66,6 +66,15 @@ std::string Hkdf(std::string_view ikm, std::string_view salt, std::string_view i
 absl::StatusOr<std::string> Scrypt(std::string_view passphrase, std::string_view salt, uint64_t n,
                                    uint32_t r, uint32_t p, size_t length);
 
+// Argon2id (RFC 9106) through Debian's libargon2: `t_cost` passes over
+// `m_cost_kib` KiB of memory in `lanes` lanes (run on as many threads).
+// InvalidArgument for parameters outside t 1..16, memory 8 KiB x lanes ..
+// 1 GiB, lanes 1..8, or more than 4 GiB x passes in all, so a forged key
+// record cannot make us allocate or compute without bound.
+absl::StatusOr<std::string> Argon2id(std::string_view passphrase, std::string_view salt,
+                                     uint32_t t_cost, uint32_t m_cost_kib, uint32_t lanes,
+                                     size_t length);
+
 // SHA-256 of data, and an incremental form for streams.
 std::string Sha256(std::string_view data);
 class Sha256Stream {

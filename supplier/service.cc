@@ -574,8 +574,9 @@ grpc::Status SupplierService::GetKeyRecord(grpc::ServerContext* ctx,
           absl::StrFormat("vault_id must be 1..%d bytes", kMaxVaultIdLength));
     }
     ASSIGN_OR_RETURN(auto record, store_->GetKeyRecord(req->vault_id()));
-    resp->set_data(std::move(record.first));
-    resp->set_customer_key(std::move(record.second));
+    auto* candidate = resp->add_candidates();
+    candidate->set_data(std::move(record.first));
+    candidate->set_customer_key(std::move(record.second));
     return absl::OkStatus();
   }();
   return Reply(ctx, "GetKeyRecord", "", s);

@@ -281,7 +281,7 @@ absl::StatusOr<v1::GetKeyRecordResponse> FaultInjectingSupplierClient::GetKeyRec
   int corrupt = 0;
   RETURN_IF_ERROR(faults_->Before(SupplierMethod::kGetKeyRecord, address(), &corrupt));
   auto r = real_->GetKeyRecord(vault_id);
-  if (r.ok()) Flip(corrupt, r->mutable_data());
+  if (r.ok() && r->candidates_size() > 0) Flip(corrupt, r->mutable_candidates(0)->mutable_data());
   return r;
 }
 

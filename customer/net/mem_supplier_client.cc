@@ -57,6 +57,14 @@ std::string Short(std::string_view customer) { return crypto::ToHex(customer.sub
 
 }  // namespace
 
+void MemSupplier::DropClaim(const std::string& vault_id, std::string_view customer) {
+  auto it = vault_claims_.find(vault_id);
+  if (it == vault_claims_.end()) return;
+  auto& v = it->second;
+  v.erase(std::remove(v.begin(), v.end(), customer), v.end());
+  if (v.empty()) vault_claims_.erase(it);
+}
+
 struct MemSupplier::Customer {
   v1::Contract contract;  // used_bytes, fragments and objects kept current
   std::map<std::string, std::pair<std::string, std::string>> fragments;  // key -> (bytes, sha)
@@ -227,7 +235,7 @@ absl::StatusOr<uint64_t> MemSupplier::CancelContract(std::string_view customer) 
   RETURN_IF_ERROR(CheckRunning());
   ASSIGN_OR_RETURN(Customer * c, Find(customer));
   const uint64_t freed = c->contract.used_bytes();
-  if (!c->vault_id.empty()) vault_owners_.erase(c->vault_id);
+  DropClaim(c->vault_id, customer);
   granted_bytes_ -= c->contract.quota_bytes();
   customers_.erase(std::string(customer));
   return freed;
@@ -320,13 +328,13 @@ absl::Status MemSupplier::PutObject(std::string_view customer, std::string_view 
         QuotaMessage(k, data.size(), absl::StrCat("object ", std::string(name))));
   }
   if (!vault_id.empty() && vault_id != c->vault_id) {
-    auto owner = vault_owners_.find(std::string(vault_id));
-    if (owner != vault_owners_.end() && owner->second != customer) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("vault ID ", crypto::ToHex(vault_id), " belongs to another customer"));
+    std::vector<std::string>& claims = vault_claims_[std::string(vault_id)];
+    if (claims.size() >= kMaxKeyClaims) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "vault ID ", crypto::ToHex(vault_id), " already has ", kMaxKeyClaims, " key records"));
     }
-    if (!c->vault_id.empty()) vault_owners_.erase(c->vault_id);
-    vault_owners_[std::string(vault_id)] = std::string(customer);
+    DropClaim(c->vault_id, customer);
+    claims.push_back(std::string(customer));
     c->vault_id = std::string(vault_id);
   }
   bytes_received_ += data.size();
@@ -381,16 +389,20 @@ absl::StatusOr<v1::GetKeyRecordResponse> MemSupplier::GetKeyRecord(std::string_v
     return absl::NotFoundError(
         absl::StrCat("no key record for vault ", crypto::ToHex(vault_id), " on this supplier"));
   };
-  auto owner = vault_owners_.find(std::string(vault_id));
-  if (owner == vault_owners_.end()) return not_found();
-  auto c = customers_.find(owner->second);
-  if (c == customers_.end()) return not_found();
-  auto keys = c->second->objects.find(protocol::kKeysObjectName);
-  if (keys == c->second->objects.end()) return not_found();
+  auto claims = vault_claims_.find(std::string(vault_id));
+  if (claims == vault_claims_.end()) return not_found();
   v1::GetKeyRecordResponse r;
-  r.set_data(keys->second);
-  r.set_customer_key(owner->second);
-  bytes_sent_ += keys->second.size();
+  for (const std::string& customer : claims->second) {
+    auto c = customers_.find(customer);
+    if (c == customers_.end()) continue;
+    auto keys = c->second->objects.find(protocol::kKeysObjectName);
+    if (keys == c->second->objects.end()) continue;
+    auto* candidate = r.add_candidates();
+    candidate->set_data(keys->second);
+    candidate->set_customer_key(customer);
+    bytes_sent_ += keys->second.size();
+  }
+  if (r.candidates_size() == 0) return not_found();
   return r;
 }
 

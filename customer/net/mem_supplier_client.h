@@ -118,6 +118,9 @@ class MemSupplier {
   absl::Status CheckRunning() const;  // REQUIRES: mu_ held
   // The customer's contract or PermissionDenied. REQUIRES: mu_ held.
   absl::StatusOr<Customer*> Find(std::string_view customer) const;
+  // Removes `customer`'s key-record claim on vault_id (REQUIRES mu_).
+  void DropClaim(const std::string& vault_id, std::string_view customer);
+  static constexpr size_t kMaxKeyClaims = 16;
 
   const std::string address_;
   const MemSupplierOptions options_;
@@ -128,7 +131,9 @@ class MemSupplier {
   uint64_t bytes_received_ = 0;
   mutable uint64_t bytes_sent_ = 0;
   std::map<std::string, std::unique_ptr<Customer>> customers_;  // by customer key
-  std::map<std::string, std::string> vault_owners_;             // vault ID -> customer key
+  // vault ID -> the customer keys that stored a key record under it, in
+  // claim order (at most kMaxKeyClaims), as the daemon keeps them.
+  std::map<std::string, std::vector<std::string>> vault_claims_;
 };
 
 // One customer identity's view of one MemSupplier: the in-memory twin of

@@ -211,25 +211,28 @@ TEST_F(MemSupplierTest, KeyRecordClaims) {
   EXPECT_EQ(client_.GetKeyRecord("").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(client_.GetKeyRecord(std::string(65, 'v')).status().code(),
             absl::StatusCode::kInvalidArgument);
-  // The first customer to claim a vault ID owns it.
+  // A vault ID does not belong to the first customer that stores it: every
+  // customer's record is a candidate, oldest first (a squatter who learned
+  // the ID cannot hide or replace the owner's).
   ASSERT_TRUE(client_.PutObject("keys", "record-1", "vault-A").ok());
-  absl::Status stolen = other_.PutObject("keys", "forged", "vault-A");
-  EXPECT_EQ(stolen.code(), absl::StatusCode::kPermissionDenied) << stolen;
-  // Readable without identity, with the owner's key.
+  ASSERT_TRUE(other_.RequestContract(1000, 0, 1).ok() ||
+              other_.GetContract().ok());
+  ASSERT_TRUE(other_.PutObject("keys", "forged", "vault-A").ok());
   MemSupplierClient anonymous(&supplier_, "");
   auto rec = anonymous.GetKeyRecord("vault-A");
   ASSERT_TRUE(rec.ok()) << rec.status();
-  EXPECT_EQ(rec->data(), "record-1");
-  EXPECT_EQ(rec->customer_key(), client_.customer_key());
+  ASSERT_EQ(rec->candidates_size(), 2);
+  EXPECT_EQ(rec->candidates(0).data(), "record-1");
+  EXPECT_EQ(rec->candidates(0).customer_key(), client_.customer_key());
+  EXPECT_EQ(rec->candidates(1).data(), "forged");
+  EXPECT_EQ(rec->candidates(1).customer_key(), other_.customer_key());
   // Updating "keys" without a vault ID keeps the claim.
   ASSERT_TRUE(client_.PutObject("keys", "record-2").ok());
-  EXPECT_EQ(anonymous.GetKeyRecord("vault-A")->data(), "record-2");
+  EXPECT_EQ(anonymous.GetKeyRecord("vault-A")->candidates(0).data(), "record-2");
   // Claiming a new ID releases the old one.
   ASSERT_TRUE(client_.PutObject("keys", "record-3", "vault-B").ok());
-  EXPECT_EQ(anonymous.GetKeyRecord("vault-A").status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(anonymous.GetKeyRecord("vault-B")->data(), "record-3");
-  EXPECT_TRUE(other_.PutObject("keys", "theirs", "vault-A").ok());
-  EXPECT_EQ(anonymous.GetKeyRecord("vault-A")->customer_key(), other_.customer_key());
+  ASSERT_EQ(anonymous.GetKeyRecord("vault-A")->candidates_size(), 1);
+  EXPECT_EQ(anonymous.GetKeyRecord("vault-B")->candidates(0).data(), "record-3");
 }
 
 TEST_F(MemSupplierTest, StoppedSupplierIsUnavailableAndKeepsItsData) {

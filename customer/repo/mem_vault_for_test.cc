@@ -43,7 +43,7 @@ absl::StatusOr<std::unique_ptr<MemVault>> MemVault::Create(const MemVaultOptions
   req.config_dir = mv->config_dir_;
   req.cache_dir = mv->cache_dir_;
   req.passphrase = [] { return absl::StatusOr<std::string>(kPassphrase); };
-  req.scrypt = ScryptParams{1024, 8, 1};  // cheap: the cost protects real passphrases
+  req.kdf = KdfParams::CheapForTests();  // cheap: the cost protects real passphrases
   RETURN_IF_ERROR(CreateVault(req, MemConnector(by_address)).status());
   return mv;
 }

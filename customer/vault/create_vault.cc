@@ -174,7 +174,7 @@ absl::StatusOr<CreatedVault> CreateVault(const CreateVaultRequest& request,
   RETURN_IF_ERROR(ValidateConfig(config));
 
   ASSIGN_OR_RETURN(vault::v1::KeyRecord record,
-                   WrapMasterKey(master, vault_id, pass, request.scrypt, keys.identity_public));
+                   WrapMasterKey(master, vault_id, pass, request.kdf, keys.identity_public));
   RETURN_IF_ERROR(set.PutObjectEverywhere(kKeysObject, record.SerializeAsString(), n, vault_id));
   ASSIGN_OR_RETURN(std::string sealed_config, SealObject(keys.metadata_key, vault_id, kConfigObject,
                                                          config.SerializeAsString()));

@@ -44,7 +44,7 @@ struct CreateVaultRequest {
   std::string cache_dir;
   // Asked once the request has been checked (a prompt, the environment).
   std::function<absl::StatusOr<std::string>()> passphrase;
-  ScryptParams scrypt;       // tests use cheaper ones
+  KdfParams kdf;             // tests use KdfParams::CheapForTests()
   Clock* clock = nullptr;    // the config's created_ms; null: RealClock()
 };
 

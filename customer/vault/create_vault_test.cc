@@ -46,7 +46,7 @@ class CreateVaultTest : public ::testing::Test {
       ++passphrase_asked_;
       return std::string("correct horse");
     };
-    r.scrypt.n = 1024;  // cheap: this is not what the test is about
+    r.kdf = KdfParams::CheapForTests();  // cheap: this is not what the test is about
     return r;
   }
   // Customer keys that hold a contract at supplier i.
@@ -89,6 +89,8 @@ TEST_F(CreateVaultTest, CreatesAVaultThatOpensWithThePassphrase) {
   for (int i = 0; i < 4; ++i) {
     auto record = suppliers_[i]->GetKeyRecord(made->config.vault_id());
     ASSERT_TRUE(record.ok()) << i << ": " << record.status();
+    ASSERT_EQ(record->candidates_size(), 1) << i;
+    EXPECT_EQ(record->candidates(0).customer_key(), customer) << i;
     EXPECT_TRUE(suppliers_[i]->GetObject(customer, "config").ok()) << i;
     EXPECT_GT(Used(i, customer), 0u) << i;
   }

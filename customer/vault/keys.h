@@ -32,28 +32,64 @@ struct VaultKeys {
 // REQUIRES: master is 32 bytes, vault_id 16 bytes.
 VaultKeys DeriveKeys(std::string_view master, std::string_view vault_id);
 
-// scrypt cost. 2^16 x 8 x 1 takes ~64 MiB and ~0.2 s here: paid once per
-// command, and it is what stands between a stolen key record and the data.
+// Key derivation for a new key record: Argon2id (docs/SECURITY.md says why
+// and what a guess costs). m_cost_kib and lanes are fixed; t_cost == 0 asks
+// WrapMasterKey to calibrate the passes so that one derivation takes about
+// kKdfTargetMs on this machine (at least one pass, at most 10).
+struct KdfParams {
+  uint32_t t_cost = 0;
+  uint32_t m_cost_kib = 256 * 1024;  // 256 MiB
+  uint32_t lanes = 2;
+  // 1 MiB, one pass: for tests only (the format is the same at any cost).
+  static KdfParams CheapForTests() { return KdfParams{1, 1024, 1}; }
+};
+inline constexpr int kKdfTargetMs = 600;
+
+// The passes that make one derivation with `params` take about target_ms
+// here: measures one pass (one derivation, ~0.3-0.8 s at 256 MiB).
+uint32_t CalibrateKdfPasses(const KdfParams& params, int target_ms);
+
+// scrypt cost of version 1 records (read, never written any more).
 struct ScryptParams {
   uint64_t n = uint64_t{1} << 16;
   uint32_t r = 8;
   uint32_t p = 1;
 };
 
-// Wraps `master` under scrypt(passphrase) into a new key record with a fresh
-// salt and nonce. `customer_key` is the identity public key (stored so a
-// supplier can answer GetKeyRecord; checked again after unwrapping).
+// Checks a record's derivation parameters against the reader's bounds
+// before any memory is taken: version 1 (scrypt) at most 1 GiB of memory
+// (128 N r) and N r p <= 2^24; version 2 (Argon2id) at most 1 GiB, 16 passes,
+// 8 lanes, 4 GiB x passes. DataLoss naming the parameter otherwise.
+absl::Status CheckKdfBounds(const vault::v1::KeyRecord& record);
+
+// The key-encryption key `record`'s parameters derive from `passphrase`.
+absl::StatusOr<std::string> DeriveKek(const vault::v1::KeyRecord& record,
+                                      std::string_view passphrase);
+
+// Wraps `master` under Argon2id(passphrase) into a new version 2 key record
+// with a fresh salt and nonce. `customer_key` is the identity public key
+// (stored so a supplier can answer GetKeyRecord; checked again after
+// unwrapping).
 absl::StatusOr<vault::v1::KeyRecord> WrapMasterKey(std::string_view master,
                                                    std::string_view vault_id,
                                                    std::string_view passphrase,
-                                                   const ScryptParams& params,
+                                                   const KdfParams& params,
                                                    std::string_view customer_key);
 
 // The master key in `record`. A wrong passphrase (or a tampered record) is
-// PermissionDenied marked with exit code kWrongPassphrase; a malformed record
-// is DataLoss.
+// PermissionDenied marked with exit code kWrongPassphrase; a malformed
+// record, or one outside the bounds of CheckKdfBounds, is DataLoss.
 absl::StatusOr<std::string> UnwrapMasterKey(const vault::v1::KeyRecord& record,
                                             std::string_view passphrase);
+
+// The same with the key-encryption key already derived (recover tries one
+// derivation against several copies of a record).
+absl::StatusOr<std::string> UnwrapMasterKeyWithKek(const vault::v1::KeyRecord& record,
+                                                   std::string_view kek);
+
+// True if `record` belongs to `master`: its customer key is the identity
+// that master derives (how a paper key picks its record among candidates).
+bool RecordMatchesMaster(const vault::v1::KeyRecord& record, std::string_view master);
 
 // The associated data that binds a wrapped master key to its vault and
 // parameters (docs/FORMAT.md, "Key record").

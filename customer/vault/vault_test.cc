@@ -1,3 +1,4 @@
+#include <chrono>
 #include "customer/vault/vault.h"
 
 #include <stdlib.h>
@@ -16,12 +17,8 @@
 namespace shardkeep::customer {
 namespace {
 
-// Cheap scrypt for tests; the format is the same at any cost.
-ScryptParams FastScrypt() {
-  ScryptParams p;
-  p.n = 1024;
-  return p;
-}
+// Cheap derivation for tests; the format is the same at any cost.
+KdfParams FastKdf() { return KdfParams::CheapForTests(); }
 
 std::string TempDir() {
   const char* base = getenv("TEST_TMPDIR");
@@ -52,7 +49,7 @@ TEST(KeysTest, WrapUnwrapAndWrongPassphrase) {
   std::string master = crypto::RandomBytes(32);
   std::string id = crypto::RandomBytes(16);
   VaultKeys keys = DeriveKeys(master, id);
-  auto rec = WrapMasterKey(master, id, "correct horse", FastScrypt(), keys.identity_public);
+  auto rec = WrapMasterKey(master, id, "correct horse", FastKdf(), keys.identity_public);
   ASSERT_TRUE(rec.ok()) << rec.status();
   auto got = UnwrapMasterKey(*rec, "correct horse");
   ASSERT_TRUE(got.ok()) << got.status();
@@ -70,9 +67,72 @@ TEST(KeysTest, WrapUnwrapAndWrongPassphrase) {
   tampered.set_scrypt_r(4);
   EXPECT_FALSE(UnwrapMasterKey(tampered, "correct horse").ok());
   tampered = *rec;
-  tampered.set_version(2);
+  tampered.set_argon2_t_cost(2);
+  EXPECT_FALSE(UnwrapMasterKey(tampered, "correct horse").ok());
+  tampered = *rec;
+  tampered.set_version(3);
   EXPECT_EQ(UnwrapMasterKey(tampered, "correct horse").status().code(),
             absl::StatusCode::kDataLoss);
+}
+
+// Records written before 0.2 (version 1, scrypt) still open.
+TEST(KeysTest, Version1ScryptRecordStillOpens) {
+  std::string master = crypto::RandomBytes(32);
+  std::string id = crypto::RandomBytes(16);
+  vault::v1::KeyRecord rec;
+  rec.set_version(1);
+  rec.set_vault_id(id);
+  rec.set_scrypt_n(1024);
+  rec.set_scrypt_r(8);
+  rec.set_scrypt_p(1);
+  rec.set_salt(crypto::RandomBytes(32));
+  rec.set_nonce(crypto::RandomBytes(crypto::kAeadNonceSize));
+  rec.set_customer_key(DeriveKeys(master, id).identity_public);
+  auto kek = crypto::Scrypt("old pass", rec.salt(), 1024, 8, 1, 32);
+  ASSERT_TRUE(kek.ok());
+  std::string wrapped;
+  ASSERT_TRUE(crypto::AeadSeal(*kek, rec.nonce(), KeyRecordAad(rec), master, &wrapped).ok());
+  rec.set_wrapped_master_key(wrapped);
+  auto got = UnwrapMasterKey(rec, "old pass");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, master);
+  EXPECT_EQ(KindOf(UnwrapMasterKey(rec, "other").status()), ErrorKind::kWrongPassphrase);
+}
+
+// A hostile record cannot make a reader allocate gigabytes or run for
+// minutes: parameters past the bounds are refused before any derivation.
+TEST(KeysTest, HostileDerivationParametersRefusedAtOnce) {
+  std::string master = crypto::RandomBytes(32);
+  std::string id = crypto::RandomBytes(16);
+  auto rec = WrapMasterKey(master, id, "pw", FastKdf(), DeriveKeys(master, id).identity_public);
+  ASSERT_TRUE(rec.ok());
+  struct Case { uint32_t t, m, lanes; };
+  for (Case c : {Case{1, 4u << 20, 1}, Case{100, 1024, 1}, Case{1, 1024, 64},
+                 Case{8, 1u << 20, 1}, Case{0, 1024, 1}}) {
+    vault::v1::KeyRecord bad = *rec;
+    bad.set_argon2_t_cost(c.t);
+    bad.set_argon2_m_cost_kib(c.m);
+    bad.set_argon2_lanes(c.lanes);
+    auto start = std::chrono::steady_clock::now();
+    auto got = UnwrapMasterKey(bad, "pw");
+    EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss) << c.t << " " << c.m;
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  }
+  vault::v1::KeyRecord v1 = *rec;
+  v1.set_version(1);
+  v1.set_scrypt_n(uint64_t{1} << 22);
+  v1.set_scrypt_r(8);
+  v1.set_scrypt_p(1);
+  EXPECT_EQ(UnwrapMasterKey(v1, "pw").status().code(), absl::StatusCode::kDataLoss);
+}
+
+// Calibration picks enough passes for the target and stays in bounds.
+TEST(KeysTest, CalibrationStaysInBounds) {
+  KdfParams p = KdfParams::CheapForTests();
+  uint32_t t = CalibrateKdfPasses(p, 1);
+  EXPECT_GE(t, 1u);
+  EXPECT_LE(t, 10u);
+  EXPECT_EQ(CalibrateKdfPasses(p, 1000000), 10u);  // capped however slow the target
 }
 
 TEST(ObjectsTest, RoundTripAndNameBinding) {
@@ -175,7 +235,7 @@ TEST(VaultTest, CreateOpenAndErrors) {
   std::string master = crypto::RandomBytes(32);
   std::string id = crypto::RandomBytes(16);
   VaultKeys keys = DeriveKeys(master, id);
-  auto rec = WrapMasterKey(master, id, "pw", FastScrypt(), keys.identity_public);
+  auto rec = WrapMasterKey(master, id, "pw", FastKdf(), keys.identity_public);
   ASSERT_TRUE(rec.ok());
   auto v = Vault::Create(dir, "/cache", SampleConfig(id, keys.identity_public), *rec, master);
   ASSERT_TRUE(v.ok()) << v.status();

@@ -9,10 +9,11 @@
 //     the returned master key under the same KEK, nonce and associated data
 //     gives the stored wrapped key (no field outside the AAD matters), and
 //     another passphrase does not open it;
-//   - a record whose scrypt cost 128 * N * r * p is above 4 GiB is refused
-//     at once (a supplier must not be able to make recovery run for hours).
-// Records whose cost is real but moderate (the default N = 2^16 costs
-// 0.2 s) are parsed but not unwrapped: too slow to fuzz.
+//   - a record outside the reader's bounds (customer::CheckKdfBounds: 1 GiB,
+//     16 passes, ...) is refused at once (a supplier must not be able to make
+//     recovery run for hours).
+// Records whose cost is real but within bounds (the default 256 MiB costs
+// ~0.5 s) are parsed but not unwrapped: too slow to fuzz.
 #include <cstdint>
 #include <string>
 
@@ -27,10 +28,13 @@ using shardkeep::fuzz::kPassphrase;
 namespace customer = shardkeep::customer;
 namespace crypto = shardkeep::crypto;
 
-// 128 * n * r * p, saturating at 2^64 - 1.
-uint64_t ScryptCost(uint64_t n, uint64_t r, uint64_t p) {
-  unsigned __int128 c = 128;
-  for (uint64_t f : {n, r, p}) {
+// Bytes x passes the record asks for (scrypt: 128 N r p), saturating.
+uint64_t KdfCost(const shardkeep::vault::v1::KeyRecord& r) {
+  unsigned __int128 c = r.version() == 1 ? 128 : 1024;
+  const uint64_t f1 = r.version() == 1 ? r.scrypt_n() : r.argon2_m_cost_kib();
+  const uint64_t f2 = r.version() == 1 ? r.scrypt_r() : r.argon2_t_cost();
+  const uint64_t f3 = r.version() == 1 ? r.scrypt_p() : 1;
+  for (uint64_t f : {f1, f2, f3}) {
     c *= f;
     if (c > UINT64_MAX) return UINT64_MAX;
   }
@@ -42,19 +46,17 @@ uint64_t ScryptCost(uint64_t n, uint64_t r, uint64_t p) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   shardkeep::vault::v1::KeyRecord record;
   if (!record.ParseFromArray(data, static_cast<int>(size))) return 0;
-  const uint64_t cost = ScryptCost(record.scrypt_n(), record.scrypt_r(), record.scrypt_p());
+  const bool in_bounds = customer::CheckKdfBounds(record).ok();
   constexpr uint64_t kCheap = uint64_t{4} << 20;
-  constexpr uint64_t kLimit = uint64_t{4} << 30;
-  if (cost > kCheap && cost <= kLimit) return 0;  // legitimate but slow
+  if (in_bounds && KdfCost(record) > kCheap) return 0;  // legitimate but slow
   auto master = customer::UnwrapMasterKey(record, kPassphrase);
-  if (cost > kLimit) {
+  if (!in_bounds) {
     FUZZ_CHECK(!master.ok());
     return 0;
   }
   if (!master.ok()) return 0;
   FUZZ_CHECK(master->size() == customer::kMasterKeySize);
-  auto kek = crypto::Scrypt(kPassphrase, record.salt(), record.scrypt_n(), record.scrypt_r(),
-                            record.scrypt_p(), crypto::kAeadKeySize);
+  auto kek = customer::DeriveKek(record, kPassphrase);
   FUZZ_CHECK(kek.ok());
   std::string rewrapped;
   FUZZ_CHECK(

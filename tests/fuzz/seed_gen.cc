@@ -185,14 +185,11 @@ void CustomerSeeds() {
     Write("block", "builder", in);
   }
 
-  // key_record: cheap scrypt parameters so the fuzzer can unwrap it.
+  // key_record: cheap Argon2id parameters so the fuzzer can unwrap it.
   {
     const std::string master(32, 'm');
     const auto keys = customer::DeriveKeys(master, fuzz::kVaultId);
-    customer::ScryptParams cheap;
-    cheap.n = 16;
-    cheap.r = 1;
-    cheap.p = 1;
+    customer::KdfParams cheap{1, 8, 1};
     auto rec = customer::WrapMasterKey(master, fuzz::kVaultId, fuzz::kPassphrase, cheap,
                                        keys.identity_public);
     CHECK(rec.ok());

@@ -398,7 +398,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (st.ok()) {
       FUZZ_CHECK(!req.vault_id().empty() && req.vault_id().size() <= supplier::kMaxVaultIdLength);
       auto kr = s.store->GetKeyRecord(req.vault_id());
-      FUZZ_CHECK(kr.ok() && kr->first == resp.data() && kr->second == resp.customer_key());
+      FUZZ_CHECK(kr.ok() && resp.candidates_size() >= 1 && kr->first == resp.candidates(0).data() &&
+                 kr->second == resp.candidates(0).customer_key());
     }
     return 0;
   }

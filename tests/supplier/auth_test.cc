@@ -73,7 +73,7 @@ TEST(SupplierAuth, TwoCustomersAreIsolatedInEveryCall) {
   ASSERT_TRUE(b->CancelContract().ok());
   EXPECT_EQ(*a->GetFragment("shared-name"), a_data);
   EXPECT_EQ(*a->GetObject("snapshots/1"), "a-snapshot");
-  EXPECT_EQ(a->GetKeyRecord("vault-of-a")->data(), "a-key-record");
+  EXPECT_EQ(a->GetKeyRecord("vault-of-a")->candidates(0).data(), "a-key-record");
   auto contract = a->GetContract();
   EXPECT_EQ(contract->used_bytes(), a_data.size() + 10 + 12);
   auto list = a->ListObjects();
@@ -381,18 +381,19 @@ TEST(SupplierAuth, KeyRecordIsReadableByVaultIdWithoutASignature) {
   ASSERT_TRUE(a->PutObject("keys", "encrypted-key-record", "vault-a").ok());
   auto kr = stranger->GetKeyRecord("vault-a");
   ASSERT_TRUE(kr.ok()) << kr.status();
-  EXPECT_EQ(kr->data(), "encrypted-key-record");
-  EXPECT_EQ(kr->customer_key(), a->customer_key());
+  ASSERT_EQ(kr->candidates_size(), 1);
+  EXPECT_EQ(kr->candidates(0).data(), "encrypted-key-record");
+  EXPECT_EQ(kr->candidates(0).customer_key(), a->customer_key());
   // Through GetObject only its owner reads it (a stranger has no contract).
   EXPECT_EQ(Code(stranger->GetObject("keys")), absl::StatusCode::kPermissionDenied);
   ASSERT_TRUE(stranger->RequestContract(kMiB).ok());
   EXPECT_EQ(Code(stranger->GetObject("keys")), absl::StatusCode::kNotFound);
   // The key record is kept across restarts, and can move to a new vault ID.
   ASSERT_TRUE(cluster->Restart(0).ok());
-  EXPECT_EQ(stranger->GetKeyRecord("vault-a")->data(), "encrypted-key-record");
+  EXPECT_EQ(stranger->GetKeyRecord("vault-a")->candidates(0).data(), "encrypted-key-record");
   ASSERT_TRUE(a->PutObject("keys", "record-2", "vault-a2").ok());
   EXPECT_EQ(Code(stranger->GetKeyRecord("vault-a")), absl::StatusCode::kNotFound);
-  EXPECT_EQ(stranger->GetKeyRecord("vault-a2")->data(), "record-2");
+  EXPECT_EQ(stranger->GetKeyRecord("vault-a2")->candidates(0).data(), "record-2");
 }
 
 TEST(SupplierAuth, AuditProvesPossessionAndListsPage) {

@@ -14,6 +14,7 @@
 #include "customer/net/supplier_set.h"
 #include "customer/vault/names.h"
 #include "customer/vault/objects.h"
+#include "customer/vault/passphrase_policy.h"
 #include "customer/vault/vault.h"
 #include "raid/codec.h"
 
@@ -112,6 +113,7 @@ absl::StatusOr<CreatedVault> CreateVault(const CreateVaultRequest& request,
   const std::vector<std::string>& addresses = request.supplier_addresses;
   const int n = static_cast<int>(addresses.size());
   ASSIGN_OR_RETURN(std::string pass, request.passphrase());
+  if (!request.allow_weak_passphrase) RETURN_IF_ERROR(CheckPassphraseStrength(pass));
 
   const std::string master = crypto::RandomBytes(kMasterKeySize);
   const std::string vault_id = crypto::RandomBytes(kVaultIdSize);
@@ -171,10 +173,11 @@ absl::StatusOr<CreatedVault> CreateVault(const CreateVaultRequest& request,
     s->set_position(i);
     s->set_quota_bytes(granted[i]);
   }
-  RETURN_IF_ERROR(ValidateConfig(config));
-
   ASSIGN_OR_RETURN(vault::v1::KeyRecord record,
                    WrapMasterKey(master, vault_id, pass, request.kdf, keys.identity_public));
+  config.set_key_record_sha256(crypto::Sha256(record.SerializeAsString()));
+  RETURN_IF_ERROR(ValidateConfig(config));
+
   RETURN_IF_ERROR(set.PutObjectEverywhere(kKeysObject, record.SerializeAsString(), n, vault_id));
   ASSIGN_OR_RETURN(std::string sealed_config, SealObject(keys.metadata_key, vault_id, kConfigObject,
                                                          config.SerializeAsString()));

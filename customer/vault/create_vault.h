@@ -7,7 +7,8 @@
 //     1 <= k < n, block size 64 KiB..256 MiB, needed > 0 (usage errors,
 //     ErrorKind::kUsage, naming the bad value); no vault in the config dir
 //     yet (AlreadyExists naming it). No passphrase is asked before this.
-//  2. Ask for the passphrase (the callback), make a master key, a vault ID
+//  2. Ask for the passphrase (the callback; refused if libpwquality calls
+//     it weak, unless allow_weak_passphrase), make a master key, a vault ID
 //     and the keys derived from them (customer/vault/keys.h).
 //  3. Reach every supplier (kSuppliersUnreachable naming those that do not
 //     answer) and refuse two addresses of one supplier (same supplier ID).
@@ -45,6 +46,8 @@ struct CreateVaultRequest {
   // Asked once the request has been checked (a prompt, the environment).
   std::function<absl::StatusOr<std::string>()> passphrase;
   KdfParams kdf;             // tests use KdfParams::CheapForTests()
+  // Skips CheckPassphraseStrength (vault/passphrase_policy.h).
+  bool allow_weak_passphrase = false;
   Clock* clock = nullptr;    // the config's created_ms; null: RealClock()
 };
 

@@ -195,3 +195,27 @@ TEST_F(CreateVaultTest, AFailureAfterTheContractsCancelsThem) {
 
 }  // namespace
 }  // namespace shardkeep::customer
+
+namespace shardkeep::customer {
+namespace {
+
+// A weak passphrase is refused before any supplier is asked for anything;
+// allow_weak_passphrase lets it through.
+TEST_F(CreateVaultTest, WeakPassphraseRefusedUnlessAllowed) {
+  MakeSuppliers(4);
+  CreateVaultRequest req = Request();
+  req.passphrase = [] { return absl::StatusOr<std::string>("password123"); };
+  auto made = CreateVault(req, MemConnector(by_address_));
+  ASSERT_FALSE(made.ok());
+  EXPECT_EQ(KindOf(made.status()), ErrorKind::kUsage) << made.status();
+  EXPECT_NE(made.status().message().find("--allow-weak-passphrase"), std::string::npos)
+      << made.status();
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(suppliers_[i]->BytesReceived(), 0u) << i;
+  req.allow_weak_passphrase = true;
+  auto allowed = CreateVault(req, MemConnector(by_address_));
+  ASSERT_TRUE(allowed.ok()) << allowed.status();
+  EXPECT_EQ(allowed->config.key_record_sha256().size(), 32u);
+}
+
+}  // namespace
+}  // namespace shardkeep::customer

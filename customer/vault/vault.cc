@@ -17,6 +17,7 @@ namespace {
 
 constexpr char kConfigFile[] = "config";
 constexpr char kKeyFile[] = "key";
+constexpr char kSeenFile[] = "seen";
 
 absl::Status ErrnoError(int err, const std::string& what, const std::string& path) {
   std::string msg = absl::StrCat(what, " ", path, ": ", strerror(err));
@@ -150,28 +151,68 @@ bool Vault::Exists(const std::string& config_dir) {
   return FileExists(Join(config_dir, kConfigFile)) || FileExists(Join(config_dir, kKeyFile));
 }
 
-absl::StatusOr<std::unique_ptr<Vault>> Vault::Create(const std::string& config_dir,
-                                                     const std::string& cache_dir,
-                                                     const vault::v1::VaultConfig& config,
-                                                     const vault::v1::KeyRecord& key_record,
-                                                     std::string_view master) {
-  if (Exists(config_dir)) {
-    return absl::AlreadyExistsError(absl::StrCat("a vault already exists in ", config_dir,
-                                                 " (use another --config-dir for another vault)"));
-  }
-  RETURN_IF_ERROR(ValidateConfig(config));
-  RETURN_IF_ERROR(MakeDirs(config_dir, 0700));
-  RETURN_IF_ERROR(
-      WriteFileAtomically(Join(config_dir, kKeyFile), key_record.SerializeAsString(), 0600));
-  RETURN_IF_ERROR(
-      WriteFileAtomically(Join(config_dir, kConfigFile), config.SerializeAsString(), 0600));
+std::unique_ptr<Vault> Vault::FromParts(const std::string& config_dir,
+                                        const std::string& cache_dir,
+                                        const vault::v1::VaultConfig& config,
+                                        const vault::v1::KeyRecord& key_record,
+                                        std::string_view master) {
   auto v = std::unique_ptr<Vault>(new Vault());
   v->config_dir_ = config_dir;
   v->cache_dir_ = cache_dir;
   v->config_ = config;
   v->key_record_ = key_record;
+  v->master_ = std::string(master);
   v->keys_ = DeriveKeys(master, config.vault_id());
   return v;
+}
+
+absl::Status Vault::Save(bool overwrite) {
+  if (!overwrite && Exists(config_dir_)) {
+    return absl::AlreadyExistsError(absl::StrCat("a vault already exists in ", config_dir_,
+                                                 " (use another --config-dir for another vault)"));
+  }
+  RETURN_IF_ERROR(ValidateConfig(config_));
+  RETURN_IF_ERROR(MakeDirs(config_dir_, 0700));
+  // Key before config: a config dir with a key and no config is not taken for
+  // a vault by a later Open (both are read), and Exists() refuses to reuse it.
+  RETURN_IF_ERROR(
+      WriteFileAtomically(Join(config_dir_, kKeyFile), key_record_.SerializeAsString(), 0600));
+  RETURN_IF_ERROR(
+      WriteFileAtomically(Join(config_dir_, kConfigFile), config_.SerializeAsString(), 0600));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Vault>> Vault::Create(const std::string& config_dir,
+                                                     const std::string& cache_dir,
+                                                     const vault::v1::VaultConfig& config,
+                                                     const vault::v1::KeyRecord& key_record,
+                                                     std::string_view master) {
+  auto v = FromParts(config_dir, cache_dir, config, key_record, master);
+  RETURN_IF_ERROR(v->Save(/*overwrite=*/false));
+  return v;
+}
+
+absl::Status Vault::SaveKeyRecord(const vault::v1::KeyRecord& record) {
+  if (record.vault_id() != config_.vault_id()) {
+    return absl::InvalidArgumentError("key record belongs to another vault");
+  }
+  RETURN_IF_ERROR(
+      WriteFileAtomically(Join(config_dir_, kKeyFile), record.SerializeAsString(), 0600));
+  key_record_ = record;
+  return absl::OkStatus();
+}
+
+vault::v1::SeenState Vault::LoadSeen() const {
+  vault::v1::SeenState seen;
+  auto bytes = ReadWholeFile(Join(config_dir_, kSeenFile));
+  // Missing (a vault older than 0.2, or just recovered) or unreadable: start
+  // from nothing; the next command writes it again.
+  if (bytes.ok() && !seen.ParseFromString(*bytes)) seen.Clear();
+  return seen;
+}
+
+absl::Status Vault::SaveSeen(const vault::v1::SeenState& seen) const {
+  return WriteFileAtomically(Join(config_dir_, kSeenFile), seen.SerializeAsString(), 0600);
 }
 
 absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const std::string& config_dir,
@@ -201,6 +242,7 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const std::string& config_dir
   }
   ASSIGN_OR_RETURN(std::string master, UnwrapMasterKey(v->key_record_, passphrase));
   v->keys_ = DeriveKeys(master, v->config_.vault_id());
+  v->master_ = std::move(master);
   return v;
 }
 

@@ -6,6 +6,8 @@
 // One vault per config dir:
 //   <config-dir>/config   VaultConfig (binary protobuf), mode 0600
 //   <config-dir>/key      KeyRecord (binary protobuf), mode 0600
+//   <config-dir>/seen     SeenState: the newest snapshot seen, key records
+//                         still to push (not a cache: rollback detection)
 //   <cache-dir>/<vault-id-hex>/...  caches, rebuildable from the suppliers
 #ifndef SHARDKEEP_CUSTOMER_VAULT_VAULT_H_
 #define SHARDKEEP_CUSTOMER_VAULT_VAULT_H_
@@ -34,6 +36,18 @@ class Vault {
                                                        const vault::v1::KeyRecord& key_record,
                                                        std::string_view master);
 
+  // An unlocked vault in memory; nothing is written until Save (recover
+  // fetches everything before it writes the config dir).
+  static std::unique_ptr<Vault> FromParts(const std::string& config_dir,
+                                          const std::string& cache_dir,
+                                          const vault::v1::VaultConfig& config,
+                                          const vault::v1::KeyRecord& key_record,
+                                          std::string_view master);
+
+  // Writes the key record and config into the config dir (created 0700).
+  // AlreadyExists naming the dir if a vault is there and !overwrite.
+  absl::Status Save(bool overwrite);
+
   // Loads the vault of config_dir and unlocks it. kNotInitialized (exit 10)
   // naming the dir if there is none; kWrongPassphrase (exit 12).
   static absl::StatusOr<std::unique_ptr<Vault>> Open(const std::string& config_dir,
@@ -58,6 +72,16 @@ class Vault {
 
   // Rewrites <config-dir>/config (e.g. after a supplier change).
   absl::Status SaveConfig(const vault::v1::VaultConfig& config);
+  // Rewrites <config-dir>/key (key passwd).
+  absl::Status SaveKeyRecord(const vault::v1::KeyRecord& record);
+
+  // <config-dir>/seen; empty if missing or unreadable.
+  vault::v1::SeenState LoadSeen() const;
+  absl::Status SaveSeen(const vault::v1::SeenState& seen) const;
+
+  // The master key (key export, key passwd). Never logged or stored
+  // unwrapped.
+  const std::string& master_key() const { return master_; }
 
  private:
   Vault() = default;
@@ -66,6 +90,7 @@ class Vault {
   vault::v1::VaultConfig config_;
   vault::v1::KeyRecord key_record_;
   VaultKeys keys_;
+  std::string master_;
 };
 
 // Checks a config's internal consistency (n, k, positions, sizes).

@@ -48,8 +48,18 @@ absl::Status Archiver::WriteIndexAndSnapshot(vault::v1::Snapshot* snap) {
   ASSIGN_OR_RETURN(std::vector<std::string> names,
                    WriteIndexPieces(repo_, snap->id(), writer_->TakeCommitted()));
   for (auto& name : names) snap->add_index_objects(std::move(name));
-  return repo_.PutObject(SnapshotObjectName(snap->id()), snap->SerializeAsString(),
-                         /*cache=*/true);
+  RETURN_IF_ERROR(repo_.PutObject(SnapshotObjectName(snap->id()), snap->SerializeAsString(),
+                                  /*cache=*/true));
+  // Remember it: suppliers that later leave it out are noticed
+  // (repo/snapshot_history.h). Best effort: the record is stored.
+  vault::v1::SeenState seen = repo_.vault().LoadSeen();
+  if (snap->sequence() > seen.newest_sequence()) {
+    seen.set_newest_sequence(snap->sequence());
+    seen.set_newest_snapshot_id(snap->id());
+    seen.set_newest_time_ns(snap->time_ns());
+    repo_.vault().SaveSeen(seen).IgnoreError();
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<BackupResult> Archiver::Run(const std::vector<std::string>& abs_paths) {
@@ -112,6 +122,10 @@ absl::StatusOr<BackupResult> Archiver::Run(const std::vector<std::string>& abs_p
   for (const auto& t : opts_.tags) snap.add_tags(t);
   *snap.mutable_root() = root_->result;
   if (opts_.parent) snap.set_parent(opts_.parent->id());
+  // Follows the newest snapshot the vault holds or this machine has seen
+  // (LoadSnapshots, before the backup): rollback detection.
+  snap.set_sequence(repo_.history().newest_sequence + 1);
+  snap.set_predecessor(repo_.history().newest_id);
   snap.set_program(kProgram);
   snap.set_partial(errors_ > 0);
 
@@ -193,6 +207,12 @@ absl::StatusOr<BackupResult> BackupPaths(Repository& repo, BackupOptions options
   if (repo.suppliers().UpCount() < repo.n()) {
     progress.Warn(absl::StrCat("warning: suppliers down, backing up in degraded mode: ",
                                repo.suppliers().DownSummary()));
+  }
+  // Renews every lease and says which run out soon (docs/SECURITY.md, "Leases").
+  constexpr int64_t kLeaseWarningMs = int64_t{14} * 24 * 3600 * 1000;
+  Clock* clock = options.clock != nullptr ? options.clock : RealClock();
+  for (const std::string& w : repo.CheckLeases(clock->NowMs(), kLeaseWarningMs)) {
+    progress.Warn(absl::StrCat("warning: ", w));
   }
   RETURN_IF_ERROR(repo.LoadIndex());
   ASSIGN_OR_RETURN(std::vector<vault::v1::Snapshot> snapshots, repo.LoadSnapshots());

@@ -24,6 +24,12 @@ const std::vector<CommandSpec>& CommandTable() {
       {"snapshots", "list the snapshots", SetupSnapshots},
       {"ls", "list what a snapshot holds", SetupLs},
       {"restore", "bring a snapshot (or part of it) back into a directory", SetupRestore},
+      {"recover", "get a vault back after losing this machine's disk", SetupRecover},
+      {"key",
+       "the passphrase and the master key",
+       nullptr,
+       {{"passwd", "change the passphrase (no data is re-encrypted)", SetupKeyPasswd},
+        {"export", "print the master key as a paper key", SetupKeyExport}}},
       {"version", "print the version", SetupVersion},
   };
   return *table;

@@ -8,6 +8,7 @@
 #include "common/error_kind.h"
 #include "common/units.h"
 #include "customer/cmd/command.h"
+#include "customer/ui/format.h"
 #include "customer/ui/json.h"
 #include "customer/ui/passphrase.h"
 #include "customer/vault/create_vault.h"
@@ -32,6 +33,7 @@ struct InitFlags {
   std::string data_shards;
   std::string block_size = "8MiB";
   std::string needed = "10GiB";
+  bool allow_weak = false;
   bool json = false;
 };
 
@@ -58,10 +60,13 @@ absl::StatusOr<CreateVaultRequest> RequestFromFlags(const InitFlags& flags,
   req.cache_dir = ctx.cache_dir;
   CliEnv* env = ctx.env;
   req.passphrase = [env] { return ReadPassphrase(env->env, /*confirm=*/true); };
+  req.allow_weak_passphrase = flags.allow_weak;
+  req.kdf = NewRecordKdf(ctx);
   return req;
 }
 
-void PrintCreated(const vault::v1::VaultConfig& config, const std::string& config_dir, FILE* out) {
+void PrintCreated(const CreatedVault& created, const std::string& config_dir, FILE* out) {
+  const vault::v1::VaultConfig& config = created.config;
   const std::string id_hex = crypto::ToHex(config.vault_id());
   const int n = config.supplier_count(), k = config.data_shards();
   fprintf(out, "created vault %s in %s\n", id_hex.c_str(), config_dir.c_str());
@@ -76,10 +81,18 @@ void PrintCreated(const vault::v1::VaultConfig& config, const std::string& confi
   }
   fprintf(out,
           "\nRecovery kit: keep this apart from this machine. With your passphrase it is\n"
-          "all you need to get the vault back after losing this disk.\n"
+          "all you need to get the vault back after losing this disk:\n"
+          "  shardkeep recover --vault %s --supplier %s\n"
           "  vault ID:   %s\n"
           "  suppliers:  %s\n",
-          id_hex.c_str(), absl::StrJoin(addresses, ",").c_str());
+          id_hex.c_str(), addresses.empty() ? "" : addresses[0].c_str(), id_hex.c_str(),
+          absl::StrJoin(addresses, ",").c_str());
+  if (created.safe_until_ms > 0) {
+    fprintf(out,
+            "The suppliers keep the data without any activity until at least %s;\n"
+            "every command that reaches them (backup, recover, ...) extends it.\n",
+            FormatLocalTime(created.safe_until_ms * 1000000).c_str());
+  }
 }
 
 absl::StatusOr<ExitCode> Init(const InitFlags& flags, const CommandContext& ctx) {
@@ -93,9 +106,12 @@ absl::StatusOr<ExitCode> Init(const InitFlags& flags, const CommandContext& ctx)
     return created.status();
   }
   if (flags.json) {
-    fprintf(ctx.out(), "%s\n", DumpJson(InitResultJson(ctx.config_dir, created->config)).c_str());
+    Json j = InitResultJson(ctx.config_dir, created->config);
+    j["safe_until"] =
+        created->safe_until_ms > 0 ? FormatIsoTime(created->safe_until_ms * 1000000) : "";
+    fprintf(ctx.out(), "%s\n", DumpJson(j).c_str());
   } else {
-    PrintCreated(created->config, ctx.config_dir, ctx.out());
+    PrintCreated(*created, ctx.config_dir, ctx.out());
   }
   return kSuccess;
 }
@@ -129,6 +145,8 @@ CommandAction SetupInit(CLI::App& command) {
                   "supplier\nis asked for ceil(needed / K)")
       ->type_name("SIZE")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  command.add_flag("--allow-weak-passphrase", flags->allow_weak,
+                   "accept a passphrase the strength check\n(libpwquality) refuses");
   command.add_flag("--json", flags->json, "print the result as JSON");
   return [flags](const CommandContext& ctx) { return Init(*flags, ctx); };
 }

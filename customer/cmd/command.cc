@@ -4,6 +4,7 @@
 #include "common/error_kind.h"
 #include "common/units.h"
 #include "customer/ui/passphrase.h"
+#include "customer/vault/passphrase_policy.h"
 #include "customer/vault/vault.h"
 
 namespace shardkeep::customer {
@@ -18,6 +19,28 @@ absl::StatusOr<uint64_t> ParseSizeFlag(absl::string_view flag, absl::string_view
   auto bytes = ParseByteSize(std::string_view(text.data(), text.size()));
   if (!bytes.ok()) return UsageError(absl::StrCat(flag, ": ", bytes.status().message()));
   return *bytes;
+}
+
+KdfParams NewRecordKdf(const CommandContext& ctx) {
+  if (ctx.env->env("SHARDKEEP_INSECURE_TEST_KDF") == "1") {
+    fprintf(ctx.err(),
+            "warning: SHARDKEEP_INSECURE_TEST_KDF=1: the key record is protected by a cheap "
+            "key derivation (for test suites only)\n");
+    return KdfParams::CheapForTests();
+  }
+  return KdfParams{};
+}
+
+absl::StatusOr<std::string> ReadNewPassphrase(const CommandContext& ctx, bool allow_weak) {
+  const EnvLookup& env = ctx.env->env;
+  EnvLookup renamed = [&env](const std::string& name) {
+    if (name == "SHARDKEEP_PASSWORD") return env("SHARDKEEP_NEW_PASSWORD");
+    if (name == "SHARDKEEP_PASSWORD_FILE") return env("SHARDKEEP_NEW_PASSWORD_FILE");
+    return env(name);
+  };
+  ASSIGN_OR_RETURN(std::string pass, ReadPassphrase(renamed, /*confirm=*/true));
+  if (!allow_weak) RETURN_IF_ERROR(CheckPassphraseStrength(pass));
+  return pass;
 }
 
 absl::StatusOr<std::unique_ptr<Repository>> OpenRepository(const CommandContext& ctx) {

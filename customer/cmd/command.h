@@ -23,6 +23,7 @@
 #include "customer/cmd/app.h"
 #include "customer/cmd/exit_codes.h"
 #include "customer/repo/repository.h"
+#include "customer/vault/keys.h"
 
 namespace shardkeep::customer {
 
@@ -65,6 +66,9 @@ CommandAction SetupSnapshots(CLI::App& command);
 CommandAction SetupLs(CLI::App& command);
 CommandAction SetupRestore(CLI::App& command);
 CommandAction SetupVersion(CLI::App& command);
+CommandAction SetupRecover(CLI::App& command);
+CommandAction SetupKeyPasswd(CLI::App& command);
+CommandAction SetupKeyExport(CLI::App& command);
 
 // Adds the paragraphs of a command's help: `intro` after the usage line
 // (what the command does), `notes` after the options (details, examples).
@@ -74,6 +78,16 @@ void Describe(CLI::App& command, absl::string_view intro, absl::string_view note
 // A size flag's value ("8MiB", "10G", "4096": common/units.h, exact).
 // UsageError naming the flag and the value otherwise.
 absl::StatusOr<uint64_t> ParseSizeFlag(absl::string_view flag, absl::string_view text);
+
+// Key derivation cost for a new key record: calibrated (keys.h), or
+// KdfParams::CheapForTests() when SHARDKEEP_INSECURE_TEST_KDF=1 (test
+// suites only; a warning says so on stderr).
+KdfParams NewRecordKdf(const CommandContext& ctx);
+
+// A new passphrase: SHARDKEEP_NEW_PASSWORD, else the first line of
+// SHARDKEEP_NEW_PASSWORD_FILE, else a prompt asked twice; refused if weak
+// (vault/passphrase_policy.h) unless allow_weak.
+absl::StatusOr<std::string> ReadNewPassphrase(const CommandContext& ctx, bool allow_weak);
 
 // Opens the vault of ctx.config_dir and its repository (no network yet).
 // kNotInitialized before asking for a passphrase if there is no vault.

@@ -216,9 +216,10 @@ absl::StatusOr<std::string> SupplierSet::GetObjectAny(
   return err;
 }
 
-absl::StatusOr<std::vector<std::string>> SupplierSet::ListObjectsUnion(const std::string& prefix) {
+absl::StatusOr<std::vector<std::optional<std::vector<std::string>>>>
+SupplierSet::ListObjectsEach(const std::string& prefix) {
+  std::vector<std::optional<std::vector<std::string>>> out(n());
   std::mutex mu;
-  std::set<std::string> names;
   int answered = 0;
   Latch latch(n());
   for (int i = 0; i < n(); ++i) {
@@ -233,7 +234,10 @@ absl::StatusOr<std::vector<std::string>> SupplierSet::ListObjectsUnion(const std
         std::lock_guard<std::mutex> lock(mu);
         if (list.ok()) {
           ++answered;
-          for (const auto& o : *list) names.insert(o.name());
+          std::vector<std::string> names;
+          names.reserve(list->size());
+          for (const auto& o : *list) names.push_back(o.name());
+          out[i] = std::move(names);
         }
       }
       latch.CountDown();  // last: the caller's locals die once the latch opens
@@ -244,6 +248,15 @@ absl::StatusOr<std::vector<std::string>> SupplierSet::ListObjectsUnion(const std
     return WithKind(absl::UnavailableError(
                         absl::StrCat("no supplier answered listing ", prefix, ": ", DownSummary())),
                     ErrorKind::kSuppliersUnreachable);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> SupplierSet::ListObjectsUnion(const std::string& prefix) {
+  ASSIGN_OR_RETURN(auto each, ListObjectsEach(prefix));
+  std::set<std::string> names;
+  for (const auto& list : each) {
+    if (list) names.insert(list->begin(), list->end());
   }
   return std::vector<std::string>(names.begin(), names.end());
 }

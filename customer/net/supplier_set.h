@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,12 @@ class SupplierSet {
   // Union of the object names under `prefix` over every supplier that is up
   // and answers. kSuppliersUnreachable if none does.
   absl::StatusOr<std::vector<std::string>> ListObjectsUnion(const std::string& prefix);
+  // Each supplier's own listing under `prefix`, by position; nullopt for a
+  // supplier that is down or did not answer (it is marked down).
+  // kSuppliersUnreachable if none answered. Lets callers name a supplier
+  // whose listing lacks what the others list (rollback detection).
+  absl::StatusOr<std::vector<std::optional<std::vector<std::string>>>> ListObjectsEach(
+      const std::string& prefix);
 
   // ---- Fragments
   // Uploads fragment i of block `block_id` to position i for every position

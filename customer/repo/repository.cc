@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <map>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/crypto.h"
 #include "customer/vault/block.h"
 #include "customer/vault/objects.h"
@@ -41,7 +43,55 @@ absl::StatusOr<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Vau
 absl::Status Repository::CheckSuppliers(int min_reachable) {
   std::vector<std::string> ids;
   for (const auto& s : config().suppliers()) ids.push_back(s.supplier_id());
-  return suppliers_->CheckReachable(min_reachable, ids);
+  RETURN_IF_ERROR(suppliers_->CheckReachable(min_reachable, ids));
+  PushPendingKeyRecords();
+  return absl::OkStatus();
+}
+
+std::vector<std::string> Repository::CheckLeases(int64_t now_ms, int64_t within_ms) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n(); ++i) {
+    if (suppliers_->IsDown(i)) continue;
+    auto contract = suppliers_->at(i)->GetContract();
+    if (!contract.ok()) {
+      if (absl::IsNotFound(contract.status()) || absl::IsPermissionDenied(contract.status())) {
+        out.push_back(absl::StrCat("supplier ", suppliers_->address(i), " (position ", i,
+                                   ") has no contract for this vault: ",
+                                   contract.status().message()));
+      }
+      continue;
+    }
+    const int64_t until = contract->lease_expires_ms();
+    if (until > 0 && until < now_ms + within_ms) {
+      out.push_back(absl::StrCat(
+          "supplier ", suppliers_->address(i), " (position ", i, ") keeps this vault's data only until ",
+          absl::FormatTime("%Y-%m-%d", absl::FromUnixMillis(until), absl::UTCTimeZone()),
+          " (its lease term is short): back up or run any command before then, or replace it"));
+    }
+  }
+  return out;
+}
+
+void Repository::PushPendingKeyRecords() {
+  vault::v1::SeenState seen = vault_->LoadSeen();
+  if (seen.key_record_pending_size() == 0) return;
+  const std::string record = vault_->key_record().SerializeAsString();
+  std::vector<uint32_t> still;
+  for (uint32_t pos : seen.key_record_pending()) {
+    if (pos >= static_cast<uint32_t>(n())) continue;
+    absl::Status s = suppliers_->IsDown(pos)
+                         ? absl::UnavailableError("down")
+                         : suppliers_->at(pos)->PutObject(kKeysObject, record, vault_->vault_id());
+    if (s.ok()) {
+      Warn(absl::StrCat("supplier ", suppliers_->address(pos),
+                        " missed the last `key passwd`: it has the current key record now"));
+    } else {
+      still.push_back(pos);
+    }
+  }
+  seen.clear_key_record_pending();
+  for (uint32_t pos : still) seen.add_key_record_pending(pos);
+  vault_->SaveSeen(seen).IgnoreError();
 }
 
 void Repository::Warn(const std::string& message) const {
@@ -114,10 +164,26 @@ absl::Status Repository::LoadIndex() {
 }
 
 absl::StatusOr<std::vector<vault::v1::Snapshot>> Repository::LoadSnapshots() {
-  ASSIGN_OR_RETURN(std::vector<std::string> names,
-                   ListNames(kSnapshotPrefix, ObjectKind::kSnapshot));
+  ASSIGN_OR_RETURN(auto each, suppliers_->ListObjectsEach(kSnapshotPrefix));
+  // Which positions list each name (rollback detection names the ones that
+  // leave out what the others list).
+  std::map<std::string, uint64_t> listed_by_name;
+  uint64_t answered = 0;
+  for (size_t pos = 0; pos < each.size() && pos < 64; ++pos) {
+    if (!each[pos]) continue;
+    answered |= uint64_t{1} << pos;
+    for (const auto& name : *each[pos]) listed_by_name[name] |= uint64_t{1} << pos;
+  }
   std::vector<vault::v1::Snapshot> out;
-  for (const auto& name : names) {
+  std::map<std::string, uint64_t> listed_by;  // by snapshot ID
+  for (const auto& [name, mask] : listed_by_name) {
+    ObjectName parsed;
+    if (!ParseObjectName(name, &parsed) || parsed.kind != ObjectKind::kSnapshot) {
+      // A supplier's listing is untrusted: such a name never reaches a path.
+      Warn(absl::StrCat("skipping object \"", PrintableName(name),
+                        "\" listed by a supplier: not a name this vault uses"));
+      continue;
+    }
     ASSIGN_OR_RETURN(std::string plain, GetObjectCached(name));
     vault::v1::Snapshot snap;
     if (!snap.ParseFromString(plain)) {
@@ -126,11 +192,26 @@ absl::StatusOr<std::vector<vault::v1::Snapshot>> Repository::LoadSnapshots() {
     if (snap.id().size() != kNameIdSize || SnapshotObjectName(snap.id()) != name) {
       return absl::DataLossError(absl::StrCat("snapshot record ", name, " carries another ID"));
     }
+    listed_by[snap.id()] = mask;
     out.push_back(std::move(snap));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return a.time_ns() != b.time_ns() ? a.time_ns() < b.time_ns() : a.id() < b.id();
   });
+
+  std::vector<std::string> addresses;
+  for (int i = 0; i < n(); ++i) addresses.push_back(suppliers_->address(i));
+  vault::v1::SeenState seen = vault_->LoadSeen();
+  history_ = CheckSnapshotHistory(out, listed_by, answered, addresses, seen);
+  for (const auto& problem : history_.problems) Warn(problem);
+  if (history_.newest_sequence > seen.newest_sequence()) {
+    seen.set_newest_sequence(history_.newest_sequence);
+    seen.set_newest_snapshot_id(history_.newest_id);
+    seen.set_newest_time_ns(history_.newest_time_ns);
+    // Best effort: recover loads snapshots before the config dir exists and
+    // saves the state itself afterwards.
+    vault_->SaveSeen(seen).IgnoreError();
+  }
   return out;
 }
 

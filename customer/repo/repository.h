@@ -22,6 +22,7 @@
 #include "customer/net/supplier_set.h"
 #include "customer/vault/names.h"
 #include "customer/vault/vault.h"
+#include "customer/repo/snapshot_history.h"
 #include "customer/repo/vault_index.h"
 #include "proto/vault.pb.h"
 #include "raid/codec.h"
@@ -38,6 +39,7 @@ class Repository {
   Repository& operator=(const Repository&) = delete;
 
   const Vault& vault() const { return *vault_; }
+  Vault& mutable_vault() { return *vault_; }
   const vault::v1::VaultConfig& config() const { return vault_->config(); }
   SupplierSet& suppliers() { return *suppliers_; }
   VaultIndex& index() { return index_; }
@@ -46,8 +48,21 @@ class Repository {
   int k() const { return suppliers_->k(); }
 
   // Asks every supplier for its Info; kSuppliersUnreachable naming them if
-  // fewer than `min_reachable` answer.
+  // fewer than `min_reachable` answer. Then gives the current key record to
+  // the suppliers that missed a `key passwd` and answer now
+  // (PushPendingKeyRecords).
   absl::Status CheckSuppliers(int min_reachable);
+
+  // Stores the current key record at every position listed in the seen
+  // state's key_record_pending that is up; those that take it leave the
+  // list. Best effort (warnings): a supplier still down keeps its place.
+  void PushPendingKeyRecords();
+
+  // Asks every supplier that is up for its contract (which renews the
+  // lease there) and returns one warning per supplier whose lease ends
+  // before now_ms + within_ms, naming it and the date, or which has no
+  // contract any more.
+  std::vector<std::string> CheckLeases(int64_t now_ms, int64_t within_ms);
 
   // Loads every index piece the suppliers list (from the cache when present).
   // A listed name that is not an index piece name (vault/names.h) is skipped
@@ -55,8 +70,12 @@ class Repository {
   absl::Status LoadIndex();
 
   // Every snapshot record, oldest first. Listed names that do not parse are
-  // skipped with a warning.
+  // skipped with a warning. Also checks the history for rollback
+  // (snapshot_history.h): each problem is a warning, and history() keeps
+  // the result; the newest snapshot seen is remembered in the config dir.
   absl::StatusOr<std::vector<vault::v1::Snapshot>> LoadSnapshots();
+  // The last LoadSnapshots' history check.
+  const SnapshotHistory& history() const { return history_; }
 
   // What reading one snapshot needs (ls, restore): k suppliers answering
   // (CheckSuppliers), the index loaded, and the snapshot `spec` names
@@ -105,6 +124,7 @@ class Repository {
   std::unique_ptr<raid::Codec> codec_;
   VaultIndex index_;
   std::function<void(const std::string&)> warn_;
+  SnapshotHistory history_;
 
   std::mutex block_cache_mu_;
   std::list<std::pair<uint32_t, std::shared_ptr<const std::string>>> block_cache_;  // MRU first

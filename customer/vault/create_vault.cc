@@ -50,9 +50,11 @@ absl::Status CheckRequest(const CreateVaultRequest& r, int* k) {
 
 // Asks every supplier for a contract at once. On any refusal, cancels the
 // contracts granted and returns an error naming every refusal.
-absl::StatusOr<std::vector<uint64_t>> RequestContracts(SupplierSet& set, uint64_t quota) {
+absl::StatusOr<std::vector<uint64_t>> RequestContracts(SupplierSet& set, uint64_t quota,
+                                                       int64_t* safe_until_ms) {
   const int n = set.n();
   std::vector<uint64_t> granted(n);
+  *safe_until_ms = 0;
   std::vector<std::string> refusals;
   std::mutex mu;
   std::vector<std::thread> threads;
@@ -62,6 +64,8 @@ absl::StatusOr<std::vector<uint64_t>> RequestContracts(SupplierSet& set, uint64_
       std::lock_guard<std::mutex> lock(mu);
       if (c.ok()) {
         granted[i] = c->quota_bytes();
+        const int64_t until = c->lease_expires_ms();
+        if (until > 0 && (*safe_until_ms == 0 || until < *safe_until_ms)) *safe_until_ms = until;
       } else {
         std::string m(c.status().message());
         const std::string& address = set.address(i);
@@ -140,7 +144,8 @@ absl::StatusOr<CreatedVault> CreateVault(const CreateVaultRequest& request,
   }
 
   const uint64_t quota = (request.needed_bytes + k - 1) / k;
-  ASSIGN_OR_RETURN(std::vector<uint64_t> granted, RequestContracts(set, quota));
+  int64_t safe_until_ms = 0;
+  ASSIGN_OR_RETURN(std::vector<uint64_t> granted, RequestContracts(set, quota, &safe_until_ms));
 
   // From here on a failure gives the contracts back.
   struct CancelOnError {
@@ -188,6 +193,7 @@ absl::StatusOr<CreatedVault> CreateVault(const CreateVaultRequest& request,
 
   CreatedVault out;
   out.config = std::move(config);
+  out.safe_until_ms = safe_until_ms;
   return out;
 }
 

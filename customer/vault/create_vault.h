@@ -55,6 +55,9 @@ struct CreatedVault {
   // As stored (locally and, sealed, on every supplier): vault ID, n, k,
   // sizes, and each position's address, supplier ID and granted quota.
   vault::v1::VaultConfig config;
+  // The earliest lease end the suppliers granted: until when the data is
+  // kept without any activity (0: not told).
+  int64_t safe_until_ms = 0;
 };
 
 // Checks a list of supplier addresses as step 1 does. kUsage naming the

@@ -270,8 +270,9 @@ TEST(RunCliTest, BadSizeIsUsageErrorNamingIt) {
 TEST(RunCliTest, SizesAreExact) {
   std::string dir = TempDir();
   Result r = Cli({"init", "--suppliers", "a:1,b:2", "--data-shards", "1", "--needed",
-                  "9007199254740993", "--config-dir", dir + "/config"},
-                 {{"SHARDKEEP_PASSWORD", "pw"}}, FakeConnector(/*refuse=*/true));
+                  "9007199254740993", "--config-dir", dir + "/config", "--allow-weak-passphrase"},
+                 {{"SHARDKEEP_PASSWORD", "pw"}, {"SHARDKEEP_INSECURE_TEST_KDF", "1"}},
+                 FakeConnector(/*refuse=*/true));
   EXPECT_EQ(r.code, 1) << r.err;
   EXPECT_THAT(r.err, HasSubstr("(9007199254740993 bytes) refused"));
   EXPECT_THAT(r.err, HasSubstr("a:1: no room"));
@@ -281,8 +282,10 @@ TEST(RunCliTest, SizesAreExact) {
 TEST(RunCliTest, InitJson) {
   std::string dir = TempDir();
   Result r = Cli({"--config-dir", dir + "/config", "init", "--suppliers", "a:1, b:2", "--json",
-                  "--cache-dir", dir + "/cache", "--needed", "2MiB", "--block-size", "64KiB"},
-                 {{"SHARDKEEP_PASSWORD", "pw"}}, FakeConnector(/*refuse=*/false));
+                  "--cache-dir", dir + "/cache", "--needed", "2MiB", "--block-size", "64KiB",
+                  "--allow-weak-passphrase"},
+                 {{"SHARDKEEP_PASSWORD", "pw"}, {"SHARDKEEP_INSECURE_TEST_KDF", "1"}},
+                 FakeConnector(/*refuse=*/false));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, ::testing::MatchesRegex(
                          "\\{\"vault_id\":\"[0-9a-f]{32}\",\"config_dir\":\"[^\"]*/config\","
@@ -291,7 +294,7 @@ TEST(RunCliTest, InitJson) {
                          "\\{\"position\":0,\"address\":\"a:1\",\"supplier_id\":\"[0-9a-f]+\","
                          "\"quota_bytes\":2097152\\},"
                          "\\{\"position\":1,\"address\":\"b:2\",\"supplier_id\":\"[0-9a-f]+\","
-                         "\"quota_bytes\":2097152\\}\\]\\}\n"));
+                         "\"quota_bytes\":2097152\\}\\],\"safe_until\":\"[^\"]*\"\\}\n"));
   // A second init in the same config dir is refused (exit 1), before any
   // passphrase or supplier.
   Result again = Cli({"init", "--suppliers", "a:1,b:2", "--config-dir", dir + "/config"}, {},

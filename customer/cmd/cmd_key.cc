@@ -95,7 +95,7 @@ CommandAction SetupKeyExport(CLI::App& command) {
   Describe(command, kExportIntro);
   command.add_flag("--paper", *paper, "the printable form (the only form; kept\nfor scripts that name it)");
   command.add_flag("--json", *json, "print {vault_id, paper_key} as JSON");
-  return [json](const CommandContext& ctx) { return Export(*json, ctx); };
+  return [json, paper](const CommandContext& ctx) { return Export(*json, ctx); };
 }
 
 }  // namespace shardkeep::customer

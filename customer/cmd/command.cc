@@ -52,7 +52,10 @@ absl::StatusOr<std::unique_ptr<Repository>> OpenRepository(const CommandContext&
   }
   ASSIGN_OR_RETURN(std::string pass, ReadPassphrase(ctx.env->env, /*confirm=*/false));
   ASSIGN_OR_RETURN(auto vault, Vault::Open(ctx.config_dir, ctx.cache_dir, pass));
-  return Repository::Open(std::move(vault), ctx.env->connector);
+  ASSIGN_OR_RETURN(auto repo, Repository::Open(std::move(vault), ctx.env->connector));
+  FILE* err = ctx.err();
+  repo->set_warning_sink([err](const std::string& w) { fprintf(err, "warning: %s\n", w.c_str()); });
+  return repo;
 }
 
 }  // namespace shardkeep::customer

@@ -44,6 +44,7 @@ absl::StatusOr<std::unique_ptr<MemVault>> MemVault::Create(const MemVaultOptions
   req.cache_dir = mv->cache_dir_;
   req.passphrase = [] { return absl::StatusOr<std::string>(kPassphrase); };
   req.kdf = KdfParams::CheapForTests();  // cheap: the cost protects real passphrases
+  req.allow_weak_passphrase = true;
   RETURN_IF_ERROR(CreateVault(req, MemConnector(by_address)).status());
   return mv;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -48,8 +49,13 @@ class Recovery {
   absl::Status CheckRequest() const;
   // Step 2 with the passphrase: sets master_, record_, record_bytes_.
   absl::Status UnlockWithPassphrase();
-  // Step 3: the newest config the named suppliers hold that opens.
+  // Step 3: the newest config the named suppliers hold that opens, then
+  // the newest among every supplier that config names (a named supplier
+  // may have been down when the config last changed).
   absl::StatusOr<vault::v1::VaultConfig> FetchConfig();
+  std::optional<vault::v1::VaultConfig> ConfigAt(const std::string& address,
+                                                 const VaultKeys& keys, std::string* failure,
+                                                 bool* answered);
   // Step 4, on the repository of the config.
   absl::Status RenewLeases(Repository& repo);
   void HealKeyRecords(Repository& repo);
@@ -105,7 +111,6 @@ absl::Status Recovery::UnlockWithPassphrase() {
       continue;
     }
     ++answered;
-    bool opened_none = false;
     int looked = 0;
     for (const auto& candidate : got->candidates()) {
       if (++looked > kMaxCandidates) break;
@@ -119,12 +124,12 @@ absl::Status Recovery::UnlockWithPassphrase() {
         Problem(absl::StrCat("supplier ", address, " served a key record of another vault"));
         continue;
       }
-      if (absl::Status b = CheckKdfBounds(record); !b.ok()) {
-        Problem(absl::StrCat("supplier ", address, " served a ", b.message()));
+      if (absl::Status b = CheckKeyRecord(record); !b.ok()) {
+        Problem(absl::StrCat("supplier ", address, " served an unusable key record: ",
+                             b.message()));
         continue;
       }
       if (!tried.insert(bytes).second) {
-        opened_none = true;
         continue;
       }
       if (!passphrase) {
@@ -135,12 +140,16 @@ absl::Status Recovery::UnlockWithPassphrase() {
       auto kek = keks.find(params);
       if (kek == keks.end()) {
         Step("deriving the key from the passphrase");
-        ASSIGN_OR_RETURN(std::string k, DeriveKek(record, *passphrase));
-        kek = keks.emplace(params, std::move(k)).first;
+        auto k = DeriveKek(record, *passphrase);
+        if (!k.ok()) {
+          Problem(absl::StrCat("supplier ", address, " served a key record that cannot be used: ",
+                               k.status().message()));
+          continue;
+        }
+        kek = keks.emplace(params, std::move(*k)).first;
       }
       auto master = UnwrapMasterKeyWithKek(record, kek->second);
       if (!master.ok()) {
-        opened_none = true;
         continue;
       }
       master_ = std::move(*master);
@@ -153,7 +162,8 @@ absl::Status Recovery::UnlockWithPassphrase() {
       }
       return absl::OkStatus();
     }
-    if (opened_none || got->candidates_size() == 0) not_opening.push_back(address);
+    // Nothing this supplier served opened (altered, old, malformed or none).
+    not_opening.push_back(address);
   }
   if (passphrase) {
     return WithKind(
@@ -170,40 +180,66 @@ absl::Status Recovery::UnlockWithPassphrase() {
   return err;
 }
 
+std::optional<vault::v1::VaultConfig> Recovery::ConfigAt(const std::string& address,
+                                                         const VaultKeys& keys,
+                                                         std::string* failure, bool* answered) {
+  *answered = false;
+  auto client = connector_(address, keys.identity_seed, "");
+  if (!client.ok()) {
+    *failure = std::string(client.status().message());
+    return std::nullopt;
+  }
+  auto sealed = (*client)->GetObject(kConfigObject);
+  if (!sealed.ok()) {
+    *failure = std::string(sealed.status().message());
+    *answered = !Unreachable(sealed.status());
+    return std::nullopt;
+  }
+  *answered = true;
+  auto plain = OpenObject(keys.metadata_key, req_.vault_id, kConfigObject, *sealed);
+  vault::v1::VaultConfig config;
+  if (!plain.ok() || !config.ParseFromString(*plain) || !ValidateConfig(config).ok() ||
+      config.vault_id() != req_.vault_id || config.customer_key() != keys.identity_public) {
+    Problem(absl::StrCat("supplier ", address,
+                         " holds a vault config that does not open or check: altered"));
+    *failure = absl::StrCat(address, ": altered config");
+    return std::nullopt;
+  }
+  return config;
+}
+
 absl::StatusOr<vault::v1::VaultConfig> Recovery::FetchConfig() {
   const VaultKeys keys = DeriveKeys(master_, req_.vault_id);
   std::optional<vault::v1::VaultConfig> best;
   std::vector<std::string> failures;
   int answered = 0;
+  std::set<std::string> asked;
   for (const std::string& address : req_.supplier_addresses) {
     Step(absl::StrCat("fetching the vault config from ", address));
-    auto client = connector_(address, keys.identity_seed, "");
-    if (!client.ok()) {
-      failures.push_back(std::string(client.status().message()));
+    asked.insert(address);
+    std::string failure;
+    bool ok_answer = false;
+    auto config = ConfigAt(address, keys, &failure, &ok_answer);
+    if (ok_answer) ++answered;
+    if (!config) {
+      failures.push_back(failure);
       continue;
     }
-    auto sealed = (*client)->GetObject(kConfigObject);
-    if (!sealed.ok()) {
-      failures.push_back(std::string(sealed.status().message()));
-      if (!Unreachable(sealed.status())) ++answered;
-      continue;
-    }
-    ++answered;
-    auto plain = OpenObject(keys.metadata_key, req_.vault_id, kConfigObject, *sealed);
-    vault::v1::VaultConfig config;
-    if (!plain.ok() || !config.ParseFromString(*plain) || !ValidateConfig(config).ok() ||
-        config.vault_id() != req_.vault_id || config.customer_key() != keys.identity_public) {
-      Problem(absl::StrCat("supplier ", address,
-                           " holds a vault config that does not open or check: altered"));
-      continue;
-    }
-    if (!best || config.generation() > best->generation()) best = std::move(config);
+    if (!best || config->generation() > best->generation()) best = std::move(config);
   }
   if (!best) {
     absl::Status err = absl::NotFoundError(absl::StrCat(
         "no supplier named holds a vault config that opens: ", absl::StrJoin(failures, "; ")));
     if (answered == 0) return WithKind(err, ErrorKind::kSuppliersUnreachable);
     return err;
+  }
+  const vault::v1::VaultConfig named_best = *best;
+  for (const auto& entry : named_best.suppliers()) {
+    if (!asked.insert(entry.address()).second) continue;
+    std::string failure;
+    bool ok_answer = false;
+    auto config = ConfigAt(entry.address(), keys, &failure, &ok_answer);
+    if (config && config->generation() > best->generation()) best = std::move(config);
   }
   return *best;
 }
@@ -213,7 +249,7 @@ absl::Status Recovery::RenewLeases(Repository& repo) {
   for (int i = 0; i < set.n(); ++i) {
     if (set.IsDown(i)) {
       Problem(absl::StrCat("supplier ", set.address(i), " (position ", i,
-                           ") is down: ", set.DownSummary().empty() ? "no answer" : "no answer"));
+                           ") does not answer: its lease was not renewed"));
       continue;
     }
     // Any authenticated call renews the lease; GetContract also says until when.

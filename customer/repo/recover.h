@@ -65,7 +65,6 @@ struct RecoveredVault {
   std::string key_from;        // the supplier whose key record opened (empty: paper key)
   int suppliers_reachable = 0;
   int64_t safe_until_ms = 0;   // the earliest lease end among them (0: unknown)
-  size_t index_pieces = 0;
   size_t blocks = 0;
   size_t snapshots = 0;
   vault::v1::Snapshot latest;  // empty id if none

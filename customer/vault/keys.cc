@@ -134,8 +134,7 @@ absl::StatusOr<vault::v1::KeyRecord> WrapMasterKey(std::string_view master,
   return record;
 }
 
-namespace {
-absl::Status CheckShape(const vault::v1::KeyRecord& record) {
+absl::Status CheckKeyRecord(const vault::v1::KeyRecord& record) {
   RETURN_IF_ERROR(CheckKdfBounds(record));
   if (record.vault_id().size() != kVaultIdSize || record.salt().size() < 8 ||
       record.nonce().size() != crypto::kAeadNonceSize ||
@@ -144,11 +143,10 @@ absl::Status CheckShape(const vault::v1::KeyRecord& record) {
   }
   return absl::OkStatus();
 }
-}  // namespace
 
 absl::StatusOr<std::string> UnwrapMasterKeyWithKek(const vault::v1::KeyRecord& record,
                                                    std::string_view kek) {
-  RETURN_IF_ERROR(CheckShape(record));
+  RETURN_IF_ERROR(CheckKeyRecord(record));
   std::string master;
   absl::Status s = crypto::AeadOpen(kek, record.nonce(), KeyRecordAad(record),
                                     record.wrapped_master_key(), &master);
@@ -165,7 +163,7 @@ absl::StatusOr<std::string> UnwrapMasterKeyWithKek(const vault::v1::KeyRecord& r
 
 absl::StatusOr<std::string> UnwrapMasterKey(const vault::v1::KeyRecord& record,
                                             std::string_view passphrase) {
-  RETURN_IF_ERROR(CheckShape(record));
+  RETURN_IF_ERROR(CheckKeyRecord(record));
   ASSIGN_OR_RETURN(std::string kek, DeriveKek(record, passphrase));
   return UnwrapMasterKeyWithKek(record, kek);
 }

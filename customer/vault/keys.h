@@ -62,6 +62,10 @@ struct ScryptParams {
 // 8 lanes, 4 GiB x passes. DataLoss naming the parameter otherwise.
 absl::Status CheckKdfBounds(const vault::v1::KeyRecord& record);
 
+// CheckKdfBounds, and the fields' sizes (vault ID, salt of at least 8 bytes,
+// nonce, wrapped key): what a record needs before any derivation.
+absl::Status CheckKeyRecord(const vault::v1::KeyRecord& record);
+
 // The key-encryption key `record`'s parameters derive from `passphrase`.
 absl::StatusOr<std::string> DeriveKek(const vault::v1::KeyRecord& record,
                                       std::string_view passphrase);

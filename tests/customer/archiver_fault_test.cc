@@ -57,12 +57,13 @@ class ArchiverFaultTest : public ::testing::Test {
     config_ = TempDir("config");
     cache_ = TempDir("cache");
     setenv("SHARDKEEP_PASSWORD", "pw", 1);
+    setenv("SHARDKEEP_INSECURE_TEST_KDF", "1", 1);
     setenv("SHARDKEEP_CONFIG_DIR", config_.c_str(), 1);
     setenv("SHARDKEEP_CACHE_DIR", cache_.c_str(), 1);
     std::string bin = Env("TEST_SRCDIR") + "/shardkeep/customer/shardkeep";
     // Small blocks, so a backup of a few MiB makes many of them.
     ASSERT_EQ(Spawn({bin, "init", "--suppliers", cluster_->AddressList(), "--needed", "1GiB",
-                     "--block-size", "256KiB"}),
+                     "--block-size", "256KiB", "--allow-weak-passphrase"}),
               0);
     src_ = TempDir("src");
     for (int i = 0; i < 16; ++i) {

@@ -103,10 +103,14 @@ Customer::Customer(const std::string& pw)
 
 RunResult Customer::Sk(std::vector<std::string> args, const std::string& pw_override) const {
   args.insert(args.begin(), Runfile("customer/shardkeep"));
-  return RunCommand(args, {{"SHARDKEEP_CONFIG_DIR", config},
-                           {"SHARDKEEP_CACHE_DIR", cache},
-                           {"SHARDKEEP_PASSWORD", pw_override.empty() ? password : pw_override},
-                           {"SHARDKEEP_PASSWORD_FILE", ""}});
+  std::map<std::string, std::string> all = {
+      {"SHARDKEEP_CONFIG_DIR", config},
+      {"SHARDKEEP_CACHE_DIR", cache},
+      {"SHARDKEEP_PASSWORD", pw_override.empty() ? password : pw_override},
+      {"SHARDKEEP_PASSWORD_FILE", ""},
+      {"SHARDKEEP_INSECURE_TEST_KDF", cheap_kdf ? "1" : ""}};
+  for (const auto& [k, v] : env) all[k] = v;
+  return RunCommand(args, all);
 }
 
 std::string JsonField(const std::string& json, const std::string& key) {

@@ -46,6 +46,11 @@ RunResult RunCommand(const std::vector<std::string>& argv,
 // One customer: a config dir, a cache dir and a passphrase.
 struct Customer {
   std::string config, cache, password;
+  // SHARDKEEP_INSECURE_TEST_KDF=1 (a cheap key derivation: many commands per
+  // test) unless a test sets it false to pay the real cost.
+  bool cheap_kdf = true;
+  // More environment for every command (e.g. SHARDKEEP_NEW_PASSWORD).
+  std::map<std::string, std::string> env;
   explicit Customer(const std::string& pw = "correct horse battery staple");
 
   // Runs the real `shardkeep` with `args` as this customer (passphrase from

@@ -56,7 +56,8 @@ int Shardkeep(const std::vector<std::string>& args, const std::string& config,
               const std::string& cache, std::string* err) {
   std::string err_path = TempDir("err") + "/stderr";
   std::vector<std::string> env = {"SHARDKEEP_CONFIG_DIR=" + config, "SHARDKEEP_CACHE_DIR=" + cache,
-                                  "SHARDKEEP_PASSWORD=pw", "PATH=/usr/bin:/bin",
+                                  "SHARDKEEP_PASSWORD=pw", "SHARDKEEP_INSECURE_TEST_KDF=1",
+                                  "PATH=/usr/bin:/bin",
                                   "HOME=" + Env("HOME")};
   std::vector<std::string> argv = {Binary()};
   argv.insert(argv.end(), args.begin(), args.end());
@@ -190,7 +191,8 @@ TEST(RestoreSafetyTest, HostileSnapshotStaysInsideTarget) {
   auto cluster = testing::SupplierCluster::Start(2);
   ASSERT_TRUE(cluster.ok()) << cluster.status();
   std::string config = TempDir("config"), cache = TempDir("cache"), err;
-  ASSERT_EQ(Shardkeep({"init", "--suppliers", (*cluster)->AddressList(), "--needed", "1GiB"},
+  ASSERT_EQ(Shardkeep({"init", "--suppliers", (*cluster)->AddressList(), "--needed", "1GiB",
+                       "--allow-weak-passphrase"},
                       config, cache, &err),
             0)
       << err;

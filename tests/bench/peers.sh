@@ -38,6 +38,9 @@
 #   REPS=2               repetitions of the whole init..restore sequence
 #   PASSWORD=bench-password   (RESTIC_PASSWORD / BORG_PASSPHRASE)
 #   VERIFY=1             rsync -anci --delete compare of source vs restore
+#   SK_RECOVER=1         shardkeep also: delete its config and cache dirs, `recover`
+#                        from one supplier, `restore latest` again (steps recover,
+#                        restore-recovered)
 #   KEEP=0               1 = keep the last rep's repo/restore (and the fs)
 #   PREWARM=1            read the corpus (before backups) / the repo (before
 #                        restore) through the page cache first, untimed;
@@ -314,6 +317,16 @@ run_tool() {
       run_step "$tool" "$rep" incr "$repo" "$PREWARM_NOTE" -- "$bin/customer/shardkeep" backup "$SRC"
       before "$repo"
       run_step "$tool" "$rep" restore "" "$PREWARM_NOTE" -- "$bin/customer/shardkeep" restore latest --target "$dst"
+      if [ "${SK_RECOVER:-0}" = 1 ]; then
+        # Restore after disk loss (issue 8): the config and cache dirs are
+        # gone; recover from one supplier, then restore latest again.
+        local vault; vault=$(basename "$(ls -d "$cache/cache"/*/ | head -1)")
+        rm -rf "$cache/config" "$cache/cache" "$dst"
+        mkdir -p "$dst"; sync
+        run_step "$tool" "$rep" recover "" "" -- "$bin/customer/shardkeep" recover --vault "$vault" --supplier "${addrs%%,*}"
+        before "$repo"
+        run_step "$tool" "$rep" restore-recovered "" "$PREWARM_NOTE" -- "$bin/customer/shardkeep" restore latest --target "$dst"
+      fi
       kill "${SK_PIDS[@]}" 2>/dev/null || true; wait "${SK_PIDS[@]}" 2>/dev/null || true; SK_PIDS=()
       ;;
     copy)

@@ -21,7 +21,7 @@ ErrorKind KindOf(const absl::Status& status) {
   auto payload = status.GetPayload(kPayloadUrl);
   int kind = 0;
   if (payload.has_value() && absl::SimpleAtoi(std::string(*payload), &kind) && kind >= 0 &&
-      kind <= static_cast<int>(ErrorKind::kSuppliersUnreachable)) {
+      kind <= static_cast<int>(ErrorKind::kLast)) {
     return static_cast<ErrorKind>(kind);
   }
   return ErrorKind::kOther;

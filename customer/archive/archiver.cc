@@ -1,5 +1,6 @@
 #include "customer/archive/archiver.h"
 
+#include <chrono>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/error_kind.h"
 #include "common/crypto.h"
 #include "customer/archive/archiver_internal.h"
 #include "customer/vault/names.h"
@@ -44,10 +46,50 @@ void Archiver::Fail(absl::Status s) {
   pack_q_.Close();
 }
 
+absl::Status Archiver::Checkpoint() {
+  std::lock_guard<std::mutex> lock(checkpoint_mu_);
+  std::vector<vault::v1::BlockRecord> records = std::move(unwritten_);
+  unwritten_.clear();
+  for (auto& r : writer_->TakeCommitted()) records.push_back(std::move(r));
+  if (records.empty()) return absl::OkStatus();
+  const size_t count = records.size();
+  auto names = WriteIndexPieces(repo_, backup_id_, records, next_piece_);
+  if (!names.ok()) {
+    unwritten_ = std::move(records);
+    return names.status();
+  }
+  next_piece_ += static_cast<uint32_t>(names->size());
+  for (auto& n : *names) index_names_.push_back(std::move(n));
+  recorded_blocks_ += count;
+  return absl::OkStatus();
+}
+
+void Archiver::CheckpointerMain(const std::atomic<bool>& done) {
+  auto last = std::chrono::steady_clock::now();
+  while (!done) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!interrupted_ && opts_.interrupted && opts_.interrupted()) {
+      interrupted_ = true;
+      Fail(WithKind(absl::CancelledError("interrupted"), ErrorKind::kInterrupted));
+    }
+    const auto now = std::chrono::steady_clock::now();
+    const size_t pending = writer_->committed_pending();
+    if (pending >= opts_.checkpoint_blocks ||
+        (pending > 0 && now - last >= std::chrono::milliseconds(opts_.checkpoint_ms))) {
+      absl::Status s = Checkpoint();
+      // Not fatal: the records stay for the next checkpoint or the end.
+      if (!s.ok()) Warn(absl::StrCat("index checkpoint not stored (retried later): ", s.message()));
+      last = now;
+    }
+  }
+}
+
 absl::Status Archiver::WriteIndexAndSnapshot(vault::v1::Snapshot* snap) {
-  ASSIGN_OR_RETURN(std::vector<std::string> names,
-                   WriteIndexPieces(repo_, snap->id(), writer_->TakeCommitted()));
-  for (auto& name : names) snap->add_index_objects(std::move(name));
+  RETURN_IF_ERROR(Checkpoint());
+  {
+    std::lock_guard<std::mutex> lock(checkpoint_mu_);
+    for (const auto& name : index_names_) snap->add_index_objects(name);
+  }
   RETURN_IF_ERROR(repo_.PutObject(SnapshotObjectName(snap->id()), snap->SerializeAsString(),
                                   /*cache=*/true));
   // Remember it: suppliers that later leave it out are noticed
@@ -86,6 +128,9 @@ absl::StatusOr<BackupResult> Archiver::Run(const std::vector<std::string>& abs_p
   writer_ = std::make_unique<BlockWriter>(
       repo_, BlockWriter::Options{opts_.blocks_in_flight},
       [this](const std::string& warning) { Warn(warning); }, [this](const absl::Status& s) { Fail(s); });
+  backup_id_ = crypto::RandomBytes(16);
+  std::atomic<bool> pipeline_done{false};
+  std::thread checkpointer([&] { CheckpointerMain(pipeline_done); });
 
   std::thread scanner;
   if (progress_.wants_totals()) scanner = std::thread([&] { ScannerMain(abs_paths); });
@@ -104,17 +149,38 @@ absl::StatusOr<BackupResult> Archiver::Run(const std::vector<std::string>& abs_p
   pack_q_.Close();
   packer.join();
   writer_->Wait().IgnoreError();  // its error, if any, went to Fail
+  pipeline_done = true;
+  checkpointer.join();
   scan_stop_ = true;
   if (scanner.joinable()) scanner.join();
+  absl::Status stopped;
   {
     std::lock_guard<std::mutex> lock(done_mu_);
-    if (!error_.ok()) return error_;
+    stopped = error_;
+  }
+  if (!stopped.ok()) {
+    // Whatever stopped the backup, the blocks already stored stay useful:
+    // record them so the next backup reuses them instead of sending them
+    // again. No snapshot refers to them (nothing half-written is ever in a
+    // snapshot); prune removes them if no backup ever does.
+    absl::Status kept = Checkpoint();
+    std::lock_guard<std::mutex> lock(checkpoint_mu_);
+    const std::string what =
+        kept.ok() ? absl::StrCat(recorded_blocks_, " blocks stored before it are recorded in the "
+                                 "index; the next backup reuses them and sends only the rest")
+                  : absl::StrCat("recording the blocks stored before it failed: ", kept.message());
+    if (interrupted_) {
+      return WithKind(absl::CancelledError(absl::StrCat("backup interrupted: no snapshot was "
+                                                        "saved; ", what)),
+                      ErrorKind::kInterrupted);
+    }
+    return absl::Status(stopped.code(), absl::StrCat(stopped.message(), " (", what, ")"));
   }
   if (!root_) return absl::InternalError("backup produced no root tree");
 
   BackupResult result;
   vault::v1::Snapshot& snap = result.snapshot;
-  snap.set_id(crypto::RandomBytes(16));
+  snap.set_id(backup_id_);
   snap.set_time_ns(start_ns);
   snap.set_hostname(opts_.hostname.empty() ? ThisHostname() : opts_.hostname);
   if (struct passwd* pw = getpwuid(geteuid())) snap.set_username(pw->pw_name);

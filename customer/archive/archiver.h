@@ -17,6 +17,7 @@
 #ifndef SHARDKEEP_CUSTOMER_ARCHIVE_ARCHIVER_H_
 #define SHARDKEEP_CUSTOMER_ARCHIVE_ARCHIVER_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,16 @@ struct BackupOptions {
   const vault::v1::Snapshot* parent = nullptr;
   // The snapshot's time and the summary's seconds; null: RealClock().
   Clock* clock = nullptr;
+  // Index checkpoints (docs/FORMAT.md, "Index"): the blocks committed so far
+  // are recorded in an index piece once this many wait, or once this long
+  // has passed with at least one waiting. A backup killed at any moment
+  // loses only what was not checkpointed; the next one reuses the rest.
+  size_t checkpoint_blocks = 8;
+  int64_t checkpoint_ms = 5000;
+  // Polled a few times a second; once it returns true the backup stops
+  // reading, lets the blocks in flight finish, records every committed block
+  // and returns kInterrupted. Empty: never.
+  std::function<bool()> interrupted;
 };
 
 struct BackupResult {

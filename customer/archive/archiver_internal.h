@@ -152,6 +152,12 @@ class Archiver {
   void ScannerMain(const std::vector<std::string>& paths);
 
   absl::Status WriteIndexAndSnapshot(vault::v1::Snapshot* snap);
+  // Records the blocks committed so far (and those a failed checkpoint left)
+  // in index pieces named after backup_id_. On failure the records are kept
+  // for the next try.
+  absl::Status Checkpoint();
+  // Runs until `done`: checkpoints (BackupOptions) and polls `interrupted`.
+  void CheckpointerMain(const std::atomic<bool>& done);
 
   Repository& repo_;
   const BackupOptions& opts_;
@@ -167,6 +173,16 @@ class Archiver {
   BoundedQueue<DirState*> tree_q_;
   BoundedQueue<std::vector<PackItem>> pack_q_;
   std::unique_ptr<BlockWriter> writer_;  // made by Run
+
+  // The snapshot's ID, fixed at the start: checkpoint pieces are named
+  // index/<id>.<n> before the snapshot exists.
+  std::string backup_id_;
+  std::mutex checkpoint_mu_;
+  uint32_t next_piece_ = 0;                        // guarded by checkpoint_mu_
+  std::vector<std::string> index_names_;           // guarded by checkpoint_mu_
+  std::vector<vault::v1::BlockRecord> unwritten_;  // guarded by checkpoint_mu_
+  uint64_t recorded_blocks_ = 0;                   // guarded by checkpoint_mu_
+  std::atomic<bool> interrupted_{false};
 
   std::mutex done_mu_;
   std::condition_variable done_cv_;

@@ -10,6 +10,7 @@
 #include "customer/archive/archiver.h"
 #include "customer/cmd/command.h"
 #include "customer/net/supplier_set.h"
+#include "customer/ui/interrupt.h"
 #include "customer/ui/json.h"
 #include "customer/ui/progress_line.h"
 
@@ -73,9 +74,12 @@ absl::StatusOr<ExitCode> Backup(BackupFlags& flags, const CommandContext& ctx) {
       return absl::NotFoundError(absl::StrCat("cannot back up ", a, ": ", ec.message()));
   }
   ASSIGN_OR_RETURN(auto repo, OpenRepository(ctx));
+  InterruptFlag interrupt;
+  opts.interrupted = [&interrupt] { return interrupt.raised(); };
   ProgressLine progress(isatty(STDERR_FILENO));
   auto result = BackupPaths(*repo, opts, progress);
   progress.Stop();
+  opts.interrupted = nullptr;
   if (!result.ok()) return result.status();
   if (flags.json) {
     fprintf(ctx.out(), "%s\n", DumpJson(BackupSummaryJson(result->snapshot)).c_str());

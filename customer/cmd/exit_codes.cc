@@ -10,7 +10,8 @@ const char kExitCodesHelp[] =
     "  3   partial backup: the snapshot was saved, but some files could not be read\n"
     "  10  no vault in the config dir (run `shardkeep init`)\n"
     "  12  wrong passphrase\n"
-    "  13  suppliers unreachable (too few answered)\n";
+    "  13  suppliers unreachable (too few answered)\n"
+    "  130 interrupted (Ctrl-C, SIGTERM): a backup keeps what it stored for the next one\n";
 
 ExitCode ExitCodeOf(const absl::Status& status) {
   if (status.ok()) return kSuccess;
@@ -23,6 +24,8 @@ ExitCode ExitCodeOf(const absl::Status& status) {
       return kWrongPassphrase;
     case ErrorKind::kSuppliersUnreachable:
       return kSuppliersUnreachable;
+    case ErrorKind::kInterrupted:
+      return kInterrupted;
     case ErrorKind::kOther:
       break;
   }

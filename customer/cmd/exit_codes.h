@@ -18,6 +18,7 @@ enum ExitCode : int {
   kNotInitialized = 10,        // no vault in the config dir
   kWrongPassphrase = 12,       // the passphrase does not unlock the key record
   kSuppliersUnreachable = 13,  // too few suppliers answered to do the job
+  kInterrupted = 130,          // stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells do)
 };
 
 // The exit code for a finished command: kSuccess for OK, the code of the

@@ -79,6 +79,11 @@ absl::Status BlockWriter::Wait() {
   return error_;
 }
 
+size_t BlockWriter::committed_pending() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return committed_.size();
+}
+
 std::vector<vault::v1::BlockRecord> BlockWriter::TakeCommitted() {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<vault::v1::BlockRecord> out;
@@ -184,7 +189,7 @@ void BlockWriter::CommitBlock(const std::shared_ptr<Upload>& up) {
 
 absl::StatusOr<std::vector<std::string>> WriteIndexPieces(
     Repository& repo, const std::string& snapshot_id,
-    std::vector<vault::v1::BlockRecord> records) {
+    std::vector<vault::v1::BlockRecord> records, uint32_t first_piece) {
   // Pieces under the suppliers' object limit (sealing adds < 64 bytes;
   // chunk IDs are random, so compression does not shrink a piece much).
   const size_t kPieceLimit =
@@ -202,13 +207,13 @@ absl::StatusOr<std::vector<std::string>> WriteIndexPieces(
     size += s;
   }
   if (pieces.back().blocks_size() == 0) pieces.pop_back();
-  if (pieces.size() >= kMaxIndexPieces) {
+  if (first_piece + pieces.size() >= kMaxIndexPieces) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "a snapshot's index would need ", pieces.size(), " pieces (limit ", kMaxIndexPieces, ")"));
   }
   std::vector<std::string> names;
   for (size_t i = 0; i < pieces.size(); ++i) {
-    std::string name = IndexPieceName(snapshot_id, static_cast<uint32_t>(i));
+    std::string name = IndexPieceName(snapshot_id, first_piece + static_cast<uint32_t>(i));
     RETURN_IF_ERROR(repo.PutObject(name, pieces[i].SerializeAsString(), /*cache=*/true));
     names.push_back(std::move(name));
   }

@@ -56,6 +56,8 @@ class BlockWriter {
   // full (the vault's block size, or kMaxChunksPerBlock chunks).
   absl::Status Add(vault::v1::BlockKind kind, const std::string& chunk_id,
                    const std::string& stored, uint32_t raw_length, bool compressed);
+  // Blocks committed and not yet taken (TakeCommitted).
+  size_t committed_pending() const;
   // Seals and uploads the open blocks (does not wait).
   absl::Status Flush();
   // Waits until no upload is in flight; the writer's error, if any.
@@ -98,11 +100,12 @@ class BlockWriter {
 inline constexpr size_t kMaxChunksPerBlock = 8192;
 
 // Stores `records` as index pieces of snapshot `snapshot_id` (objects
-// index/<id>.<n>, each under the suppliers' object limit, also cached).
-// Returns their names in order.
+// index/<id>.<n> for n from first_piece on, each under the suppliers' object
+// limit, also cached). Returns their names in order. A backup calls it
+// several times (checkpoints), each time after the pieces it already wrote.
 absl::StatusOr<std::vector<std::string>> WriteIndexPieces(
     Repository& repo, const std::string& snapshot_id,
-    std::vector<vault::v1::BlockRecord> records);
+    std::vector<vault::v1::BlockRecord> records, uint32_t first_piece = 0);
 
 }  // namespace shardkeep::customer
 

@@ -27,6 +27,7 @@
 #include "grpcpp/resource_quota.h"
 #include "supplier/clock.h"
 #include "supplier/limits.h"
+#include "supplier/reaper.h"
 #include "supplier/replay_guard.h"
 #include "supplier/service.h"
 #include "supplier/store.h"
@@ -38,11 +39,20 @@ DEFINE_string(data_dir, "", "directory for the database and fragment files (requ
 DEFINE_string(capacity, "",
               "space donated to customers: the sum of granted quotas never exceeds it "
               "(bytes, or with a unit: KiB MiB GiB TiB; required)");
-DEFINE_string(lease, "30d",
-              "contract lease; renewed by the customer's activity (duration: ms s m h d)");
+DEFINE_string(lease, "90d",
+              "contract lease; renewed by every authenticated call of the customer (duration: "
+              "ms s m h d)");
 DEFINE_string(grace, "7d",
               "after a lease expires, data is kept this long before it is deleted (duration)");
 DEFINE_string(reap_interval, "10m", "how often expired contracts are looked for (duration)");
+DEFINE_string(reaper_max_jump, "1d",
+              "if the wall clock moved forward more than this since the reaper's last run (beyond "
+              "the time measured), nothing is reaped until the new time is confirmed (duration)");
+DEFINE_string(reaper_confirm, "1h",
+              "how long (monotonic time) a clock jump must hold before the reaper trusts it "
+              "(duration)");
+DEFINE_double(reaper_max_share, 0.10,
+              "one reaper run deletes at most this share of the contracts in force (at least one)");
 DEFINE_string(auth_window, "5m",
               "requests signed more than this before or after the supplier's clock are refused "
               "(duration)");
@@ -145,12 +155,12 @@ bool WritePortFile(const std::string& path, int port) {
   return std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
-// Runs ReapExpired and purges old nonces every interval until stopped.
-class Reaper {
+// Runs the reaper and purges old nonces every interval until stopped.
+class Housekeeping {
  public:
-  Reaper(Store* store, ReplayGuard* guard, int64_t interval_ms)
-      : store_(store), guard_(guard), interval_ms_(interval_ms), thread_([this] { Run(); }) {}
-  ~Reaper() {
+  Housekeeping(Reaper* reaper, ReplayGuard* guard, int64_t interval_ms)
+      : reaper_(reaper), guard_(guard), interval_ms_(interval_ms), thread_([this] { Run(); }) {}
+  ~Housekeeping() {
     {
       std::lock_guard<std::mutex> l(mu_);
       stop_ = true;
@@ -164,13 +174,8 @@ class Reaper {
     std::unique_lock<std::mutex> l(mu_);
     while (!stop_) {
       l.unlock();
-      auto r = store_->ReapExpired();
-      if (!r.ok()) {
-        LOG(ERROR) << "reaper: " << r.status();
-      } else if (r->contracts_reaped > 0) {
-        LOG(INFO) << "reaper: " << r->contracts_reaped << " expired contracts deleted, "
-                  << r->freed_bytes << " bytes freed";
-      }
+      auto r = reaper_->RunOnce();  // logs what it did
+      if (!r.ok()) LOG(ERROR) << "reaper: " << r.status();
       absl::Status p = guard_->Purge();
       if (!p.ok()) LOG(ERROR) << "purging old nonces: " << p;
       l.lock();
@@ -178,7 +183,7 @@ class Reaper {
     }
   }
 
-  Store* const store_;
+  Reaper* const reaper_;
   ReplayGuard* const guard_;
   const int64_t interval_ms_;
   std::mutex mu_;
@@ -220,6 +225,14 @@ int Main(int argc, char** argv) {
   if (idle_ms <= 0) Usage("--idle-timeout must be positive");
   if (options.lease_ms <= 0) Usage("--lease must be positive");
   if (reap_ms <= 0) Usage("--reap-interval must be positive");
+  ReaperOptions reaper_options;
+  reaper_options.max_forward_jump_ms = DurationFlag("reaper-max-jump", FLAGS_reaper_max_jump);
+  reaper_options.confirm_ms = DurationFlag("reaper-confirm", FLAGS_reaper_confirm);
+  reaper_options.max_share = FLAGS_reaper_max_share;
+  if (reaper_options.max_forward_jump_ms <= 0) Usage("--reaper-max-jump must be positive");
+  if (!(FLAGS_reaper_max_share > 0 && FLAGS_reaper_max_share <= 1)) {
+    Usage("--reaper-max-share must be in (0, 1]");
+  }
   if (window_ms <= 0) Usage("--auth-window must be positive");
   if (FLAGS_tls_cert.empty() != FLAGS_tls_key.empty()) {
     Usage("--tls-cert and --tls-key go together");
@@ -318,7 +331,9 @@ int Main(int argc, char** argv) {
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(shutdown_ms));
   });
   {
-    Reaper reaper(store.get(), &guard, reap_ms);
+    std::unique_ptr<Clock> steady = NewSteadyClock();
+    Reaper reaper(store.get(), clock.get(), steady.get(), reaper_options);
+    Housekeeping housekeeping(&reaper, &guard, reap_ms);
     server->Wait();
   }
   signal_thread.join();

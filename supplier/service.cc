@@ -6,10 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/crypto.h"
+#include "common/units.h"
 #include "glog/logging.h"
 #include "proto/signing.h"
 #include "supplier/limits.h"
-#include "common/units.h"
 
 namespace shardkeep::supplier {
 namespace {
@@ -573,9 +573,14 @@ grpc::Status SupplierService::GetKeyRecord(grpc::ServerContext* ctx,
       return absl::InvalidArgumentError(
           absl::StrFormat("vault_id must be 1..%d bytes", kMaxVaultIdLength));
     }
-    ASSIGN_OR_RETURN(auto record, store_->GetKeyRecord(req->vault_id()));
-    resp->set_data(std::move(record.first));
-    resp->set_customer_key(std::move(record.second));
+    ASSIGN_OR_RETURN(std::vector<KeyRecordCandidate> candidates,
+                     store_->GetKeyRecord(req->vault_id()));
+    for (KeyRecordCandidate& c : candidates) {
+      v1::KeyRecordCandidate* out = resp->add_candidates();
+      out->set_data(std::move(c.data));
+      out->set_customer_key(std::move(c.customer_key));
+      out->set_stored_ms(c.stored_ms);
+    }
     return absl::OkStatus();
   }();
   return Reply(ctx, "GetKeyRecord", "", s);

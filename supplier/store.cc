@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -11,11 +13,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/crypto.h"
+#include "common/units.h"
 #include "glog/logging.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
-#include "common/units.h"
 
 namespace shardkeep::supplier {
 namespace {
@@ -24,12 +26,15 @@ namespace {
 constexpr char kContractsCf[] = "contracts";  // customer -> ContractRecord
 constexpr char kFragmentsCf[] = "fragments";  // customer || key -> FragmentRecord
 constexpr char kObjectsCf[] = "objects";      // customer || name -> object bytes
-constexpr char kVaultsCf[] = "vaults";        // vault_id -> customer
+constexpr char kVaultsCf[] = "vaults";        // format 1: vault_id -> customer (migrated)
 constexpr char kNoncesCf[] = "nonces";        // be64(ts ^ 2^63) || customer || nonce -> ""
+constexpr char kClaimsCf[] = "key_claims";    // u8 len || vault_id || customer -> KeyClaimRecord
 // Keys of the default column family.
 constexpr char kSupplierIdKey[] = "supplier_id";
 constexpr char kFormatKey[] = "format";
-constexpr char kFormatVersion[] = "1";
+constexpr char kFormatVersion[] = "2";
+constexpr char kFormatVersion1[] = "1";  // read and migrated at open
+constexpr char kReaperLastSeenKey[] = "reaper_last_seen_ms";
 
 std::string Short(std::string_view customer) {
   return crypto::ToHex(customer.substr(0, std::min<size_t>(customer.size(), 4)));
@@ -63,6 +68,33 @@ std::string NonceKey(int64_t ts, std::string_view customer, std::string_view non
   key.append(customer.data(), customer.size());
   key.append(nonce.data(), nonce.size());
   return key;
+}
+
+// The claims on one vault ID are a prefix range; the length byte keeps a
+// vault ID that is a prefix of another from reaching into its range.
+std::string ClaimPrefix(std::string_view vault_id) {
+  std::string key(1, static_cast<char>(vault_id.size()));
+  key.append(vault_id.data(), vault_id.size());
+  return key;
+}
+std::string ClaimKey(std::string_view vault_id, std::string_view customer) {
+  return Cat(ClaimPrefix(vault_id), customer);
+}
+
+std::string EncodeInt64(int64_t v) {
+  std::string out(8, '\0');
+  uint64_t u = static_cast<uint64_t>(v);
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<char>(u & 0xff);
+    u >>= 8;
+  }
+  return out;
+}
+std::optional<int64_t> DecodeInt64(std::string_view s) {
+  if (s.size() != 8) return std::nullopt;
+  uint64_t u = 0;
+  for (char c : s) u = (u << 8) | static_cast<unsigned char>(c);
+  return static_cast<int64_t>(u);
 }
 
 int64_t NonceKeyTimestamp(std::string_view key) {
@@ -162,7 +194,8 @@ absl::Status Store::OpenDb(OpenReport* report) {
                                                       {kFragmentsCf, small},
                                                       {kObjectsCf, objects},
                                                       {kVaultsCf, small},
-                                                      {kNoncesCf, small}};
+                                                      {kNoncesCf, small},
+                                                      {kClaimsCf, small}};
   std::string path = data_dir_ + "/db";
   rocksdb::Status s = rocksdb::DB::Open(db_options, path, cfs, &handles_, &db_);
   if (!s.ok()) {
@@ -174,9 +207,14 @@ absl::Status Store::OpenDb(OpenReport* report) {
   objects_cf_ = handles_[3];
   vaults_cf_ = handles_[4];
   nonces_cf_ = handles_[5];
+  claims_cf_ = handles_[6];
 
   std::string format;
   s = db_->Get(rocksdb::ReadOptions(), meta_cf_, kFormatKey, &format);
+  if (s.ok() && format == kFormatVersion1) {
+    RETURN_IF_ERROR(MigrateVaultsToKeyClaims());
+    format = kFormatVersion;
+  }
   if (s.ok() && format != kFormatVersion) {
     return absl::FailedPreconditionError(
         absl::StrCat("data dir ", data_dir_, " has storage format ", format,
@@ -196,6 +234,53 @@ absl::Status Store::OpenDb(OpenReport* report) {
     return absl::DataLossError("stored supplier id has the wrong size");
   }
   return absl::OkStatus();
+}
+
+absl::Status Store::MigrateVaultsToKeyClaims() {
+  rocksdb::WriteBatch batch;
+  int migrated = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), vaults_cf_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string vault_id = it->key().ToString();
+    const std::string customer = it->value().ToString();
+    batch.Delete(vaults_cf_, it->key());
+    if (vault_id.empty() || vault_id.size() > 255 || customer.size() != kCustomerKeySize) continue;
+    // Format 1 kept no times: order the old claim by its contract's age (the
+    // only claim per vault ID format 1 allowed, so the order is moot).
+    KeyClaimRecord claim;
+    std::string value;
+    ContractRecord contract;
+    if (db_->Get(rocksdb::ReadOptions(), contracts_cf_, customer, &value).ok() &&
+        contract.ParseFromString(value)) {
+      claim.set_registered_ms(contract.created_ms());
+    }
+    claim.set_stored_ms(claim.registered_ms());
+    batch.Put(claims_cf_, ClaimKey(vault_id, customer), claim.SerializeAsString());
+    ++migrated;
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "scan vaults (format 1)"));
+  batch.Put(meta_cf_, kFormatKey, kFormatVersion);
+  RETURN_IF_ERROR(WriteSynced(&batch));
+  LOG(WARNING) << "data dir " << data_dir_ << ": storage format 1 -> " << kFormatVersion << ": "
+               << migrated << " vault ID claims moved to column family " << kClaimsCf;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<int64_t>> Store::ReaperLastSeenMs() {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_cf_, kReaperLastSeenKey, &value);
+  if (s.IsNotFound()) return std::optional<int64_t>();
+  RETURN_IF_ERROR(FromRocks(s, "read the reaper's last clock reading"));
+  std::optional<int64_t> v = DecodeInt64(value);
+  if (!v) return absl::DataLossError("the reaper's last clock reading is not 8 bytes");
+  return v;
+}
+
+absl::Status Store::SetReaperLastSeenMs(int64_t ms) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Put(wo, meta_cf_, kReaperLastSeenKey, EncodeInt64(ms)),
+                   "write the reaper's clock reading");
 }
 
 // Start-up reconciliation (docs/STORAGE.md, "Crash safety"): temporaries are
@@ -272,6 +357,25 @@ absl::Status Store::Reconcile(OpenReport* report) {
       ++report->objects;
     }
     RETURN_IF_ERROR(FromRocks(it->status(), "scan objects"));
+  }
+  {
+    // A claim must belong to a contract that names it (both are written in
+    // one batch; this only repairs a hand-edited or damaged database).
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), claims_cf_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::string_view k(it->key().data(), it->key().size());
+      const size_t len = k.empty() ? 0 : static_cast<unsigned char>(k[0]);
+      bool ok = k.size() == 1 + len + kCustomerKeySize;
+      if (ok) {
+        auto c = contracts.find(std::string(k.substr(1 + len)));
+        ok = c != contracts.end() && c->second.vault_id() == k.substr(1, len);
+      }
+      if (!ok) {
+        LOG(ERROR) << "key claim without a matching contract; dropping it";
+        fix.Delete(claims_cf_, it->key());
+      }
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "scan key claims"));
   }
   for (auto& [customer, rec] : contracts) {
     const Count& c = counted[customer];
@@ -489,7 +593,9 @@ absl::StatusOr<uint64_t> Store::DeleteCustomerLocked(Customer* c, const std::str
   batch.Delete(contracts_cf_, customer);
   {
     absl::MutexLock v(&vault_mu_);
-    if (!c->record.vault_id().empty()) batch.Delete(vaults_cf_, c->record.vault_id());
+    if (!c->record.vault_id().empty()) {
+      batch.Delete(claims_cf_, ClaimKey(c->record.vault_id(), customer));
+    }
     RETURN_IF_ERROR(WriteSynced(&batch));
   }
   c->gone = true;
@@ -526,20 +632,27 @@ absl::StatusOr<uint64_t> Store::CancelContract(std::string_view customer) {
   return freed;
 }
 
-absl::StatusOr<ReapResult> Store::ReapExpired() {
+absl::StatusOr<ReapResult> Store::ReapExpired(int64_t now, size_t max_contracts) {
   ReapResult result;
-  const int64_t now = options_.clock->NowMs();
   std::vector<std::string> files;
   absl::Cleanup remove_files = [&] { RemoveFiles(files); };  // after the locks are released
   absl::MutexLock lock(&mu_);
-  for (auto it = customers_.begin(); it != customers_.end();) {
-    std::shared_ptr<Customer> c = it->second;
+  // The longest-expired first, so a capped run takes the clearest cases.
+  std::vector<std::pair<int64_t, std::string>> expired;
+  for (auto& [key, c] : customers_) {
     absl::MutexLock l(&c->mu);
     const int64_t deadline = c->record.lease_expires_ms() + options_.grace_ms;
-    if (deadline >= now) {
-      ++it;
+    if (deadline < now) expired.emplace_back(deadline, key);
+  }
+  std::sort(expired.begin(), expired.end());
+  for (const auto& [deadline, key] : expired) {
+    if (static_cast<size_t>(result.contracts_reaped) >= max_contracts) {
+      ++result.contracts_deferred;
       continue;
     }
+    auto it = customers_.find(key);
+    std::shared_ptr<Customer> c = it->second;
+    absl::MutexLock l(&c->mu);
     ASSIGN_OR_RETURN(uint64_t freed, DeleteCustomerLocked(c.get(), it->first, &files));
     LOG(INFO) << "reaped contract of customer " << Short(it->first) << "...: lease expired at "
               << c->record.lease_expires_ms() << " ms, grace ended at " << deadline << " ms; freed "
@@ -547,7 +660,7 @@ absl::StatusOr<ReapResult> Store::ReapExpired() {
     granted_bytes_ -= c->record.quota_bytes();
     result.freed_bytes += freed;
     ++result.contracts_reaped;
-    it = customers_.erase(it);
+    customers_.erase(it);
   }
   return result;
 }
@@ -855,6 +968,12 @@ absl::StatusOr<Usage> Store::PutObject(std::string_view customer, std::string_vi
     return absl::InvalidArgumentError(absl::StrCat(
         "vault_id may only be given with the key record object \"", kKeyRecordName, "\""));
   }
+  const bool is_key_record = name == kKeyRecordName;
+  if (is_key_record && data.size() > protocol::kMaxKeyRecordBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("key record object of %d bytes exceeds the limit of %d bytes", data.size(),
+                        protocol::kMaxKeyRecordBytes));
+  }
   auto c = FindCustomer(customer);
   if (c == nullptr) return NoContract(customer);
   const std::string object_key = Cat(customer, name);
@@ -877,17 +996,43 @@ absl::StatusOr<Usage> Store::PutObject(std::string_view customer, std::string_vi
   rocksdb::WriteBatch batch;
   batch.Put(objects_cf_, object_key, S(data));
   absl::MutexLock v(&vault_mu_);
+  const int64_t now = options_.clock->NowMs();
   if (!vault_id.empty() && vault_id != rec.vault_id()) {
-    std::string owner;
-    s = db_->Get(rocksdb::ReadOptions(), vaults_cf_, S(vault_id), &owner);
-    if (s.ok() && owner != customer) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("vault ID ", crypto::ToHex(vault_id), " belongs to another customer"));
+    // A new claim. Claims are keyed by (vault ID, customer): nobody can take
+    // or overwrite another customer's, so a squatter can only add itself to
+    // the list, and only while fewer than kMaxKeyRecordCandidates are there.
+    const std::string prefix = ClaimPrefix(vault_id);
+    size_t claims = 0;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), claims_cf_));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++claims;
+    RETURN_IF_ERROR(FromRocks(it->status(), "count key claims"));
+    if (claims >= protocol::kMaxKeyRecordCandidates) {
+      return absl::ResourceExhaustedError(absl::StrFormat(
+          "vault ID %s already has %d key record claims on this supplier (the limit)",
+          crypto::ToHex(vault_id), claims));
     }
-    if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read vault owner");
-    if (!rec.vault_id().empty()) batch.Delete(vaults_cf_, rec.vault_id());
-    batch.Put(vaults_cf_, S(vault_id), S(customer));
+    if (!rec.vault_id().empty()) batch.Delete(claims_cf_, ClaimKey(rec.vault_id(), customer));
+    KeyClaimRecord claim;
+    claim.set_registered_ms(now);
+    claim.set_stored_ms(now);
+    batch.Put(claims_cf_, ClaimKey(vault_id, customer), claim.SerializeAsString());
     rec.set_vault_id(std::string(vault_id));
+  } else if (is_key_record && !rec.vault_id().empty()) {
+    // The customer replaces its own key record (e.g. a new passphrase): its
+    // claim keeps its place in the order.
+    const std::string claim_key = ClaimKey(rec.vault_id(), customer);
+    std::string value;
+    KeyClaimRecord claim;
+    s = db_->Get(rocksdb::ReadOptions(), claims_cf_, claim_key, &value);
+    if (s.ok()) {
+      claim.ParseFromString(value);
+    } else if (s.IsNotFound()) {
+      claim.set_registered_ms(now);
+    } else {
+      return FromRocks(s, "read key claim");
+    }
+    claim.set_stored_ms(now);
+    batch.Put(claims_cf_, claim_key, claim.SerializeAsString());
   }
   batch.Put(contracts_cf_, S(customer), rec.SerializeAsString());
   RETURN_IF_ERROR(WriteSynced(&batch));
@@ -962,7 +1107,7 @@ absl::StatusOr<DeleteResult> Store::DeleteObjects(std::string_view customer,
   if (seen.count(kKeyRecordName) && !rec.vault_id().empty() &&
       std::find(result.not_found.begin(), result.not_found.end(), kKeyRecordName) ==
           result.not_found.end()) {
-    batch.Delete(vaults_cf_, rec.vault_id());
+    batch.Delete(claims_cf_, ClaimKey(rec.vault_id(), customer));
     rec.clear_vault_id();
   }
   batch.Put(contracts_cf_, S(customer), rec.SerializeAsString());
@@ -972,20 +1117,39 @@ absl::StatusOr<DeleteResult> Store::DeleteObjects(std::string_view customer,
   return result;
 }
 
-absl::StatusOr<std::pair<std::string, std::string>> Store::GetKeyRecord(std::string_view vault_id) {
-  std::string owner;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), vaults_cf_, S(vault_id), &owner);
-  auto not_found = [&] {
+absl::StatusOr<std::vector<KeyRecordCandidate>> Store::GetKeyRecord(std::string_view vault_id) {
+  std::vector<KeyRecordCandidate> out;
+  const std::string prefix = ClaimPrefix(vault_id);
+  rocksdb::ReadOptions ro;
+  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
+  absl::Cleanup release = [&] { db_->ReleaseSnapshot(snapshot); };
+  ro.snapshot = snapshot;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, claims_cf_));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      if (it->key().size() != prefix.size() + kCustomerKeySize) continue;
+      KeyClaimRecord claim;
+      if (!claim.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;
+      KeyRecordCandidate c;
+      c.customer_key = it->key().ToString().substr(prefix.size());
+      c.registered_ms = claim.registered_ms();
+      c.stored_ms = claim.stored_ms();
+      rocksdb::Status s = db_->Get(ro, objects_cf_, Cat(c.customer_key, kKeyRecordName), &c.data);
+      if (s.IsNotFound()) continue;
+      RETURN_IF_ERROR(FromRocks(s, "read key record"));
+      out.push_back(std::move(c));
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "scan key claims"));
+  }
+  if (out.empty()) {
     return absl::NotFoundError(
         absl::StrCat("no key record for vault ", crypto::ToHex(vault_id), " on this supplier"));
-  };
-  if (s.IsNotFound()) return not_found();
-  RETURN_IF_ERROR(FromRocks(s, "read vault owner"));
-  std::string data;
-  s = db_->Get(rocksdb::ReadOptions(), objects_cf_, Cat(owner, kKeyRecordName), &data);
-  if (s.IsNotFound()) return not_found();
-  RETURN_IF_ERROR(FromRocks(s, "read key record"));
-  return std::make_pair(std::move(data), std::move(owner));
+  }
+  std::sort(out.begin(), out.end(), [](const KeyRecordCandidate& a, const KeyRecordCandidate& b) {
+    return std::tie(a.registered_ms, a.customer_key) < std::tie(b.registered_ms, b.customer_key);
+  });
+  if (out.size() > protocol::kMaxKeyRecordCandidates) out.resize(protocol::kMaxKeyRecordCandidates);
+  return out;
 }
 
 // ---- Nonces ----

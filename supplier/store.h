@@ -1,6 +1,6 @@
 // Store: the supplier's record of truth. RocksDB under --data-dir holds the
 // contracts, the usage accounting, the fragment index, the customers' small
-// metadata objects, the vault ID -> key record owner map and recently seen
+// metadata objects, the key-record claims (vault ID, customer) and recently seen
 // request nonces; fragment bytes live in files (FragmentFiles) named by the
 // index. Layout, encodings and the crash-safety argument: docs/STORAGE.md.
 //
@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,7 +52,10 @@ inline constexpr const char* kKeyRecordName = protocol::kKeysObjectName;
 
 struct StoreOptions {
   uint64_t capacity_bytes = 0;
-  int64_t lease_ms = 30LL * 24 * 3600 * 1000;
+  // Data is kept at least lease_ms + grace_ms after the customer's last
+  // authenticated call (docs/PROTOCOL.md, "Leases"): a user who loses the
+  // laptop must be able to recover months later.
+  int64_t lease_ms = 90LL * 24 * 3600 * 1000;
   int64_t grace_ms = 7LL * 24 * 3600 * 1000;
   uint64_t max_fragment_bytes = 64ULL << 20;
   uint64_t max_object_bytes = 1ULL << 20;
@@ -100,6 +104,16 @@ struct DeleteResult {
 struct ReapResult {
   int contracts_reaped = 0;
   uint64_t freed_bytes = 0;
+  // Expired contracts left for a later run because of max_contracts.
+  int contracts_deferred = 0;
+};
+
+// One customer's claim on a vault ID (GetKeyRecord).
+struct KeyRecordCandidate {
+  std::string data;          // the customer's "keys" object
+  std::string customer_key;  // 32 bytes
+  int64_t registered_ms = 0;
+  int64_t stored_ms = 0;
 };
 
 class Store {
@@ -136,8 +150,16 @@ class Store {
   // Ends the contract and deletes all the customer's fragments and objects.
   // Returns the bytes freed. PermissionDenied if there is no contract.
   absl::StatusOr<uint64_t> CancelContract(std::string_view customer);
-  // Deletes every contract whose lease expired more than the grace period ago.
-  absl::StatusOr<ReapResult> ReapExpired();
+  // Deletes contracts whose lease expired more than the grace period before
+  // now_ms, the longest-expired first, at most max_contracts of them (the
+  // rest are counted in contracts_deferred). The caller (Reaper) decides
+  // whether now_ms can be trusted.
+  absl::StatusOr<ReapResult> ReapExpired(int64_t now_ms, size_t max_contracts = SIZE_MAX);
+
+  // ---- Small persistent settings of the daemon (default column family) ----
+  // The reaper's last trusted wall-clock reading; nullopt if never written.
+  absl::StatusOr<std::optional<int64_t>> ReaperLastSeenMs();
+  absl::Status SetReaperLastSeenMs(int64_t ms);
 
   // ---- Fragments ----
   class FragmentUpload;
@@ -174,8 +196,11 @@ class Store {
 
   // ---- Small metadata objects ----
   // Stores (replacing) an object; the quota check counts the replacement's
-  // net growth. vault_id non-empty only for name == kKeyRecordName: claims the
-  // vault ID for this customer (PermissionDenied if another customer holds it).
+  // net growth. vault_id non-empty only for name == kKeyRecordName: registers
+  // this customer's claim on the vault ID (releasing a claim it held on
+  // another one); ResourceExhausted if kMaxKeyRecordCandidates other
+  // customers already claim it. The key record object is at most
+  // kMaxKeyRecordBytes (InvalidArgument).
   absl::StatusOr<Usage> PutObject(std::string_view customer, std::string_view name,
                                   std::string_view data, std::string_view vault_id);
   absl::StatusOr<std::string> GetObject(std::string_view customer, std::string_view name);
@@ -189,8 +214,9 @@ class Store {
                                                        bool* more);
   absl::StatusOr<DeleteResult> DeleteObjects(std::string_view customer,
                                              const std::vector<std::string>& names);
-  // The key record stored under vault_id, and its owner's key. NotFound if none.
-  absl::StatusOr<std::pair<std::string, std::string>> GetKeyRecord(std::string_view vault_id);
+  // Every claim on vault_id with its customer's key record, oldest
+  // registration first (at most kMaxKeyRecordCandidates). NotFound if none.
+  absl::StatusOr<std::vector<KeyRecordCandidate>> GetKeyRecord(std::string_view vault_id);
 
   // ---- Activity ----
   // Renews the lease of the customer's contract if it has one (persisting the
@@ -216,6 +242,8 @@ class Store {
   friend class FragmentUpload;
   Store(std::string data_dir, StoreOptions options);
   absl::Status OpenDb(OpenReport* report);
+  // Format 1 -> 2: "vaults" (vault_id -> customer) becomes "key_claims".
+  absl::Status MigrateVaultsToKeyClaims();
   absl::Status Reconcile(OpenReport* report);
 
   std::shared_ptr<Customer> FindCustomer(std::string_view customer);
@@ -237,7 +265,8 @@ class Store {
   rocksdb::ColumnFamilyHandle* contracts_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* fragments_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* objects_cf_ = nullptr;
-  rocksdb::ColumnFamilyHandle* vaults_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* vaults_cf_ = nullptr;  // format 1 only; empty after migration
+  rocksdb::ColumnFamilyHandle* claims_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* nonces_cf_ = nullptr;
 
   // Lock order: mu_, then a Customer::mu, then vault_mu_.
@@ -245,7 +274,7 @@ class Store {
   std::map<std::string, std::shared_ptr<Customer>> customers_ ABSL_GUARDED_BY(mu_);
   uint64_t granted_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<uint64_t> used_bytes_{0};
-  absl::Mutex vault_mu_;  // serializes claims of vault IDs
+  absl::Mutex vault_mu_;  // serializes key claims (the per-vault-ID count)
 };
 
 // One fragment upload in progress, holding its quota reservation. Append the

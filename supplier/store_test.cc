@@ -10,6 +10,8 @@
 
 #include "common/crypto.h"
 #include "gtest/gtest.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
 #include "supplier/fault_injection.h"
 
 namespace shardkeep::supplier {
@@ -362,25 +364,122 @@ TEST_F(StoreTest, ObjectsAndVaultClaims) {
   ASSERT_TRUE(store_->RequestContract(Customer('a'), 10000, 0, 1).ok());
   ASSERT_TRUE(store_->RequestContract(Customer('b'), 10000, 0, 1).ok());
   ASSERT_TRUE(store_->PutObject(Customer('a'), "keys", "A-key-record", "vault-1").ok());
-  EXPECT_EQ(store_->PutObject(Customer('b'), "keys", "B", "vault-1").status().code(),
-            absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(store_->PutObject(Customer('b'), "snapshots/1", "B", "vault-1").status().code(),
             absl::StatusCode::kInvalidArgument);
   auto kr = store_->GetKeyRecord("vault-1");
   ASSERT_TRUE(kr.ok());
-  EXPECT_EQ(kr->first, "A-key-record");
-  EXPECT_EQ(kr->second, Customer('a'));
+  ASSERT_EQ(kr->size(), 1u);
+  EXPECT_EQ((*kr)[0].data, "A-key-record");
+  EXPECT_EQ((*kr)[0].customer_key, Customer('a'));
   EXPECT_TRUE(absl::IsNotFound(store_->GetKeyRecord("vault-2").status()));
+  // A vault ID that is a prefix of another does not see the other's claims.
+  EXPECT_TRUE(absl::IsNotFound(store_->GetKeyRecord("vault-").status()));
   EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), 12u);
-  // Replacing counts the net change.
+  // A second customer adds its own candidate; it does not replace a's.
+  clock_.Advance(10);
+  ASSERT_TRUE(store_->PutObject(Customer('b'), "keys", "B", "vault-1").ok());
+  kr = store_->GetKeyRecord("vault-1");
+  ASSERT_EQ(kr->size(), 2u);
+  EXPECT_EQ((*kr)[0].customer_key, Customer('a'));
+  EXPECT_EQ((*kr)[1].customer_key, Customer('b'));
+  EXPECT_EQ((*kr)[1].data, "B");
+  // Replacing counts the net change, and keeps the claim's place.
+  clock_.Advance(10);
   ASSERT_TRUE(store_->PutObject(Customer('a'), "keys", "A2", "").ok());
   EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), 2u);
-  EXPECT_EQ(store_->GetKeyRecord("vault-1")->first, "A2");
-  EXPECT_TRUE(absl::IsNotFound(store_->GetObject(Customer('b'), "keys").status()));
+  kr = store_->GetKeyRecord("vault-1");
+  ASSERT_EQ(kr->size(), 2u);
+  EXPECT_EQ((*kr)[0].data, "A2");
+  EXPECT_EQ((*kr)[0].stored_ms, clock_.NowMs());
+  EXPECT_LT((*kr)[0].registered_ms, (*kr)[1].registered_ms);
+  EXPECT_EQ(*store_->GetObject(Customer('b'), "keys"), "B");
+  // The claims survive a reopen.
+  Open();
+  ASSERT_EQ(store_->GetKeyRecord("vault-1")->size(), 2u);
   ASSERT_TRUE(store_->DeleteObjects(Customer('a'), {"keys"}).ok());
-  EXPECT_TRUE(absl::IsNotFound(store_->GetKeyRecord("vault-1").status()));
-  EXPECT_TRUE(store_->PutObject(Customer('b'), "keys", "B", "vault-1").ok());
+  kr = store_->GetKeyRecord("vault-1");
+  ASSERT_EQ(kr->size(), 1u);
+  EXPECT_EQ((*kr)[0].customer_key, Customer('b'));
   EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), 0u);
+  // Claiming another vault ID releases the previous claim.
+  ASSERT_TRUE(store_->PutObject(Customer('b'), "keys", "B", "vault-2").ok());
+  EXPECT_TRUE(absl::IsNotFound(store_->GetKeyRecord("vault-1").status()));
+  EXPECT_EQ(store_->GetKeyRecord("vault-2")->size(), 1u);
+  // The key record object is small.
+  EXPECT_EQ(store_
+                ->PutObject(Customer('a'), "keys",
+                            std::string(protocol::kMaxKeyRecordBytes + 1, 'x'), "vault-1")
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(StoreTest, SquattersCannotPushOutAnEarlierClaim) {
+  Open(1 << 30);
+  // The honest customer registers first; then squatters fill the list.
+  ASSERT_TRUE(store_->RequestContract(Customer('A'), 1000, 0, 1).ok());
+  ASSERT_TRUE(store_->PutObject(Customer('A'), "keys", "honest", "vault").ok());
+  for (size_t i = 1; i <= protocol::kMaxKeyRecordCandidates; ++i) {
+    clock_.Advance(1);
+    const std::string squatter = Customer(static_cast<char>('a' + i));
+    ASSERT_TRUE(store_->RequestContract(squatter, 1000, 0, 1).ok());
+    absl::Status s = store_->PutObject(squatter, "keys", "fake", "vault").status();
+    if (i < protocol::kMaxKeyRecordCandidates) {
+      EXPECT_TRUE(s.ok()) << i << ": " << s;
+    } else {
+      EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+    }
+  }
+  auto kr = store_->GetKeyRecord("vault");
+  ASSERT_TRUE(kr.ok());
+  EXPECT_EQ(kr->size(), protocol::kMaxKeyRecordCandidates);
+  EXPECT_EQ((*kr)[0].data, "honest");
+  // Squatters overwriting their own records change nothing for the honest one.
+  ASSERT_TRUE(store_->PutObject(Customer('b'), "keys", "fake2", "vault").ok());
+  EXPECT_EQ((*store_->GetKeyRecord("vault"))[0].data, "honest");
+  // The honest customer may still update its own record while the list is full.
+  ASSERT_TRUE(store_->PutObject(Customer('A'), "keys", "honest-2", "vault").ok());
+  EXPECT_EQ((*store_->GetKeyRecord("vault"))[0].data, "honest-2");
+  // Cancelling a squatter frees its slot.
+  ASSERT_TRUE(store_->CancelContract(Customer('b')).ok());
+  EXPECT_EQ(store_->GetKeyRecord("vault")->size(), protocol::kMaxKeyRecordCandidates - 1);
+}
+
+TEST_F(StoreTest, FormatOneVaultClaimsAreMigrated) {
+  Open();
+  ASSERT_TRUE(store_->RequestContract(Customer('a'), 10000, 0, 1).ok());
+  ASSERT_TRUE(store_->PutObject(Customer('a'), "keys", "A", "").ok());
+  store_.reset();
+  {
+    // Turn the data dir into format 1: a "vaults" entry, no key_claims.
+    rocksdb::DB* db = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const char* name :
+         {"default", "contracts", "fragments", "objects", "vaults", "nonces", "key_claims"}) {
+      cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    ASSERT_TRUE(
+        rocksdb::DB::Open(rocksdb::DBOptions(), (dir_ / "db").string(), cfs, &handles, &db).ok());
+    ContractRecord rec;
+    std::string value;
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), handles[1], Customer('a'), &value).ok());
+    ASSERT_TRUE(rec.ParseFromString(value));
+    rec.set_vault_id("old-vault");
+    rocksdb::WriteBatch b;
+    b.Put(handles[1], Customer('a'), rec.SerializeAsString());
+    b.Put(handles[4], "old-vault", Customer('a'));
+    b.Put(handles[0], "format", "1");
+    ASSERT_TRUE(db->Write(rocksdb::WriteOptions(), &b).ok());
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  Open();
+  auto kr = store_->GetKeyRecord("old-vault");
+  ASSERT_TRUE(kr.ok()) << kr.status();
+  ASSERT_EQ(kr->size(), 1u);
+  EXPECT_EQ((*kr)[0].data, "A");
+  EXPECT_EQ((*kr)[0].customer_key, Customer('a'));
 }
 
 TEST_F(StoreTest, CancelFreesEverythingAndAbortsUploadsInFlight) {
@@ -416,9 +515,9 @@ TEST_F(StoreTest, LeaseExpiryPlusGraceReapsAndActivityRenews) {
   clock_.Advance(9000);
   ASSERT_TRUE(store_->Touch(Customer('b')).ok());  // b stays active
   clock_.Advance(5000);                            // a: expired, within grace
-  EXPECT_EQ(store_->ReapExpired()->contracts_reaped, 0);
+  EXPECT_EQ(store_->ReapExpired(clock_.NowMs())->contracts_reaped, 0);
   clock_.Advance(1001);  // a: 10 s lease + 5 s grace passed
-  auto r = store_->ReapExpired();
+  auto r = store_->ReapExpired(clock_.NowMs());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->contracts_reaped, 1);
   EXPECT_EQ(r->freed_bytes, 1000u);
@@ -430,7 +529,7 @@ TEST_F(StoreTest, LeaseExpiryPlusGraceReapsAndActivityRenews) {
   EXPECT_EQ(t.used_bytes, 1000u);
   // The renewal was persisted: a reopened store agrees.
   Open(100000);
-  EXPECT_EQ(store_->ReapExpired()->contracts_reaped, 0);
+  EXPECT_EQ(store_->ReapExpired(clock_.NowMs())->contracts_reaped, 0);
   EXPECT_EQ(store_->GetTotals().customers, 1u);
 }
 

@@ -53,7 +53,7 @@ class FakeSupplier : public SupplierClient {
   absl::StatusOr<std::vector<v1::ObjectInfo>> ListObjects(const std::string&) override {
     return Unsupported();
   }
-  absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view) override {
+  absl::StatusOr<v1::KeyRecordCandidate> GetKeyRecord(std::string_view) override {
     return Unsupported();
   }
 

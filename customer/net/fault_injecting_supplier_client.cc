@@ -276,7 +276,7 @@ absl::StatusOr<std::vector<v1::ObjectInfo>> FaultInjectingSupplierClient::ListOb
   return out;
 }
 
-absl::StatusOr<v1::GetKeyRecordResponse> FaultInjectingSupplierClient::GetKeyRecord(
+absl::StatusOr<v1::KeyRecordCandidate> FaultInjectingSupplierClient::GetKeyRecord(
     std::string_view vault_id) {
   int corrupt = 0;
   RETURN_IF_ERROR(faults_->Before(SupplierMethod::kGetKeyRecord, address(), &corrupt));

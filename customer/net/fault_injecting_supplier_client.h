@@ -172,7 +172,7 @@ class FaultInjectingSupplierClient : public SupplierClient {
                          std::string_view vault_id = {}) override;
   absl::StatusOr<std::string> GetObject(const std::string& name) override;
   absl::StatusOr<std::vector<v1::ObjectInfo>> ListObjects(const std::string& prefix) override;
-  absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view vault_id) override;
+  absl::StatusOr<v1::KeyRecordCandidate> GetKeyRecord(std::string_view vault_id) override;
 
  private:
   std::unique_ptr<SupplierClient> real_;

@@ -178,14 +178,19 @@ class GrpcSupplierClient : public SupplierClient {
     return out;
   }
 
-  absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view vault_id) override {
+  absl::StatusOr<v1::KeyRecordCandidate> GetKeyRecord(std::string_view vault_id) override {
     v1::GetKeyRecordRequest req;
     req.set_vault_id(vault_id.data(), vault_id.size());
     grpc::ClientContext ctx;
     SetDeadline(&ctx, kSmallCallMs);
     v1::GetKeyRecordResponse resp;
     RETURN_IF_ERROR(Convert(stub_->GetKeyRecord(&ctx, req, &resp), "GetKeyRecord"));
-    return resp;
+    if (resp.candidates_size() == 0) {
+      // NOT_FOUND is how a supplier says "none"; an empty list is a bad answer.
+      return absl::DataLossError(
+          absl::StrCat(address_, ": GetKeyRecord: the supplier answered with no candidate"));
+    }
+    return std::move(*resp.mutable_candidates(0));  // the oldest claim
   }
 
  private:

@@ -227,7 +227,7 @@ absl::StatusOr<uint64_t> MemSupplier::CancelContract(std::string_view customer) 
   RETURN_IF_ERROR(CheckRunning());
   ASSIGN_OR_RETURN(Customer * c, Find(customer));
   const uint64_t freed = c->contract.used_bytes();
-  if (!c->vault_id.empty()) vault_owners_.erase(c->vault_id);
+  ReleaseClaim(customer, c->vault_id);
   granted_bytes_ -= c->contract.quota_bytes();
   customers_.erase(std::string(customer));
   return freed;
@@ -311,6 +311,11 @@ absl::Status MemSupplier::PutObject(std::string_view customer, std::string_view 
                                                    "record object \"", protocol::kKeysObjectName,
                                                    "\""));
   }
+  if (name == protocol::kKeysObjectName && data.size() > protocol::kMaxKeyRecordBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("key record object of %d bytes exceeds the limit of %d bytes", data.size(),
+                        protocol::kMaxKeyRecordBytes));
+  }
   v1::Contract& k = c->contract;
   auto old = c->objects.find(std::string(name));
   const uint64_t old_size = old == c->objects.end() ? 0 : old->second.size();
@@ -320,13 +325,14 @@ absl::Status MemSupplier::PutObject(std::string_view customer, std::string_view 
         QuotaMessage(k, data.size(), absl::StrCat("object ", std::string(name))));
   }
   if (!vault_id.empty() && vault_id != c->vault_id) {
-    auto owner = vault_owners_.find(std::string(vault_id));
-    if (owner != vault_owners_.end() && owner->second != customer) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("vault ID ", crypto::ToHex(vault_id), " belongs to another customer"));
+    std::vector<std::string>& claims = vault_claims_[std::string(vault_id)];
+    if (claims.size() >= protocol::kMaxKeyRecordCandidates) {
+      return absl::ResourceExhaustedError(absl::StrFormat(
+          "vault ID %s already has %d key record claims on this supplier (the limit)",
+          crypto::ToHex(vault_id), claims.size()));
     }
-    if (!c->vault_id.empty()) vault_owners_.erase(c->vault_id);
-    vault_owners_[std::string(vault_id)] = std::string(customer);
+    claims.push_back(std::string(customer));
+    ReleaseClaim(customer, c->vault_id);
     c->vault_id = std::string(vault_id);
   }
   bytes_received_ += data.size();
@@ -381,17 +387,30 @@ absl::StatusOr<v1::GetKeyRecordResponse> MemSupplier::GetKeyRecord(std::string_v
     return absl::NotFoundError(
         absl::StrCat("no key record for vault ", crypto::ToHex(vault_id), " on this supplier"));
   };
-  auto owner = vault_owners_.find(std::string(vault_id));
-  if (owner == vault_owners_.end()) return not_found();
-  auto c = customers_.find(owner->second);
-  if (c == customers_.end()) return not_found();
-  auto keys = c->second->objects.find(protocol::kKeysObjectName);
-  if (keys == c->second->objects.end()) return not_found();
+  auto claims = vault_claims_.find(std::string(vault_id));
+  if (claims == vault_claims_.end()) return not_found();
   v1::GetKeyRecordResponse r;
-  r.set_data(keys->second);
-  r.set_customer_key(owner->second);
-  bytes_sent_ += keys->second.size();
+  for (const std::string& customer : claims->second) {
+    auto c = customers_.find(customer);
+    if (c == customers_.end()) continue;
+    auto keys = c->second->objects.find(protocol::kKeysObjectName);
+    if (keys == c->second->objects.end()) continue;
+    v1::KeyRecordCandidate* out = r.add_candidates();
+    out->set_data(keys->second);
+    out->set_customer_key(customer);
+    bytes_sent_ += keys->second.size();
+  }
+  if (r.candidates_size() == 0) return not_found();
   return r;
+}
+
+void MemSupplier::ReleaseClaim(std::string_view customer, const std::string& vault_id) {
+  if (vault_id.empty()) return;
+  auto it = vault_claims_.find(vault_id);
+  if (it == vault_claims_.end()) return;
+  auto& v = it->second;
+  v.erase(std::remove(v.begin(), v.end(), customer), v.end());
+  if (v.empty()) vault_claims_.erase(it);
 }
 
 // ---- MemSupplierClient
@@ -494,11 +513,10 @@ absl::StatusOr<std::vector<v1::ObjectInfo>> MemSupplierClient::ListObjects(
   return r;
 }
 
-absl::StatusOr<v1::GetKeyRecordResponse> MemSupplierClient::GetKeyRecord(
-    std::string_view vault_id) {
+absl::StatusOr<v1::KeyRecordCandidate> MemSupplierClient::GetKeyRecord(std::string_view vault_id) {
   auto r = supplier_->GetKeyRecord(vault_id);
   if (!r.ok()) return Prefix(r.status(), "GetKeyRecord");
-  return r;
+  return std::move(*r->mutable_candidates(0));  // the oldest claim
 }
 
 namespace {
@@ -530,7 +548,7 @@ class UnreachableClient : public SupplierClient {
   absl::StatusOr<std::vector<v1::ObjectInfo>> ListObjects(const std::string& prefix) override {
     return Down(absl::StrCat("ListObjects ", prefix));
   }
-  absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view) override {
+  absl::StatusOr<v1::KeyRecordCandidate> GetKeyRecord(std::string_view) override {
     return Down("GetKeyRecord");
   }
 

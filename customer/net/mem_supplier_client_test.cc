@@ -211,16 +211,28 @@ TEST_F(MemSupplierTest, KeyRecordClaims) {
   EXPECT_EQ(client_.GetKeyRecord("").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(client_.GetKeyRecord(std::string(65, 'v')).status().code(),
             absl::StatusCode::kInvalidArgument);
-  // The first customer to claim a vault ID owns it.
+  // A claim is per (vault ID, customer): a second claimant adds a candidate
+  // after the first and replaces nothing.
   ASSERT_TRUE(client_.PutObject("keys", "record-1", "vault-A").ok());
-  absl::Status stolen = other_.PutObject("keys", "forged", "vault-A");
-  EXPECT_EQ(stolen.code(), absl::StatusCode::kPermissionDenied) << stolen;
-  // Readable without identity, with the owner's key.
+  ASSERT_TRUE(other_.PutObject("keys", "forged", "vault-A").ok());
+  auto all = supplier_.GetKeyRecord("vault-A");
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->candidates_size(), 2);
+  EXPECT_EQ(all->candidates(0).data(), "record-1");
+  EXPECT_EQ(all->candidates(1).data(), "forged");
+  EXPECT_EQ(all->candidates(1).customer_key(), other_.customer_key());
+  ASSERT_TRUE(other_.CancelContract().ok());
+  ASSERT_TRUE(other_.RequestContract(1000, 0, 1).ok());
+  // Readable without identity: the seam returns the oldest claim.
   MemSupplierClient anonymous(&supplier_, "");
   auto rec = anonymous.GetKeyRecord("vault-A");
   ASSERT_TRUE(rec.ok()) << rec.status();
   EXPECT_EQ(rec->data(), "record-1");
   EXPECT_EQ(rec->customer_key(), client_.customer_key());
+  EXPECT_EQ(supplier_.GetKeyRecord("vault-A")->candidates_size(), 1);
+  // The key record object is small.
+  EXPECT_EQ(client_.PutObject("keys", std::string(protocol::kMaxKeyRecordBytes + 1, 'x')).code(),
+            absl::StatusCode::kInvalidArgument);
   // Updating "keys" without a vault ID keeps the claim.
   ASSERT_TRUE(client_.PutObject("keys", "record-2").ok());
   EXPECT_EQ(anonymous.GetKeyRecord("vault-A")->data(), "record-2");

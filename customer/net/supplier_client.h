@@ -55,8 +55,10 @@ class SupplierClient {
   // Every object whose name starts with `prefix` (all pages), sorted by name.
   virtual absl::StatusOr<std::vector<v1::ObjectInfo>> ListObjects(const std::string& prefix) = 0;
 
-  // Unauthenticated: the key record stored for `vault_id`.
-  virtual absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view vault_id) = 0;
+  // Unauthenticated: the key record of the oldest claim on `vault_id` (the
+  // supplier returns every claimant's, GetKeyRecordResponse.candidates; this
+  // seam returns the first until recovery tries them all).
+  virtual absl::StatusOr<v1::KeyRecordCandidate> GetKeyRecord(std::string_view vault_id) = 0;
 };
 
 // How commands reach suppliers: the address, the customer's Ed25519 identity

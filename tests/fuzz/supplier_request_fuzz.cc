@@ -317,7 +317,10 @@ grpc::Status Call(Supplier& s, size_t type, Message& req, std::string_view data,
         FUZZ_CHECK(back.ok() && *back == r.data());
         if (!r.vault_id().empty()) {
           auto kr = s.store->GetKeyRecord(r.vault_id());
-          FUZZ_CHECK(kr.ok() && kr->first == r.data() && kr->second == caller);
+          FUZZ_CHECK(kr.ok() && kr->size() <= shardkeep::protocol::kMaxKeyRecordCandidates);
+          bool mine = false;
+          for (const auto& c : *kr) mine |= c.customer_key == caller && c.data == r.data();
+          FUZZ_CHECK(mine);
         }
       }
       return st;
@@ -398,7 +401,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (st.ok()) {
       FUZZ_CHECK(!req.vault_id().empty() && req.vault_id().size() <= supplier::kMaxVaultIdLength);
       auto kr = s.store->GetKeyRecord(req.vault_id());
-      FUZZ_CHECK(kr.ok() && kr->first == resp.data() && kr->second == resp.customer_key());
+      FUZZ_CHECK(kr.ok() && kr->size() == static_cast<size_t>(resp.candidates_size()));
+      for (size_t i = 0; i < kr->size(); ++i) {
+        FUZZ_CHECK((*kr)[i].data == resp.candidates(i).data() &&
+                   (*kr)[i].customer_key == resp.candidates(i).customer_key());
+      }
     }
     return 0;
   }

@@ -57,6 +57,14 @@ DEFINE_string(auth_window, "5m",
               "requests signed more than this before or after the supplier's clock are refused "
               "(duration)");
 DEFINE_string(max_fragment_size, "64MiB", "largest fragment accepted (size)");
+DEFINE_uint64(max_nonces, 1000000,
+              "request nonces remembered inside the auth window, all customers together "
+              "(~100 bytes each); beyond it requests get UNAVAILABLE");
+DEFINE_uint64(max_nonces_per_customer, 100000,
+              "request nonces one customer may have inside the auth window");
+DEFINE_uint64(max_nonces_new_customers, 10000,
+              "contract requests from customers without a contract inside the auth window, all "
+              "together");
 DEFINE_bool(direct_io, true,
             "write fragment files with O_DIRECT (bypassing the page cache) where the file system "
             "supports it; --nodirect-io for buffered writes");
@@ -234,6 +242,10 @@ int Main(int argc, char** argv) {
     Usage("--reaper-max-share must be in (0, 1]");
   }
   if (window_ms <= 0) Usage("--auth-window must be positive");
+  if (FLAGS_max_nonces == 0 || FLAGS_max_nonces_per_customer == 0 ||
+      FLAGS_max_nonces_new_customers == 0) {
+    Usage("--max-nonces, --max-nonces-per-customer and --max-nonces-new-customers must be positive");
+  }
   if (FLAGS_tls_cert.empty() != FLAGS_tls_key.empty()) {
     Usage("--tls-cert and --tls-key go together");
   }
@@ -288,7 +300,11 @@ int Main(int argc, char** argv) {
                    << " already stored";
     }
   }
-  ReplayGuard guard(store.get(), clock.get(), window_ms);
+  ReplayGuardLimits replay_limits;
+  replay_limits.max_entries = static_cast<size_t>(FLAGS_max_nonces);
+  replay_limits.max_per_customer = static_cast<size_t>(FLAGS_max_nonces_per_customer);
+  replay_limits.max_newcomers = static_cast<size_t>(FLAGS_max_nonces_new_customers);
+  ReplayGuard guard(store.get(), clock.get(), window_ms, replay_limits);
   if (absl::Status s = guard.Load(); !s.ok()) CannotStart(std::string(s.message()));
 
   SupplierService service(store.get(), &guard, clock.get(), idle_ms);

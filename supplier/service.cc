@@ -223,7 +223,22 @@ absl::StatusOr<std::string> SupplierService::Authenticate(const char* method, co
   RETURN_IF_ERROR(CheckNoUnknownFields(req));
   ASSIGN_OR_RETURN(std::string customer,
                    signing::VerifyRequest(method, store_->supplier_id(), req));
-  RETURN_IF_ERROR(guard_->Check(req.auth()));
+  // A customer without a contract is refused before any state is recorded
+  // (issue 11: a flood signed with throw-away keys used to fill the nonce
+  // table for everyone). Only RequestContract, which may create a contract,
+  // goes on, and its nonces come from a bounded pool of their own.
+  RETURN_IF_ERROR(guard_->CheckTimestamp(req.auth()));
+  const bool has_contract = store_->HasContract(customer);
+  if (!has_contract && std::string_view(method) != m::kRequestContract) {
+    const std::string who = crypto::ToHex(customer.substr(0, 4));
+    if (std::string_view(method) == m::kGetContract) {
+      return absl::NotFoundError(
+          absl::StrCat("customer ", who, "... has no contract with this supplier"));
+    }
+    return absl::PermissionDeniedError(absl::StrCat(
+        "customer ", who, "... has no contract with this supplier (RequestContract first)"));
+  }
+  RETURN_IF_ERROR(guard_->Check(req.auth(), has_contract));
   return customer;
 }
 

@@ -524,6 +524,8 @@ absl::StatusOr<ContractRecord> Store::RequestContract(std::string_view customer,
   return rec;
 }
 
+bool Store::HasContract(std::string_view customer) { return FindCustomer(customer) != nullptr; }
+
 absl::StatusOr<ContractRecord> Store::GetContract(std::string_view customer) {
   auto c = FindCustomer(customer);
   if (c == nullptr) {

@@ -144,6 +144,8 @@ class Store {
                                                  uint32_t position, uint32_t supplier_count);
   // NotFound if the customer has no contract.
   absl::StatusOr<ContractRecord> GetContract(std::string_view customer);
+  // Whether the customer has a contract in force (cheap: memory only).
+  bool HasContract(std::string_view customer);
   // Renews the lease of an existing contract from now (as any activity does).
   // PermissionDenied if the customer has no contract.
   absl::StatusOr<ContractRecord> RenewContract(std::string_view customer);

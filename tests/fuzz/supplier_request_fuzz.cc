@@ -434,6 +434,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                      auth.timestamp_ms() <= fuzz::kNowMs + kWindowMs;
 
   const Snapshot before = Take(s);
+  const bool had_contract = s.store->HasContract(auth.customer_key());
   grpc::Status st = Call(s, type, *req, rest, flags, auth.customer_key());
   const grpc::StatusCode code = st.error_code();
   if (std::getenv("SK_FUZZ_DEBUG") != nullptr) {  // to see why an input is refused
@@ -448,6 +449,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(Take(s) == before);
   } else if (!fresh) {
     FUZZ_CHECK(code == grpc::StatusCode::UNAUTHENTICATED);
+    FUZZ_CHECK(Take(s) == before);
+  } else if (!had_contract && std::string(types[type].method) != shardkeep::signing::method::kRequestContract) {
+    // Without a contract only RequestContract gets past the door; nothing,
+    // not even the nonce, is recorded (issue 11).
+    FUZZ_CHECK(code == grpc::StatusCode::PERMISSION_DENIED ||
+               code == grpc::StatusCode::NOT_FOUND);
     FUZZ_CHECK(Take(s) == before);
   } else {
     const std::string id = auth.customer_key() + auth.nonce();

@@ -10,6 +10,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -75,6 +76,22 @@ DEFINE_string(port_file, "",
 DEFINE_string(idle_timeout, "60s",
               "an upload or download stream that moves no message for this long is cancelled "
               "(frees its thread and quota reservation; duration)");
+DEFINE_string(first_message_timeout, "5s",
+              "an upload stream must deliver its signed header within this (duration)");
+DEFINE_uint64(max_waiting_streams, 64,
+              "upload streams waiting for their header, all together; past it the oldest waiting "
+              "one is cancelled");
+DEFINE_uint64(max_waiting_streams_per_peer, 16,
+              "upload streams from one IP address waiting for their header; past it that peer's "
+              "oldest waiting one is cancelled");
+DEFINE_uint64(max_streams_per_customer, 32,
+              "concurrent fragment uploads and downloads of one customer");
+DEFINE_uint64(max_streams_per_connection, 100,
+              "concurrent calls on one client connection (HTTP/2 MAX_CONCURRENT_STREAMS; more "
+              "wait in the client)");
+DEFINE_string(min_transfer_rate, "64KiB",
+              "bytes per second a fragment transfer must average: it is cancelled after "
+              "--first-message-timeout plus size / rate (size)");
 DEFINE_string(shutdown_timeout, "20s",
               "on SIGTERM, calls in flight get this long to finish before they are cancelled "
               "(duration)");
@@ -307,7 +324,15 @@ int Main(int argc, char** argv) {
   ReplayGuard guard(store.get(), clock.get(), window_ms, replay_limits);
   if (absl::Status s = guard.Load(); !s.ok()) CannotStart(std::string(s.message()));
 
-  SupplierService service(store.get(), &guard, clock.get(), idle_ms);
+  StreamLimits stream_limits;
+  stream_limits.first_message_timeout_ms =
+      DurationFlag("first-message-timeout", FLAGS_first_message_timeout);
+  stream_limits.max_waiting_streams = FLAGS_max_waiting_streams;
+  stream_limits.max_waiting_streams_per_peer = FLAGS_max_waiting_streams_per_peer;
+  stream_limits.max_streams_per_customer = FLAGS_max_streams_per_customer;
+  stream_limits.min_transfer_bytes_per_second = SizeFlag("min-transfer-rate", FLAGS_min_transfer_rate);
+  if (stream_limits.first_message_timeout_ms <= 0) Usage("--first-message-timeout must be positive");
+  SupplierService service(store.get(), &guard, clock.get(), idle_ms, stream_limits);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(FLAGS_listen, creds, &port);
@@ -316,6 +341,11 @@ int Main(int argc, char** argv) {
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   // Two daemons on one port would silently share its connections.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  if (FLAGS_max_streams_per_connection > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                               static_cast<int>(std::min<uint64_t>(FLAGS_max_streams_per_connection,
+                                                                   INT32_MAX)));
+  }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(NewUnparsableRequestInterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));

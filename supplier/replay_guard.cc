@@ -73,22 +73,22 @@ absl::Status ReplayGuard::Check(const shardkeep::v1::Auth& auth, bool has_contra
     size_t& mine = per_customer_[customer];
     auto refuse = [&](const std::string& what) {
       if (mine == 0) per_customer_.erase(customer);
-      return absl::UnavailableError(absl::StrFormat(
-          "%s; retry in up to %s", what, FormatDurationMs(2 * window_ms_)));
+      return absl::UnavailableError(
+          absl::StrFormat("%s; retry in up to %s", what, FormatDurationMs(2 * window_ms_)));
     };
     if (!has_contract && newcomers_ >= limits_.max_newcomers) {
-      return refuse(absl::StrFormat(
-          "too many contract requests from new customers in the replay window (%d)",
-          limits_.max_newcomers));
+      return refuse(
+          absl::StrFormat("too many contract requests from new customers in the replay window (%d)",
+                          limits_.max_newcomers));
     }
     if (mine >= limits_.max_per_customer) {
-      return refuse(absl::StrFormat(
-          "customer %s... made too many requests in the replay window (%d)",
-          crypto::ToHex(customer.substr(0, 4)), limits_.max_per_customer));
+      return refuse(
+          absl::StrFormat("customer %s... made too many requests in the replay window (%d)",
+                          crypto::ToHex(customer.substr(0, 4)), limits_.max_per_customer));
     }
     if (seen_.size() >= limits_.max_entries) {
-      return refuse(absl::StrFormat("too many requests in the replay window (%d)",
-                                    limits_.max_entries));
+      return refuse(
+          absl::StrFormat("too many requests in the replay window (%d)", limits_.max_entries));
     }
     ++mine;
     if (!has_contract) ++newcomers_;

@@ -58,6 +58,14 @@ DEFINE_string(auth_window, "5m",
               "requests signed more than this before or after the supplier's clock are refused "
               "(duration)");
 DEFINE_string(max_fragment_size, "64MiB", "largest fragment accepted (size)");
+DEFINE_string(min_item_charge, "4KiB",
+              "every fragment and object costs at least this much quota, plus its name's bytes "
+              "(size)");
+DEFINE_uint64(max_items_per_contract, 1000000,
+              "fragments plus objects one contract may hold (0: no limit)");
+DEFINE_string(disk_reserve, "1GiB",
+              "free disk kept back: a quota is granted only if the file system's free space "
+              "less this covers everything granted and not yet stored (size)");
 DEFINE_uint64(max_nonces, 1000000,
               "request nonces remembered inside the auth window, all customers together "
               "(~100 bytes each); beyond it requests get UNAVAILABLE");
@@ -242,6 +250,10 @@ int Main(int argc, char** argv) {
   options.grace_ms = DurationFlag("grace", FLAGS_grace);
   options.max_fragment_bytes = SizeFlag("max-fragment-size", FLAGS_max_fragment_size);
   options.max_object_bytes = kMaxObjectBytes;
+  if (options.capacity_bytes == 0) Usage("--capacity must be more than 0");
+  options.min_item_charge = SizeFlag("min-item-charge", FLAGS_min_item_charge);
+  options.max_items_per_contract = FLAGS_max_items_per_contract;
+  options.disk_reserve_bytes = SizeFlag("disk-reserve", FLAGS_disk_reserve);
   options.direct_io = FLAGS_direct_io;
   const int64_t reap_ms = DurationFlag("reap-interval", FLAGS_reap_interval);
   const int64_t window_ms = DurationFlag("auth-window", FLAGS_auth_window);
@@ -310,11 +322,18 @@ int Main(int argc, char** argv) {
   if (statvfs(FLAGS_data_dir.c_str(), &fs) == 0) {
     uint64_t avail = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
     uint64_t used = store->GetTotals().used_bytes;
-    if (store->options().capacity_bytes > avail + used) {
+    const uint64_t reserve = store->options().disk_reserve_bytes;
+    if (store->options().capacity_bytes + reserve > avail + used) {
+      const uint64_t can = avail + used > reserve ? avail + used - reserve : 0;
       LOG(WARNING) << "--capacity " << FormatByteSize(store->options().capacity_bytes)
-                   << " is more than the " << FormatByteSize(avail)
-                   << " free on the data dir's file system plus the " << FormatByteSize(used)
-                   << " already stored";
+                   << " is more than the data dir's file system can hold: "
+                   << FormatByteSize(avail) << " free plus " << FormatByteSize(used)
+                   << " already stored, less the --disk-reserve of " << FormatByteSize(reserve)
+                   << "; quotas are granted only up to what the disk holds (about "
+                   << FormatByteSize(can) << " in all)";
+      std::cerr << "shardkeep-supplier: warning: --capacity "
+                << FormatByteSize(store->options().capacity_bytes) << " exceeds what the disk "
+                << "holds (" << FormatByteSize(can) << " after the reserve); see the log\n";
     }
   }
   ReplayGuardLimits replay_limits;

@@ -1,8 +1,10 @@
 #include "supplier/store.h"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
+#include <cstring>
 #include <optional>
 #include <set>
 #include <tuple>
@@ -130,6 +132,10 @@ std::string QuotaMessage(const ContractRecord& rec, uint64_t reserved, uint64_t 
 
 }  // namespace
 
+uint64_t ItemCharge(uint64_t size, size_t name_bytes, uint64_t min_item_charge) {
+  return std::max(size, min_item_charge) + name_bytes;
+}
+
 // In-memory mirror of one contract. `record` equals the persisted
 // ContractRecord at all times outside mu (every change is written first).
 struct Store::Customer {
@@ -164,6 +170,15 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
   if (options.files == nullptr) {
     ASSIGN_OR_RETURN(options.files,
                      NewPosixFragmentFiles(data_dir + "/fragments", options.direct_io));
+  }
+  if (!options.free_disk_bytes) {
+    options.free_disk_bytes = [data_dir]() -> absl::StatusOr<uint64_t> {
+      struct statvfs fs;
+      if (statvfs(data_dir.c_str(), &fs) != 0) {
+        return absl::InternalError(absl::StrCat("statvfs ", data_dir, ": ", std::strerror(errno)));
+      }
+      return static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+    };
   }
   std::unique_ptr<Store> store(new Store(data_dir, std::move(options)));
   OpenReport local;
@@ -337,7 +352,7 @@ absl::Status Store::Reconcile(OpenReport* report) {
       }
       referenced.insert(rec.file_id());
       Count& c = counted[customer];
-      c.bytes += rec.size();
+      c.bytes += ItemCharge(rec.size(), key.size() - kCustomerKeySize, options_.min_item_charge);
       ++c.fragments;
       ++report->fragments;
     }
@@ -352,7 +367,8 @@ absl::Status Store::Reconcile(OpenReport* report) {
         continue;
       }
       Count& c = counted[customer];
-      c.bytes += it->value().size();
+      c.bytes += ItemCharge(it->value().size(), it->key().size() - kCustomerKeySize,
+                            options_.min_item_charge);
       ++c.objects;
       ++report->objects;
     }
@@ -484,6 +500,25 @@ absl::StatusOr<ContractRecord> Store::RequestContract(std::string_view customer,
         needed_bytes, FormatByteSize(needed_bytes), options_.capacity_bytes,
         FormatByteSize(options_.capacity_bytes), granted_bytes_, free, FormatByteSize(free),
         c ? absl::StrFormat(" plus this contract's current %d bytes", old_quota) : ""));
+  }
+  if (needed_bytes > old_quota) {
+    // The disk must be able to hold everything promised and not yet stored.
+    absl::StatusOr<uint64_t> free = options_.free_disk_bytes();
+    if (!free.ok()) {
+      unlock();
+      return free.status();
+    }
+    const uint64_t promised = others + needed_bytes;
+    const uint64_t used = used_bytes_.load();
+    const uint64_t unstored = promised > used ? promised - used : 0;
+    if (unstored + options_.disk_reserve_bytes > *free) {
+      unlock();
+      return absl::ResourceExhaustedError(absl::StrFormat(
+          "supplier disk too small: a quota of %d bytes (%s) would promise %s not yet stored, but "
+          "the data dir's file system has %s free and keeps a reserve of %s",
+          needed_bytes, FormatByteSize(needed_bytes), FormatByteSize(unstored),
+          FormatByteSize(*free), FormatByteSize(options_.disk_reserve_bytes)));
+    }
   }
   ContractRecord rec;
   if (c) {
@@ -686,6 +721,7 @@ absl::StatusOr<Store::BeginResult> Store::BeginFragment(std::string_view custome
   auto c = FindCustomer(customer);
   if (c == nullptr) return NoContract(customer);
   const std::string index_key = Cat(customer, key);
+  const uint64_t charge = ItemCharge(size, key.size(), options_.min_item_charge);
   BeginResult result;
   {
     absl::MutexLock l(&c->mu);
@@ -703,18 +739,24 @@ absl::StatusOr<Store::BeginResult> Store::BeginFragment(std::string_view custome
       return FromRocks(s, "read fragment index");
     }
     const ContractRecord& rec = c->record;
-    if (rec.used_bytes() + c->reserved + size > rec.quota_bytes()) {
-      return absl::ResourceExhaustedError(
-          QuotaMessage(rec, c->reserved, size, absl::StrCat("fragment ", std::string(key))));
+    if (s.IsNotFound() && options_.max_items_per_contract > 0 &&
+        rec.fragments() + rec.objects() >= options_.max_items_per_contract) {
+      return absl::ResourceExhaustedError(absl::StrFormat(
+          "fragment %s: the contract already holds %d fragments and objects (the limit)",
+          std::string(key), rec.fragments() + rec.objects()));
     }
-    c->reserved += size;
+    if (rec.used_bytes() + c->reserved + charge > rec.quota_bytes()) {
+      return absl::ResourceExhaustedError(
+          QuotaMessage(rec, c->reserved, charge, absl::StrCat("fragment ", std::string(key))));
+    }
+    c->reserved += charge;
     result.usage = {rec.used_bytes(), rec.quota_bytes()};
   }
   std::string file_id = NewFileId();
   auto writer = options_.files->Create(file_id);
   if (!writer.ok()) {
     absl::MutexLock l(&c->mu);
-    c->reserved -= size;
+    c->reserved -= charge;
     return writer.status();
   }
   result.upload.reset(new FragmentUpload(this, std::move(c), std::string(customer),
@@ -732,6 +774,7 @@ Store::FragmentUpload::FragmentUpload(Store* store, std::shared_ptr<Customer> cu
       customer_key_(std::move(customer_key)),
       key_(std::move(key)),
       size_(size),
+      charge_(ItemCharge(size, key_.size(), store->options_.min_item_charge)),
       sha256_(std::move(sha256)),
       file_id_(std::move(file_id)),
       writer_(std::move(writer)),
@@ -746,7 +789,7 @@ Store::FragmentUpload::~FragmentUpload() {
 
 void Store::FragmentUpload::Release() {
   absl::MutexLock l(&customer_->mu);
-  customer_->reserved -= size_;
+  customer_->reserved -= charge_;
 }
 
 absl::Status Store::FragmentUpload::Append(std::string_view data) {
@@ -801,7 +844,7 @@ absl::StatusOr<Usage> Store::FragmentUpload::Commit(bool* already_present) {
   Usage usage;
   {
     absl::MutexLock l(&customer_->mu);
-    customer_->reserved -= size_;
+    customer_->reserved -= charge_;
     auto drop = [&](absl::Status st) {
       files->Remove(file_id_).IgnoreError();
       return st;
@@ -827,7 +870,9 @@ absl::StatusOr<Usage> Store::FragmentUpload::Commit(bool* already_present) {
       return Usage{customer_->record.used_bytes(), customer_->record.quota_bytes()};
     }
     ContractRecord rec = customer_->record;
-    rec.set_used_bytes(rec.used_bytes() - (had_old ? old.size() : 0) + size_);
+    const uint64_t old_charge =
+        had_old ? ItemCharge(old.size(), key_.size(), store_->options_.min_item_charge) : 0;
+    rec.set_used_bytes(rec.used_bytes() - old_charge + charge_);
     if (!had_old) rec.set_fragments(rec.fragments() + 1);
     rec.set_lease_expires_ms(
         std::max(rec.lease_expires_ms(), record.stored_ms() + store_->options_.lease_ms));
@@ -837,9 +882,9 @@ absl::StatusOr<Usage> Store::FragmentUpload::Commit(bool* already_present) {
     absl::Status ws = store_->WriteSynced(&batch);
     if (!ws.ok()) return drop(ws);
     customer_->record = rec;
-    store_->used_bytes_ += size_;
+    store_->used_bytes_ += charge_;
     if (had_old) {
-      store_->used_bytes_ -= old.size();
+      store_->used_bytes_ -= old_charge;
       replaced_file = old.file_id();
     }
     usage = {rec.used_bytes(), rec.quota_bytes()};
@@ -936,7 +981,7 @@ absl::StatusOr<DeleteResult> Store::DeleteFragments(std::string_view customer,
       if (!rec.ParseFromString(value)) return absl::DataLossError("bad fragment index record");
       batch.Delete(fragments_cf_, index_key);
       files.push_back(rec.file_id());
-      result.freed_bytes += rec.size();
+      result.freed_bytes += ItemCharge(rec.size(), key.size(), options_.min_item_charge);
       ++result.deleted;
     }
     if (result.deleted == 0) return result;
@@ -986,10 +1031,19 @@ absl::StatusOr<Usage> Store::PutObject(std::string_view customer, std::string_vi
   bool had_old = s.ok();
   if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read object");
   ContractRecord rec = c->record;
-  const uint64_t used_after = rec.used_bytes() - old.size() + data.size();
+  const uint64_t old_charge =
+      had_old ? ItemCharge(old.size(), name.size(), options_.min_item_charge) : 0;
+  const uint64_t charge = ItemCharge(data.size(), name.size(), options_.min_item_charge);
+  if (!had_old && options_.max_items_per_contract > 0 &&
+      rec.fragments() + rec.objects() >= options_.max_items_per_contract) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "object %s: the contract already holds %d fragments and objects (the limit)",
+        std::string(name), rec.fragments() + rec.objects()));
+  }
+  const uint64_t used_after = rec.used_bytes() - old_charge + charge;
   if (used_after + c->reserved > rec.quota_bytes()) {
     return absl::ResourceExhaustedError(
-        QuotaMessage(rec, c->reserved, data.size(), absl::StrCat("object ", std::string(name))));
+        QuotaMessage(rec, c->reserved, charge, absl::StrCat("object ", std::string(name))));
   }
   rec.set_used_bytes(used_after);
   if (!had_old) rec.set_objects(rec.objects() + 1);
@@ -1038,8 +1092,8 @@ absl::StatusOr<Usage> Store::PutObject(std::string_view customer, std::string_vi
   }
   batch.Put(contracts_cf_, S(customer), rec.SerializeAsString());
   RETURN_IF_ERROR(WriteSynced(&batch));
-  used_bytes_ += data.size();
-  used_bytes_ -= old.size();
+  used_bytes_ += charge;
+  used_bytes_ -= old_charge;
   c->record = rec;
   return Usage{rec.used_bytes(), rec.quota_bytes()};
 }
@@ -1099,7 +1153,7 @@ absl::StatusOr<DeleteResult> Store::DeleteObjects(std::string_view customer,
     }
     RETURN_IF_ERROR(FromRocks(s, "read object"));
     batch.Delete(objects_cf_, key);
-    result.freed_bytes += value.size();
+    result.freed_bytes += ItemCharge(value.size(), name.size(), options_.min_item_charge);
     ++result.deleted;
   }
   if (result.deleted == 0) return result;

@@ -23,6 +23,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -59,6 +60,19 @@ struct StoreOptions {
   int64_t grace_ms = 7LL * 24 * 3600 * 1000;
   uint64_t max_fragment_bytes = 64ULL << 20;
   uint64_t max_object_bytes = 1ULL << 20;
+  // What an item costs against quota: max(size, min_item_charge) + the bytes
+  // of its key or name (ItemCharge). A fragment is a file, an inode and index
+  // records whatever its size: zero-byte items must not be free (issue 11).
+  uint64_t min_item_charge = 4096;
+  // Fragments + objects one contract may hold; 0: no limit.
+  uint64_t max_items_per_contract = 1000000;
+  // Grants must fit the free disk: a grant that grows the space promised but
+  // not yet used (granted - used, all contracts) beyond the file system's
+  // free space less this reserve is refused. 0 and no free_disk: not checked.
+  uint64_t disk_reserve_bytes = 1ULL << 30;
+  // The data dir's file system's free bytes (statvfs f_bavail). Null: statvfs
+  // of the data dir. Tests inject a fake.
+  std::function<absl::StatusOr<uint64_t>()> free_disk_bytes;
   // Time source for leases and the reaper. Not owned; must outlive the Store.
   Clock* clock = nullptr;
   // Where fragment bytes go. Null: PosixFragmentFiles under <data_dir>/fragments
@@ -83,6 +97,10 @@ struct OpenReport {
   uint64_t fragments = 0;
   uint64_t objects = 0;
 };
+
+// What one item (fragment or object) of `size` bytes named `name` costs
+// against quota (StoreOptions::min_item_charge).
+uint64_t ItemCharge(uint64_t size, size_t name_bytes, uint64_t min_item_charge);
 
 struct Usage {
   uint64_t used_bytes = 0;
@@ -138,7 +156,8 @@ class Store {
   // ---- Contracts ----
   // Grants a new contract of needed_bytes, or resizes the existing one (and
   // renews its lease). ResourceExhausted if the capacity cannot cover it
-  // (message names capacity, granted and free bytes); FailedPrecondition when
+  // (message names capacity, granted and free bytes), or if growing it would
+  // promise more than the free disk less the reserve; FailedPrecondition when
   // shrinking below the current usage; InvalidArgument for needed_bytes == 0.
   absl::StatusOr<ContractRecord> RequestContract(std::string_view customer, uint64_t needed_bytes,
                                                  uint32_t position, uint32_t supplier_count);
@@ -173,8 +192,9 @@ class Store {
     Usage usage;
   };
   // Starts storing `size` bytes under `key` with the declared SHA-256. Reserves
-  // `size` bytes of quota first: ResourceExhausted naming quota, usage and
-  // reservations if it does not fit. (Overwriting a key reserves the full new
+  // ItemCharge(size, key) of quota first: ResourceExhausted naming quota, usage
+  // and reservations if it does not fit, or if a new key would pass
+  // max_items_per_contract. (Overwriting a key reserves the full new
   // size; the old bytes are released when the new ones are committed.)
   // PermissionDenied without a contract; InvalidArgument for a size above
   // max_fragment_bytes or a hash that is not 32 bytes.
@@ -310,6 +330,7 @@ class Store::FragmentUpload {
   std::shared_ptr<Customer> customer_;
   const std::string customer_key_, key_;
   const uint64_t size_;
+  const uint64_t charge_;  // ItemCharge of size_ and key_: what is reserved
   const std::string sha256_, file_id_;
   std::unique_ptr<FragmentFileWriter> writer_;
   std::unique_ptr<Hasher> hasher_;

@@ -62,6 +62,14 @@ class StoreTest : public ::testing::Test {
     o.grace_ms = 5000;
     o.max_fragment_bytes = 8 << 20;
     o.max_object_bytes = 1 << 20;
+    // Byte-exact accounting in most tests: an item costs its size plus its
+    // name (ZeroByteItemsCostAMinimumAndItemsAreCapped tests the minimum).
+    o.min_item_charge = min_item_charge_;
+    o.max_items_per_contract = max_items_;
+    o.disk_reserve_bytes = disk_reserve_;
+    if (free_disk_ >= 0) {
+      o.free_disk_bytes = [this]() -> absl::StatusOr<uint64_t> { return free_disk_; };
+    }
     auto files = NewPosixFragmentFiles(dir_ / "fragments");
     ASSERT_TRUE(files.ok()) << files.status();
     if (inject) {
@@ -111,6 +119,10 @@ class StoreTest : public ::testing::Test {
 
   fs::path dir_;
   FakeClock clock_;
+  uint64_t min_item_charge_ = 0;
+  uint64_t max_items_ = 0;
+  uint64_t disk_reserve_ = 0;
+  int64_t free_disk_ = -1;  // < 0: the real file system
   std::unique_ptr<Store> store_;
   FaultInjectingFragmentFiles* faults_ = nullptr;
   OpenReport report_;
@@ -149,10 +161,10 @@ TEST_F(StoreTest, GrantedQuotasNeverExceedCapacity) {
 TEST_F(StoreTest, ShrinkingBelowUsageIsRefused) {
   Open();
   ASSERT_TRUE(store_->RequestContract(Customer('a'), 1000, 0, 1).ok());
-  ASSERT_TRUE(Put(Customer('a'), "f", Bytes(700, 1)).ok());
-  EXPECT_EQ(store_->RequestContract(Customer('a'), 699, 0, 1).status().code(),
+  ASSERT_TRUE(Put(Customer('a'), "f", Bytes(700, 1)).ok());  // costs 701
+  EXPECT_EQ(store_->RequestContract(Customer('a'), 700, 0, 1).status().code(),
             absl::StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(store_->RequestContract(Customer('a'), 700, 0, 1).ok());
+  EXPECT_TRUE(store_->RequestContract(Customer('a'), 701, 0, 1).ok());
 }
 
 TEST_F(StoreTest, PutAndReadBackSurvivesReopen) {
@@ -161,22 +173,22 @@ TEST_F(StoreTest, PutAndReadBackSurvivesReopen) {
   std::string data = Bytes(3 << 20 | 123, 7);
   auto u = Put(Customer('a'), "block-1.f0", data);
   ASSERT_TRUE(u.ok()) << u.status();
-  EXPECT_EQ(u->used_bytes, data.size());
+  EXPECT_EQ(u->used_bytes, data.size() + 10);  // and the key's 10 bytes
   Open();
   EXPECT_EQ(report_.fragments, 1u);
   EXPECT_EQ(report_.orphan_files_removed, 0);
   auto back = Read(Customer('a'), "block-1.f0");
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, data);
-  EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), data.size());
-  EXPECT_EQ(store_->GetTotals().used_bytes, data.size());
+  EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), data.size() + 10);
+  EXPECT_EQ(store_->GetTotals().used_bytes, data.size() + 10);
 }
 
 TEST_F(StoreTest, QuotaIsExactAtTheBoundary) {
   Open();
   ASSERT_TRUE(store_->RequestContract(Customer('a'), 1000, 0, 1).ok());
-  ASSERT_TRUE(Put(Customer('a'), "x", Bytes(600, 1)).ok());
-  ASSERT_TRUE(Put(Customer('a'), "y", Bytes(400, 2)).ok());
+  ASSERT_TRUE(Put(Customer('a'), "x", Bytes(599, 1)).ok());  // + 1 name byte each
+  ASSERT_TRUE(Put(Customer('a'), "y", Bytes(399, 2)).ok());
   auto over = Put(Customer('a'), "z", Bytes(1, 3));
   ASSERT_EQ(over.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_NE(over.status().message().find("quota is 1000 bytes"), std::string::npos)
@@ -216,12 +228,12 @@ TEST_F(StoreTest, ConcurrentUploadsNeverExceedTheQuota) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok, 3);
   EXPECT_EQ(refused, 5);
-  EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), 3 * kSize);
+  EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), 3 * (kSize + 2));
 }
 
 TEST_F(StoreTest, HashMismatchAndShortUploadsStoreNothing) {
   Open();
-  ASSERT_TRUE(store_->RequestContract(Customer('a'), 1000, 0, 1).ok());
+  ASSERT_TRUE(store_->RequestContract(Customer('a'), 1005, 0, 1).ok());  // 1000 + "short"
   std::string data = Bytes(1000, 4);
   {
     auto begin = store_->BeginFragment(Customer('a'), "bad", 1000, crypto::Sha256("other"));
@@ -253,7 +265,7 @@ TEST_F(StoreTest, HashMismatchAndShortUploadsStoreNothing) {
 
 TEST_F(StoreTest, InjectedDiskFailuresStoreNothingAndReleaseTheReservation) {
   Open(1 << 30, /*inject=*/true);
-  ASSERT_TRUE(store_->RequestContract(Customer('a'), 4000, 0, 1).ok());
+  ASSERT_TRUE(store_->RequestContract(Customer('a'), 4001, 0, 1).ok());
   std::string data = Bytes(4000, 5);
 
   faults_->FailAppendsAfter(1000);
@@ -275,7 +287,7 @@ TEST_F(StoreTest, InjectedDiskFailuresStoreNothingAndReleaseTheReservation) {
   EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), 0u);
   auto u = Put(Customer('a'), "f", data);  // whole quota still available
   ASSERT_TRUE(u.ok()) << u.status();
-  EXPECT_EQ(u->used_bytes, 4000u);
+  EXPECT_EQ(u->used_bytes, 4001u);
 }
 
 TEST_F(StoreTest, StartupRemovesTemporariesAndOrphansAndDropsRecordsWithoutFiles) {
@@ -306,7 +318,7 @@ TEST_F(StoreTest, StartupRemovesTemporariesAndOrphansAndDropsRecordsWithoutFiles
   EXPECT_EQ(FilesOnDisk(), 1u);
   EXPECT_TRUE(Read(Customer('a'), "kept").ok());
   EXPECT_TRUE(absl::IsNotFound(store_->OpenFragment(Customer('a'), "lost").status()));
-  EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), 100u);
+  EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), 104u);
 }
 
 TEST_F(StoreTest, OverwriteDeleteAndAlreadyPresent) {
@@ -319,19 +331,19 @@ TEST_F(StoreTest, OverwriteDeleteAndAlreadyPresent) {
   auto u = Put(Customer('a'), "k", Bytes(3000, 2), &already);
   ASSERT_TRUE(u.ok());
   EXPECT_FALSE(already);
-  EXPECT_EQ(u->used_bytes, 3000u);
+  EXPECT_EQ(u->used_bytes, 3001u);
   EXPECT_EQ(FilesOnDisk(), 1u);
   EXPECT_EQ(*Read(Customer('a'), "k"), Bytes(3000, 2));
   ASSERT_TRUE(Put(Customer('a'), "j", Bytes(10, 3)).ok());
   auto d = store_->DeleteFragments(Customer('a'), {"k", "nope", "k"});
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->deleted, 1u);
-  EXPECT_EQ(d->freed_bytes, 3000u);
+  EXPECT_EQ(d->freed_bytes, 3001u);
   ASSERT_EQ(d->not_found.size(), 1u);
   EXPECT_EQ(d->not_found[0], "nope");
   EXPECT_EQ(FilesOnDisk(), 1u);
   auto c = store_->GetContract(Customer('a'));
-  EXPECT_EQ(c->used_bytes(), 10u);
+  EXPECT_EQ(c->used_bytes(), 11u);
   EXPECT_EQ(c->fragments(), 1u);
 }
 
@@ -374,7 +386,7 @@ TEST_F(StoreTest, ObjectsAndVaultClaims) {
   EXPECT_TRUE(absl::IsNotFound(store_->GetKeyRecord("vault-2").status()));
   // A vault ID that is a prefix of another does not see the other's claims.
   EXPECT_TRUE(absl::IsNotFound(store_->GetKeyRecord("vault-").status()));
-  EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), 12u);
+  EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), 16u);
   // A second customer adds its own candidate; it does not replace a's.
   clock_.Advance(10);
   ASSERT_TRUE(store_->PutObject(Customer('b'), "keys", "B", "vault-1").ok());
@@ -386,7 +398,7 @@ TEST_F(StoreTest, ObjectsAndVaultClaims) {
   // Replacing counts the net change, and keeps the claim's place.
   clock_.Advance(10);
   ASSERT_TRUE(store_->PutObject(Customer('a'), "keys", "A2", "").ok());
-  EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), 2u);
+  EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), 6u);
   kr = store_->GetKeyRecord("vault-1");
   ASSERT_EQ(kr->size(), 2u);
   EXPECT_EQ((*kr)[0].data, "A2");
@@ -412,6 +424,59 @@ TEST_F(StoreTest, ObjectsAndVaultClaims) {
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// Issue 11: zero-byte items used to cost nothing, yet each is a file, an
+// inode and index records.
+TEST_F(StoreTest, ZeroByteItemsCostAMinimumAndItemsAreCapped) {
+  min_item_charge_ = 4096;
+  max_items_ = 3;
+  Open();
+  ASSERT_TRUE(store_->RequestContract(Customer('a'), 3 * 4096 + 100, 0, 1).ok());
+  auto u = Put(Customer('a'), "empty", "");
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(u->used_bytes, 4096u + 5);
+  ASSERT_TRUE(store_->PutObject(Customer('a'), "o", "", "").ok());
+  EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), 4096u + 5 + 4096 + 1);
+  ASSERT_TRUE(Put(Customer('a'), "x", Bytes(10, 1)).ok());
+  // A fourth item is refused by the item cap (the bytes would still fit).
+  auto fourth = Put(Customer('a'), "y", "");
+  EXPECT_EQ(fourth.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(fourth.status().message().find("3 fragments and objects (the limit)"),
+            std::string::npos)
+      << fourth.status();
+  EXPECT_EQ(store_->PutObject(Customer('a'), "o2", "", "").status().code(),
+            absl::StatusCode::kResourceExhausted);
+  // Replacing an item is not a new item; deleting one makes room.
+  EXPECT_TRUE(store_->PutObject(Customer('a'), "o", "new", "").ok());
+  ASSERT_TRUE(store_->DeleteFragments(Customer('a'), {"empty"}).ok());
+  EXPECT_TRUE(Put(Customer('a'), "y", "").ok());
+  // The charges survive a reopen (reconciliation counts the same way).
+  const uint64_t used = store_->GetContract(Customer('a'))->used_bytes();
+  Open();
+  EXPECT_EQ(report_.usage_corrected, 0);
+  EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), used);
+}
+
+// Issue 11: --capacity 8GiB on a disk with 146 MiB free granted 2 GiB.
+TEST_F(StoreTest, GrantsRespectTheFreeDiskLessTheReserve) {
+  free_disk_ = 100 << 20;
+  disk_reserve_ = 10 << 20;
+  Open(8ULL << 30);
+  // 90 MiB may be promised; not 91.
+  EXPECT_TRUE(store_->RequestContract(Customer('a'), 60 << 20, 0, 1).ok());
+  auto s = store_->RequestContract(Customer('b'), 31 << 20, 0, 1);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(s.status().message().find("disk"), std::string::npos) << s.status();
+  EXPECT_TRUE(store_->RequestContract(Customer('b'), 30 << 20, 0, 1).ok());
+  // Data stored counts as no longer promised: with 4 MiB stored and the
+  // disk 4 MiB fuller, the same grant still fits; shrinking always works.
+  ASSERT_TRUE(Put(Customer('a'), "f", Bytes(4 << 20, 1)).ok());
+  free_disk_ -= 4 << 20;
+  EXPECT_TRUE(store_->RequestContract(Customer('a'), 60 << 20, 0, 1).ok());
+  EXPECT_EQ(store_->RequestContract(Customer('a'), 61 << 20, 0, 1).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(store_->RequestContract(Customer('b'), 1 << 20, 0, 1).ok());
 }
 
 TEST_F(StoreTest, SquattersCannotPushOutAnEarlierClaim) {
@@ -493,7 +558,7 @@ TEST_F(StoreTest, CancelFreesEverythingAndAbortsUploadsInFlight) {
   ASSERT_TRUE(begin->upload->Append(data).ok());
   auto freed = store_->CancelContract(Customer('a'));
   ASSERT_TRUE(freed.ok());
-  EXPECT_EQ(*freed, 1002u);
+  EXPECT_EQ(*freed, 1007u);  // 1000 + "k", 2 + "keys"
   bool already;
   EXPECT_EQ(begin->upload->Commit(&already).status().code(), absl::StatusCode::kAborted);
   EXPECT_EQ(FilesOnDisk(), 0u);
@@ -520,13 +585,13 @@ TEST_F(StoreTest, LeaseExpiryPlusGraceReapsAndActivityRenews) {
   auto r = store_->ReapExpired(clock_.NowMs());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->contracts_reaped, 1);
-  EXPECT_EQ(r->freed_bytes, 1000u);
+  EXPECT_EQ(r->freed_bytes, 1001u);
   EXPECT_TRUE(absl::IsNotFound(store_->GetContract(Customer('a')).status()));
   EXPECT_TRUE(Read(Customer('b'), "k").ok());
   EXPECT_EQ(FilesOnDisk(), 1u);
   Totals t = store_->GetTotals();
   EXPECT_EQ(t.granted_bytes, 50000u);
-  EXPECT_EQ(t.used_bytes, 1000u);
+  EXPECT_EQ(t.used_bytes, 1001u);
   // The renewal was persisted: a reopened store agrees.
   Open(100000);
   EXPECT_EQ(store_->ReapExpired(clock_.NowMs())->contracts_reaped, 0);

@@ -58,6 +58,9 @@ DEFINE_string(auth_window, "5m",
               "requests signed more than this before or after the supplier's clock are refused "
               "(duration)");
 DEFINE_string(max_fragment_size, "64MiB", "largest fragment accepted (size)");
+DEFINE_bool(accept_missing_files, false,
+            "start even though more than a few indexed fragment files are missing, dropping "
+            "them from the index (by default the supplier refuses: wrong disk or old database?)");
 DEFINE_string(min_item_charge, "4KiB",
               "every fragment and object costs at least this much quota, plus its name's bytes "
               "(size)");
@@ -254,6 +257,7 @@ int Main(int argc, char** argv) {
   options.min_item_charge = SizeFlag("min-item-charge", FLAGS_min_item_charge);
   options.max_items_per_contract = FLAGS_max_items_per_contract;
   options.disk_reserve_bytes = SizeFlag("disk-reserve", FLAGS_disk_reserve);
+  options.accept_missing_files = FLAGS_accept_missing_files;
   options.direct_io = FLAGS_direct_io;
   const int64_t reap_ms = DurationFlag("reap-interval", FLAGS_reap_interval);
   const int64_t window_ms = DurationFlag("auth-window", FLAGS_auth_window);

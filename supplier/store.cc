@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <set>
 #include <tuple>
@@ -168,8 +169,31 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
         absl::StrCat("cannot create data dir ", data_dir, ": ", std::strerror(errno)));
   }
   if (options.files == nullptr) {
-    ASSIGN_OR_RETURN(options.files,
-                     NewPosixFragmentFiles(data_dir + "/fragments", options.direct_io));
+    // Never recreate a fragments directory next to a database that indexes
+    // it, nor start a new database over fragment files: either means a disk
+    // not mounted or a copy restored in part, and reconciliation would then
+    // drop (or orphan) everything.
+    const std::string frag_dir = data_dir + "/fragments";
+    std::error_code ec;
+    const bool had_db = std::filesystem::exists(data_dir + "/db/CURRENT", ec);
+    const bool had_frags = std::filesystem::is_directory(frag_dir, ec);
+    if (had_db && !had_frags) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "data dir ", data_dir, " has a database but no fragments directory ", frag_dir,
+          "; refusing to start so that nothing is dropped (is the disk that holds it mounted?). "
+          "If the fragments are truly lost, create the empty directory and start with "
+          "--accept-missing-files"));
+    }
+    ASSIGN_OR_RETURN(options.files, NewPosixFragmentFiles(frag_dir, options.direct_io));
+    if (!had_db && had_frags) {
+      ASSIGN_OR_RETURN(std::vector<std::string> present, options.files->List());
+      if (!present.empty()) {
+        return absl::FailedPreconditionError(absl::StrFormat(
+            "data dir %s holds %d fragment files but no database (%s/db): refusing to start a "
+            "new, empty supplier over them (restore the database, or move the files away)",
+            data_dir, present.size(), data_dir));
+      }
+    }
   }
   if (!options.free_disk_bytes) {
     options.free_disk_bytes = [data_dir]() -> absl::StatusOr<uint64_t> {
@@ -329,6 +353,30 @@ absl::Status Store::Reconcile(OpenReport* report) {
   std::map<std::string, Count> counted;
   rocksdb::WriteBatch fix;
   {
+    // First only count the records whose file is gone: many of them mean
+    // the wrong disk or an old database, and then nothing may be changed.
+    uint64_t total = 0, missing = 0;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), fragments_cf_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      FragmentRecord rec;
+      if (!rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;
+      ++total;
+      if (!on_disk.count(rec.file_id())) ++missing;
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "scan fragments"));
+    const uint64_t allowed = std::max<uint64_t>(
+        options_.max_missing_files,
+        static_cast<uint64_t>(options_.max_missing_share * static_cast<double>(total)));
+    if (missing > allowed && !options_.accept_missing_files) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "data dir %s: %d of the %d indexed fragment files are missing (more than the %d "
+          "tolerated); refusing to start, nothing was changed. Is the right disk mounted, or "
+          "was the database restored from an older copy? To drop the missing fragments from "
+          "the index anyway, start with --accept-missing-files",
+          data_dir_, missing, total, allowed));
+    }
+  }
+  {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), fragments_cf_));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       std::string key = it->key().ToString();
@@ -412,7 +460,10 @@ absl::Status Store::Reconcile(OpenReport* report) {
 
   for (const std::string& id : listed) {
     if (referenced.count(id)) continue;
-    absl::Status s = options_.files->Remove(id);
+    // Usually an upload that crashed between rename and commit; but after a
+    // database restored from an older copy these are acknowledged data:
+    // quarantine, never delete (docs/STORAGE.md).
+    absl::Status s = options_.files->Quarantine(id);
     if (!s.ok() && !absl::IsNotFound(s)) return s;
     ++report->orphan_files_removed;
   }
@@ -435,10 +486,10 @@ absl::Status Store::Reconcile(OpenReport* report) {
   if (report->temporaries_removed || report->orphan_files_removed || report->missing_files ||
       report->usage_corrected) {
     LOG(WARNING) << "start-up reconciliation: removed " << report->temporaries_removed
-                 << " temporaries and " << report->orphan_files_removed
-                 << " orphan fragment files; dropped " << report->missing_files
-                 << " index records without a file; corrected usage of " << report->usage_corrected
-                 << " contracts";
+                 << " temporaries, quarantined " << report->orphan_files_removed
+                 << " orphan fragment files (fragments/quarantine/); dropped "
+                 << report->missing_files << " index records without a file; corrected usage of "
+                 << report->usage_corrected << " contracts";
   }
   return absl::OkStatus();
 }

@@ -79,6 +79,14 @@ struct StoreOptions {
   // (with direct_io as below).
   std::unique_ptr<FragmentFiles> files;
   bool direct_io = true;
+  // Start-up safety (docs/STORAGE.md): Open refuses (FailedPrecondition,
+  // nothing changed) when more index records lost their file than
+  // max(max_missing_files, max_missing_share * fragments): that is an
+  // unmounted disk or a database restored from an older copy, not a crash.
+  // accept_missing_files drops them anyway (the operator's decision).
+  uint64_t max_missing_files = 10;
+  double max_missing_share = 0.01;
+  bool accept_missing_files = false;
 };
 
 struct Totals {
@@ -91,7 +99,7 @@ struct Totals {
 // What start-up reconciliation found and repaired (all zero after a clean run).
 struct OpenReport {
   int temporaries_removed = 0;
-  int orphan_files_removed = 0;
+  int orphan_files_removed = 0;  // quarantined (fragments/quarantine/), not deleted
   int missing_files = 0;    // index records whose file was gone: dropped
   int usage_corrected = 0;  // contracts whose usage did not match the index
   uint64_t fragments = 0;
@@ -139,7 +147,10 @@ class Store {
   struct Customer;  // in-memory state of one contract (store.cc)
 
   // Opens (creating if needed) the store under data_dir, removes crash
-  // leftovers and checks the index against the files (OpenReport).
+  // leftovers and checks the index against the files (OpenReport). Refuses
+  // (FailedPrecondition, changing nothing) a data dir whose database exists
+  // but whose fragments directory does not, one with fragment files but no
+  // database, and one where too many indexed files are missing (StoreOptions).
   // REQUIRES: options.clock != nullptr.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& data_dir,
                                                      StoreOptions options,

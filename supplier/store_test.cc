@@ -109,10 +109,19 @@ class StoreTest : public ::testing::Test {
     return out;
   }
 
+  // Files the store can see (not the quarantine).
   size_t FilesOnDisk() {
     size_t n = 0;
     for (auto& e : fs::recursive_directory_iterator(dir_ / "fragments")) {
-      if (e.is_regular_file()) ++n;
+      if (e.is_regular_file() && e.path().parent_path().filename() != "quarantine") ++n;
+    }
+    return n;
+  }
+  size_t Quarantined() {
+    std::error_code ec;
+    size_t n = 0;
+    for (auto& e : fs::directory_iterator(dir_ / "fragments" / "quarantine", ec)) {
+      n += e.is_regular_file();
     }
     return n;
   }
@@ -313,12 +322,49 @@ TEST_F(StoreTest, StartupRemovesTemporariesAndOrphansAndDropsRecordsWithoutFiles
   Open();
   EXPECT_EQ(report_.temporaries_removed, 1);
   EXPECT_EQ(report_.orphan_files_removed, 1);
+  EXPECT_EQ(Quarantined(), 1u);  // kept, out of the way
   EXPECT_EQ(report_.missing_files, 1);
   EXPECT_EQ(report_.usage_corrected, 1);
   EXPECT_EQ(FilesOnDisk(), 1u);
   EXPECT_TRUE(Read(Customer('a'), "kept").ok());
   EXPECT_TRUE(absl::IsNotFound(store_->OpenFragment(Customer('a'), "lost").status()));
   EXPECT_EQ(store_->GetContract(Customer('a'))->used_bytes(), 104u);
+}
+
+// Issue 11: an unmounted disk or an old database used to make start-up drop
+// every index record whose file was missing, in one batch.
+TEST_F(StoreTest, ManyMissingFilesRefuseToStartAndChangeNothing) {
+  Open();
+  ASSERT_TRUE(store_->RequestContract(Customer('a'), 1 << 20, 0, 1).ok());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(Put(Customer('a'), "k" + std::to_string(i), Bytes(100, i)).ok());
+    ids.push_back(store_->OpenFragment(Customer('a'), "k" + std::to_string(i))->record.file_id());
+  }
+  store_.reset();
+  // 12 files vanish (more than the 10 tolerated).
+  fs::create_directories(dir_ / "away");
+  for (int i = 0; i < 12; ++i) {
+    const std::string hex = crypto::ToHex(ids[i]);
+    fs::rename(dir_ / "fragments" / hex.substr(0, 2) / hex, dir_ / "away" / hex);
+  }
+  StoreOptions o;
+  o.capacity_bytes = 1 << 30;
+  o.clock = &clock_;
+  o.files = std::move(NewPosixFragmentFiles(dir_ / "fragments")).value();
+  auto refused = Store::Open(dir_.string(), std::move(o));
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
+  EXPECT_NE(refused.status().message().find("12 of the 30 indexed fragment files are missing"),
+            std::string::npos)
+      << refused.status();
+  // Nothing was changed: with the files back, all 30 are there.
+  for (int i = 0; i < 12; ++i) {
+    const std::string hex = crypto::ToHex(ids[i]);
+    fs::rename(dir_ / "away" / hex, dir_ / "fragments" / hex.substr(0, 2) / hex);
+  }
+  Open();
+  EXPECT_EQ(report_.missing_files, 0);
+  for (int i = 0; i < 30; ++i) EXPECT_TRUE(Read(Customer('a'), "k" + std::to_string(i)).ok()) << i;
 }
 
 TEST_F(StoreTest, OverwriteDeleteAndAlreadyPresent) {

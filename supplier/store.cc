@@ -539,6 +539,11 @@ absl::StatusOr<ContractRecord> Store::RequestContract(std::string_view customer,
   auto unlock = [&] {
     if (c) c->mu.Unlock();
   };
+  if (c && c->gone) {
+    unlock();
+    return absl::UnavailableError(absl::StrCat("the contract of customer ", Short(customer),
+                                               "... is being deleted; retry in a moment"));
+  }
   const uint64_t others = granted_bytes_ - old_quota;
   if (others + needed_bytes > options_.capacity_bytes ||
       others + needed_bytes < others /* overflow */) {
@@ -657,8 +662,10 @@ absl::StatusOr<ContractRecord> Store::RenewContract(std::string_view customer) {
   return rec;
 }
 
-absl::StatusOr<uint64_t> Store::DeleteCustomerLocked(Customer* c, const std::string& customer,
-                                                     std::vector<std::string>* files) {
+absl::StatusOr<uint64_t> Store::DeleteCustomerRecords(const std::string& customer,
+                                                      const ContractRecord& record,
+                                                      std::vector<std::string>* files) {
+  if (options_.on_customer_walk) options_.on_customer_walk(customer);
   rocksdb::WriteBatch batch;
   {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), fragments_cf_));
@@ -681,14 +688,35 @@ absl::StatusOr<uint64_t> Store::DeleteCustomerLocked(Customer* c, const std::str
   batch.Delete(contracts_cf_, customer);
   {
     absl::MutexLock v(&vault_mu_);
-    if (!c->record.vault_id().empty()) {
-      batch.Delete(claims_cf_, ClaimKey(c->record.vault_id(), customer));
+    if (!record.vault_id().empty()) {
+      batch.Delete(claims_cf_, ClaimKey(record.vault_id(), customer));
     }
     RETURN_IF_ERROR(WriteSynced(&batch));
   }
-  c->gone = true;
-  const uint64_t freed = c->record.used_bytes();
-  used_bytes_ -= freed;
+  return record.used_bytes();
+}
+
+absl::StatusOr<uint64_t> Store::RetireCustomer(const std::string& customer,
+                                               const std::shared_ptr<Customer>& c,
+                                               std::vector<std::string>* files) {
+  ContractRecord record;
+  {
+    absl::MutexLock l(&c->mu);
+    record = c->record;  // stable from here: gone stops every writer
+  }
+  // No store-wide lock and no customer lock while the records are walked
+  // and deleted: other customers' calls go on (issue 11).
+  absl::StatusOr<uint64_t> freed = DeleteCustomerRecords(customer, record, files);
+  if (!freed.ok()) {
+    files->clear();
+    absl::MutexLock l(&c->mu);
+    c->gone = false;  // nothing was deleted: the contract stays in force
+    return freed.status();
+  }
+  absl::MutexLock lock(&mu_);
+  granted_bytes_ -= record.quota_bytes();
+  used_bytes_ -= *freed;
+  customers_.erase(customer);
   return freed;
 }
 
@@ -701,18 +729,16 @@ void Store::RemoveFiles(const std::vector<std::string>& files) {
 }
 
 absl::StatusOr<uint64_t> Store::CancelContract(std::string_view customer) {
-  std::vector<std::string> files;
-  uint64_t freed;
+  const std::string key(customer);
+  std::shared_ptr<Customer> c = FindCustomer(customer);
+  if (c == nullptr) return NoContract(customer);
   {
-    absl::MutexLock lock(&mu_);
-    auto it = customers_.find(std::string(customer));
-    if (it == customers_.end()) return NoContract(customer);
-    std::shared_ptr<Customer> c = it->second;
     absl::MutexLock l(&c->mu);
-    ASSIGN_OR_RETURN(freed, DeleteCustomerLocked(c.get(), it->first, &files));
-    granted_bytes_ -= c->record.quota_bytes();
-    customers_.erase(it);
+    if (c->gone) return NoContract(customer);
+    c->gone = true;  // uploads in flight end with ABORTED; new calls are refused
   }
+  std::vector<std::string> files;
+  ASSIGN_OR_RETURN(uint64_t freed, RetireCustomer(key, c, &files));
   // Unlinking thousands of files must not hold up everyone else's calls.
   RemoveFiles(files);
   LOG(INFO) << "contract of customer " << Short(customer) << "... cancelled: freed " << freed
@@ -722,33 +748,41 @@ absl::StatusOr<uint64_t> Store::CancelContract(std::string_view customer) {
 
 absl::StatusOr<ReapResult> Store::ReapExpired(int64_t now, size_t max_contracts) {
   ReapResult result;
-  std::vector<std::string> files;
-  absl::Cleanup remove_files = [&] { RemoveFiles(files); };  // after the locks are released
-  absl::MutexLock lock(&mu_);
   // The longest-expired first, so a capped run takes the clearest cases.
-  std::vector<std::pair<int64_t, std::string>> expired;
-  for (auto& [key, c] : customers_) {
-    absl::MutexLock l(&c->mu);
-    const int64_t deadline = c->record.lease_expires_ms() + options_.grace_ms;
-    if (deadline < now) expired.emplace_back(deadline, key);
+  std::vector<std::tuple<int64_t, std::string, std::shared_ptr<Customer>>> expired;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    for (auto& [key, c] : customers_) {
+      absl::MutexLock l(&c->mu);
+      const int64_t deadline = c->record.lease_expires_ms() + options_.grace_ms;
+      if (deadline < now && !c->gone) expired.emplace_back(deadline, key, c);
+    }
   }
-  std::sort(expired.begin(), expired.end());
-  for (const auto& [deadline, key] : expired) {
+  std::sort(expired.begin(), expired.end(),
+            [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+  for (const auto& [deadline, key, c] : expired) {
     if (static_cast<size_t>(result.contracts_reaped) >= max_contracts) {
       ++result.contracts_deferred;
       continue;
     }
-    auto it = customers_.find(key);
-    std::shared_ptr<Customer> c = it->second;
-    absl::MutexLock l(&c->mu);
-    ASSIGN_OR_RETURN(uint64_t freed, DeleteCustomerLocked(c.get(), it->first, &files));
-    LOG(INFO) << "reaped contract of customer " << Short(it->first) << "...: lease expired at "
-              << c->record.lease_expires_ms() << " ms, grace ended at " << deadline << " ms; freed "
-              << freed << " bytes and a quota of " << c->record.quota_bytes();
-    granted_bytes_ -= c->record.quota_bytes();
+    int64_t lease_expires = 0;
+    uint64_t quota = 0;
+    {
+      // Renewed since the list was made (or cancelled): leave it.
+      absl::MutexLock l(&c->mu);
+      if (c->gone || c->record.lease_expires_ms() + options_.grace_ms >= now) continue;
+      c->gone = true;
+      lease_expires = c->record.lease_expires_ms();
+      quota = c->record.quota_bytes();
+    }
+    std::vector<std::string> files;
+    ASSIGN_OR_RETURN(uint64_t freed, RetireCustomer(key, c, &files));
+    RemoveFiles(files);
+    LOG(INFO) << "reaped contract of customer " << Short(key) << "...: lease expired at "
+              << lease_expires << " ms, grace ended at " << deadline << " ms; freed " << freed
+              << " bytes and a quota of " << quota;
     result.freed_bytes += freed;
     ++result.contracts_reaped;
-    customers_.erase(it);
   }
   return result;
 }

@@ -87,6 +87,9 @@ struct StoreOptions {
   uint64_t max_missing_files = 10;
   double max_missing_share = 0.01;
   bool accept_missing_files = false;
+  // Tests: called while a cancelled or reaped customer's records are
+  // walked, with no store-wide lock held.
+  std::function<void(const std::string& customer)> on_customer_walk;
 };
 
 struct Totals {
@@ -100,8 +103,8 @@ struct Totals {
 struct OpenReport {
   int temporaries_removed = 0;
   int orphan_files_removed = 0;  // quarantined (fragments/quarantine/), not deleted
-  int missing_files = 0;    // index records whose file was gone: dropped
-  int usage_corrected = 0;  // contracts whose usage did not match the index
+  int missing_files = 0;         // index records whose file was gone: dropped
+  int usage_corrected = 0;       // contracts whose usage did not match the index
   uint64_t fragments = 0;
   uint64_t objects = 0;
 };
@@ -282,10 +285,17 @@ class Store {
   std::shared_ptr<Customer> FindCustomer(std::string_view customer);
   absl::Status WriteSynced(void* batch /* rocksdb::WriteBatch* */);
   // Deletes all of a customer's records in one synced batch and returns the
-  // bytes freed; appends the fragment files to unlink (by RemoveFiles, after
-  // the locks are released). REQUIRES: mu_ and c->mu held.
-  absl::StatusOr<uint64_t> DeleteCustomerLocked(Customer* c, const std::string& customer,
-                                                std::vector<std::string>* files);
+  // bytes freed; appends the fragment files to unlink (by RemoveFiles).
+  // REQUIRES: no store lock held; the customer marked gone (no writer left).
+  absl::StatusOr<uint64_t> DeleteCustomerRecords(const std::string& customer,
+                                                 const ContractRecord& record,
+                                                 std::vector<std::string>* files);
+  // DeleteCustomerRecords, then drops the contract from memory and the
+  // totals; on failure clears `gone` again. REQUIRES: c->gone set by the
+  // caller (under c->mu); no lock held.
+  absl::StatusOr<uint64_t> RetireCustomer(const std::string& customer,
+                                          const std::shared_ptr<Customer>& c,
+                                          std::vector<std::string>* files);
   void RemoveFiles(const std::vector<std::string>& files);
   std::string NewFileId();
 
@@ -302,7 +312,9 @@ class Store {
   rocksdb::ColumnFamilyHandle* claims_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* nonces_cf_ = nullptr;
 
-  // Lock order: mu_, then a Customer::mu, then vault_mu_.
+  // Lock order: mu_, then a Customer::mu, then vault_mu_. Cancelling or
+  // reaping a customer marks it gone under its mu, then walks and deletes its
+  // records holding neither (RetireCustomer), and takes mu_ only to drop it.
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Customer>> customers_ ABSL_GUARDED_BY(mu_);
   uint64_t granted_bytes_ ABSL_GUARDED_BY(mu_) = 0;

@@ -3,8 +3,12 @@
 #include <stdlib.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -67,6 +71,7 @@ class StoreTest : public ::testing::Test {
     o.min_item_charge = min_item_charge_;
     o.max_items_per_contract = max_items_;
     o.disk_reserve_bytes = disk_reserve_;
+    o.on_customer_walk = walk_hook_;
     if (free_disk_ >= 0) {
       o.free_disk_bytes = [this]() -> absl::StatusOr<uint64_t> { return free_disk_; };
     }
@@ -132,6 +137,7 @@ class StoreTest : public ::testing::Test {
   uint64_t max_items_ = 0;
   uint64_t disk_reserve_ = 0;
   int64_t free_disk_ = -1;  // < 0: the real file system
+  std::function<void(const std::string&)> walk_hook_;
   std::unique_ptr<Store> store_;
   FaultInjectingFragmentFiles* faults_ = nullptr;
   OpenReport report_;
@@ -365,6 +371,83 @@ TEST_F(StoreTest, ManyMissingFilesRefuseToStartAndChangeNothing) {
   Open();
   EXPECT_EQ(report_.missing_files, 0);
   for (int i = 0; i < 30; ++i) EXPECT_TRUE(Read(Customer('a'), "k" + std::to_string(i)).ok()) << i;
+}
+
+// Issue 11: cancel and reap walked all of a customer's fragments holding the
+// store's global lock, stalling every other customer. The hook holds the walk
+// open; other customers' calls must complete meanwhile (before the fix they
+// would block until the walk ended: here, for ever, so the test waits 10 s).
+TEST_F(StoreTest, CancelAndReapDoNotHoldTheStoreLockWhileWalking) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool walking = false, release = false;
+  std::string held;  // the customer whose walk is held open
+  walk_hook_ = [&](const std::string& customer) {
+    std::unique_lock<std::mutex> l(mu);
+    if (customer != held) return;
+    walking = true;
+    cv.notify_all();
+    cv.wait(l, [&] { return release; });
+  };
+  Open();
+  ASSERT_TRUE(store_->RequestContract(Customer('a'), 1 << 20, 0, 1).ok());
+  ASSERT_TRUE(store_->RequestContract(Customer('b'), 1 << 20, 0, 1).ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Put(Customer('a'), "k" + std::to_string(i), "x").ok());
+  ASSERT_TRUE(store_->PutObject(Customer('a'), "keys", "kr", "vault").ok());
+
+  for (bool reap : {false, true}) {
+    SCOPED_TRACE(reap ? "reap" : "cancel");
+    {
+      std::lock_guard<std::mutex> l(mu);
+      walking = release = false;
+      held = Customer(reap ? 'c' : 'a');
+    }
+    const std::string victim = Customer(reap ? 'c' : 'a');
+    if (reap) {
+      ASSERT_TRUE(store_->RequestContract(victim, 1 << 20, 0, 1).ok());
+      ASSERT_TRUE(Put(victim, "k", "x").ok());
+      clock_.Advance(16000);  // past lease + grace (10 s + 5 s) for c; b renews below
+      ASSERT_TRUE(store_->Touch(Customer('b')).ok());
+    }
+    std::thread retire([&] {
+      if (reap) {
+        auto r = store_->ReapExpired(clock_.NowMs());
+        EXPECT_TRUE(r.ok() && r->contracts_reaped == 1) << r.status();
+      } else {
+        EXPECT_TRUE(store_->CancelContract(victim).ok());
+      }
+    });
+    {
+      std::unique_lock<std::mutex> l(mu);
+      ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(10), [&] { return walking; }));
+    }
+    // While the walk is held open: others are served, the victim is not.
+    std::atomic<bool> done{false};
+    std::thread others([&] {
+      EXPECT_TRUE(store_->RequestContract(Customer('d'), 1000, 0, 1).ok());
+      EXPECT_TRUE(Put(Customer('b'), "during", "y").ok());
+      EXPECT_EQ(store_->GetTotals().customers, 3u);
+      EXPECT_EQ(store_->Touch(victim).code(), absl::StatusCode::kPermissionDenied);
+      EXPECT_EQ(store_->RequestContract(victim, 10, 0, 1).status().code(),
+                absl::StatusCode::kUnavailable);
+      done = true;
+    });
+    for (int i = 0; i < 1000 && !done; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_TRUE(done) << "other customers' calls blocked while a customer was being deleted";
+    {
+      std::lock_guard<std::mutex> l(mu);
+      release = true;
+    }
+    cv.notify_all();
+    others.join();
+    retire.join();
+    EXPECT_TRUE(absl::IsNotFound(store_->GetContract(victim).status()));
+    EXPECT_TRUE(Read(Customer('b'), "during").ok());
+    if (!reap) EXPECT_TRUE(absl::IsNotFound(store_->GetKeyRecord("vault").status()));
+    ASSERT_TRUE(store_->CancelContract(Customer('d')).ok());
+  }
+  EXPECT_EQ(FilesOnDisk(), 1u);  // b's
 }
 
 TEST_F(StoreTest, OverwriteDeleteAndAlreadyPresent) {

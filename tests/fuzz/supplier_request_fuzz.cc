@@ -26,6 +26,7 @@
 //     is SHA-256(nonce || bytes);
 //   - after every call, granted <= capacity and each contract's used <= quota.
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <set>
 #include <string>
@@ -87,6 +88,8 @@ Supplier& GetSupplier() {
     // Plant the supplier ID that seeds were signed for.
     FUZZ_CHECK(
         fuzz::WriteStoreDb(s->dir, {{0, "supplier_id", fuzz::kSupplierId}, {0, "format", "1"}}));
+    // A database without its fragments directory is refused at start.
+    std::filesystem::create_directories(s->dir + "/fragments");
     supplier::StoreOptions options;
     options.capacity_bytes = kCapacity;
     options.max_fragment_bytes = 1 << 20;

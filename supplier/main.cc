@@ -103,6 +103,16 @@ DEFINE_uint64(max_streams_per_connection, 100,
 DEFINE_string(min_transfer_rate, "64KiB",
               "bytes per second a fragment transfer must average: it is cancelled after "
               "--first-message-timeout plus size / rate (size)");
+DEFINE_string(admission, "open",
+              "who may open a new contract: \"open\" (anyone) or \"invite\" (an invitation "
+              "from `shardkeep-supplier invite`, or a key in --allow-customers)");
+DEFINE_string(allow_customers, "",
+              "file of customer keys (64 hex digits a line) admitted without an invitation");
+DEFINE_uint32(new_contracts_per_hour, 100, "new contracts per hour at most (0: no limit)");
+DEFINE_uint32(max_customers, 10000, "contracts in force at most (0: no limit)");
+DEFINE_string(max_quota_per_customer, "0", "largest quota one customer is granted (size; 0: no "
+              "limit besides --capacity)");
+DEFINE_string(valid, "7d", "invite: how long the invitation may be used (duration)");
 DEFINE_string(shutdown_timeout, "20s",
               "on SIGTERM, calls in flight get this long to finish before they are cancelled "
               "(duration)");
@@ -228,6 +238,19 @@ class Housekeeping {
   std::thread thread_;
 };
 
+// `shardkeep-supplier invite --data-dir DIR [--valid 7d]`: prints a token that
+// lets one new customer open a contract. Works while the daemon runs (it
+// needs only the invite secret, not the database).
+int RunInvite() {
+  if (FLAGS_data_dir.empty()) Usage("invite: --data-dir is required");
+  const int64_t valid_ms = DurationFlag("valid", FLAGS_valid);
+  if (valid_ms <= 0) Usage("--valid must be positive");
+  auto secret = LoadOrCreateInviteSecret(FLAGS_data_dir);
+  if (!secret.ok()) CannotStart(std::string(secret.status().message()));
+  std::cout << MakeInvite(*secret, NewSystemClock()->NowMs() + valid_ms) << "\n";
+  return 0;
+}
+
 int Main(int argc, char** argv) {
   FLAGS_logtostderr = true;  // systemd's journal collects stderr; --log_dir overrides
   gflags::SetUsageMessage(
@@ -240,6 +263,7 @@ int Main(int argc, char** argv) {
     return 0;
   }
   gflags::HandleCommandLineHelpFlags();  // --helpfull, --version, ...
+  if (argc > 1 && std::string(argv[1]) == "invite" && argc == 2) return RunInvite();
   if (argc > 1) Usage(std::string("unexpected argument \"") + argv[1] + "\"");
   // glog defaults --log_dir to $TEST_TMPDIR or $GOOGLE_LOG_DIR; only an
   // explicit --log_dir moves the log from stderr to files.
@@ -258,6 +282,22 @@ int Main(int argc, char** argv) {
   options.max_items_per_contract = FLAGS_max_items_per_contract;
   options.disk_reserve_bytes = SizeFlag("disk-reserve", FLAGS_disk_reserve);
   options.accept_missing_files = FLAGS_accept_missing_files;
+  options.max_customers = FLAGS_max_customers;
+  options.max_quota_per_customer = FLAGS_max_quota_per_customer == "0"
+                                       ? 0
+                                       : SizeFlag("max-quota-per-customer",
+                                                  FLAGS_max_quota_per_customer);
+  AdmissionOptions admission_options;
+  if (FLAGS_admission != "open" && FLAGS_admission != "invite") {
+    Usage("--admission must be \"open\" or \"invite\"");
+  }
+  admission_options.require_invite = FLAGS_admission == "invite";
+  admission_options.new_contracts_per_hour = FLAGS_new_contracts_per_hour;
+  if (!FLAGS_allow_customers.empty()) {
+    auto allowed = ReadAllowList(FLAGS_allow_customers);
+    if (!allowed.ok()) Usage("--allow-customers: " + std::string(allowed.status().message()));
+    admission_options.allowed = std::move(allowed).value();
+  }
   options.direct_io = FLAGS_direct_io;
   const int64_t reap_ms = DurationFlag("reap-interval", FLAGS_reap_interval);
   const int64_t window_ms = DurationFlag("auth-window", FLAGS_auth_window);
@@ -347,6 +387,12 @@ int Main(int argc, char** argv) {
   ReplayGuard guard(store.get(), clock.get(), window_ms, replay_limits);
   if (absl::Status s = guard.Load(); !s.ok()) CannotStart(std::string(s.message()));
 
+  {
+    auto secret = LoadOrCreateInviteSecret(FLAGS_data_dir);
+    if (!secret.ok()) CannotStart(std::string(secret.status().message()));
+    admission_options.invite_secret = std::move(secret).value();
+  }
+  Admission admission(std::move(admission_options), clock.get());
   StreamLimits stream_limits;
   stream_limits.first_message_timeout_ms =
       DurationFlag("first-message-timeout", FLAGS_first_message_timeout);
@@ -355,7 +401,7 @@ int Main(int argc, char** argv) {
   stream_limits.max_streams_per_customer = FLAGS_max_streams_per_customer;
   stream_limits.min_transfer_bytes_per_second = SizeFlag("min-transfer-rate", FLAGS_min_transfer_rate);
   if (stream_limits.first_message_timeout_ms <= 0) Usage("--first-message-timeout must be positive");
-  SupplierService service(store.get(), &guard, clock.get(), idle_ms, stream_limits);
+  SupplierService service(store.get(), &guard, clock.get(), idle_ms, stream_limits, &admission);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(FLAGS_listen, creds, &port);

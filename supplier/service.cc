@@ -254,12 +254,13 @@ class SupplierService::TransferScope {
 };
 
 SupplierService::SupplierService(Store* store, ReplayGuard* guard, Clock* clock,
-                                 int64_t idle_timeout_ms, StreamLimits limits)
+                                 int64_t idle_timeout_ms, StreamLimits limits, Admission* admission)
     : store_(store),
       guard_(guard),
       clock_(clock),
       idle_timeout_ms_(idle_timeout_ms),
-      limits_(limits) {
+      limits_(limits),
+      admission_(admission) {
   watchdog_ = std::thread([this] { WatchTransfers(); });
 }
 
@@ -374,9 +375,13 @@ grpc::Status SupplierService::RequestContract(grpc::ServerContext* ctx,
           "supplier_count",
           req->position(), req->supplier_count(), kMaxSupplierCount));
     }
+    std::string invite_id;
+    if (admission_ != nullptr && !store_->HasContract(customer)) {
+      RETURN_IF_ERROR(admission_->AdmitNew(customer, req->invite(), &invite_id));
+    }
     ASSIGN_OR_RETURN(ContractRecord rec,
                      store_->RequestContract(customer, req->needed_bytes(), req->position(),
-                                             req->supplier_count()));
+                                             req->supplier_count(), invite_id));
     FillContract(customer, rec, resp->mutable_contract());
     return absl::OkStatus();
   }();

@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "proto/supplier.grpc.pb.h"
+#include "supplier/admission.h"
 #include "supplier/clock.h"
 #include "supplier/replay_guard.h"
 #include "supplier/store.h"
@@ -48,8 +49,9 @@ class SupplierService final : public shardkeep::v1::Supplier::Service {
   // stream that makes no progress (no message received or sent) for
   // idle_timeout_ms is cancelled, freeing its thread and, for an upload, its
   // quota reservation; 0 disables this.
+  // admission may be null: anyone may open a contract, without a rate limit.
   SupplierService(Store* store, ReplayGuard* guard, Clock* clock, int64_t idle_timeout_ms = 0,
-                  StreamLimits limits = {});
+                  StreamLimits limits = {}, Admission* admission = nullptr);
   ~SupplierService() override;
 
   grpc::Status Info(grpc::ServerContext* ctx, const v1::InfoRequest* req,
@@ -118,6 +120,7 @@ class SupplierService final : public shardkeep::v1::Supplier::Service {
   Clock* const clock_;
   const int64_t idle_timeout_ms_;
   const StreamLimits limits_;
+  Admission* const admission_;
   absl::Mutex transfers_mu_;
   std::set<Transfer*> transfers_ ABSL_GUARDED_BY(transfers_mu_);
   size_t waiting_ ABSL_GUARDED_BY(transfers_mu_) = 0;

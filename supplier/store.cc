@@ -522,7 +522,8 @@ Totals Store::GetTotals() {
 
 absl::StatusOr<ContractRecord> Store::RequestContract(std::string_view customer,
                                                       uint64_t needed_bytes, uint32_t position,
-                                                      uint32_t supplier_count) {
+                                                      uint32_t supplier_count,
+                                                      std::string_view invite_id) {
   RETURN_IF_ERROR(CheckCustomer(customer));
   if (needed_bytes == 0) return absl::InvalidArgumentError("needed_bytes must be > 0");
   const int64_t now = options_.clock->NowMs();
@@ -543,6 +544,25 @@ absl::StatusOr<ContractRecord> Store::RequestContract(std::string_view customer,
     unlock();
     return absl::UnavailableError(absl::StrCat("the contract of customer ", Short(customer),
                                                "... is being deleted; retry in a moment"));
+  }
+  if (options_.max_quota_per_customer > 0 && needed_bytes > options_.max_quota_per_customer) {
+    unlock();
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "asked for a quota of %d bytes (%s); this supplier grants at most %s to one customer",
+        needed_bytes, FormatByteSize(needed_bytes),
+        FormatByteSize(options_.max_quota_per_customer)));
+  }
+  if (!c && options_.max_customers > 0 && customers_.size() >= options_.max_customers) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "this supplier has %d customers, its limit; no new contracts", customers_.size()));
+  }
+  const std::string invite_key =
+      invite_id.empty() || c ? std::string() : "invite/" + std::string(invite_id);
+  if (!invite_key.empty()) {
+    std::string used;
+    rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), meta_cf_, invite_key, &used);
+    if (rs.ok()) return absl::PermissionDeniedError("this invitation was already used");
+    if (!rs.IsNotFound()) return FromRocks(rs, "read invitation");
   }
   const uint64_t others = granted_bytes_ - old_quota;
   if (others + needed_bytes > options_.capacity_bytes ||
@@ -594,6 +614,7 @@ absl::StatusOr<ContractRecord> Store::RequestContract(std::string_view customer,
   rec.set_lease_expires_ms(now + options_.lease_ms);
   rocksdb::WriteBatch batch;
   batch.Put(contracts_cf_, S(customer), rec.SerializeAsString());
+  if (!invite_key.empty()) batch.Put(meta_cf_, invite_key, S(customer));
   absl::Status s = WriteSynced(&batch);
   if (!s.ok()) {
     unlock();

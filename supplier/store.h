@@ -87,6 +87,10 @@ struct StoreOptions {
   uint64_t max_missing_files = 10;
   double max_missing_share = 0.01;
   bool accept_missing_files = false;
+  // Admission caps (docs/PROTOCOL.md, "Admission"): contracts in force, and
+  // one contract's quota; 0: no limit.
+  uint32_t max_customers = 10000;
+  uint64_t max_quota_per_customer = 0;
   // Tests: called while a cancelled or reaped customer's records are
   // walked, with no store-wide lock held.
   std::function<void(const std::string& customer)> on_customer_walk;
@@ -173,8 +177,12 @@ class Store {
   // (message names capacity, granted and free bytes), or if growing it would
   // promise more than the free disk less the reserve; FailedPrecondition when
   // shrinking below the current usage; InvalidArgument for needed_bytes == 0.
+  // invite_id (new contracts only): the invitation's id, recorded with the
+  // contract so one invitation opens one contract (PermissionDenied if used).
+  // ResourceExhausted also past max_customers or max_quota_per_customer.
   absl::StatusOr<ContractRecord> RequestContract(std::string_view customer, uint64_t needed_bytes,
-                                                 uint32_t position, uint32_t supplier_count);
+                                                 uint32_t position, uint32_t supplier_count,
+                                                 std::string_view invite_id = {});
   // NotFound if the customer has no contract.
   absl::StatusOr<ContractRecord> GetContract(std::string_view customer);
   // Whether the customer has a contract in force (cheap: memory only).

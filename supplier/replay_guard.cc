@@ -14,9 +14,14 @@ ReplayGuard::ReplayGuard(Store* store, Clock* clock, int64_t window_ms, ReplayGu
     : store_(store), clock_(clock), window_ms_(window_ms), limits_(limits) {}
 
 absl::Status ReplayGuard::Load() {
-  ASSIGN_OR_RETURN(std::vector<Store::NonceEntry> entries,
-                   store_->LoadNonces(clock_->NowMs() - window_ms_));
+  ASSIGN_OR_RETURN(std::optional<int64_t> floor, store_->NonceFloorMs());
+  // Nonces at or above the floor are kept in the store even if the clock now
+  // says they are old: load them all, so a step back cannot reopen them.
+  const int64_t from =
+      floor ? std::min(*floor, clock_->NowMs() - window_ms_) : clock_->NowMs() - window_ms_;
+  ASSIGN_OR_RETURN(std::vector<Store::NonceEntry> entries, store_->LoadNonces(from));
   absl::MutexLock l(&mu_);
+  if (floor) floor_ms_ = *floor;
   for (auto& e : entries) {
     std::string key = e.customer + e.nonce;
     if (!seen_.insert(key).second) continue;
@@ -28,6 +33,7 @@ absl::Status ReplayGuard::Load() {
 }
 
 void ReplayGuard::ForgetBeforeLocked(int64_t cutoff) {
+  floor_ms_ = std::max(floor_ms_, cutoff);
   auto end = by_time_.lower_bound(cutoff);
   for (auto it = by_time_.begin(); it != end; ++it) {
     seen_.erase(it->second.key);
@@ -67,6 +73,12 @@ absl::Status ReplayGuard::Check(const shardkeep::v1::Auth& auth, bool has_contra
     // Purge as we go: the oldest entries are at the front, so this is
     // amortised O(1) per request and keeps the bounds about the live window.
     ForgetBeforeLocked(now - window_ms_);
+    if (ts < floor_ms_) {
+      return absl::UnauthenticatedError(absl::StrFormat(
+          "request timestamp %d ms is older than what this supplier has already forgotten (%d "
+          "ms): its clock was stepped back; retry with a newer timestamp",
+          ts, floor_ms_));
+    }
     if (seen_.count(key)) {
       return absl::UnauthenticatedError("replayed request: this nonce was already used");
     }
@@ -99,11 +111,15 @@ absl::Status ReplayGuard::Check(const shardkeep::v1::Auth& auth, bool has_contra
 }
 
 absl::Status ReplayGuard::Purge() {
-  const int64_t cutoff = clock_->NowMs() - window_ms_;
+  int64_t cutoff;
   {
     absl::MutexLock l(&mu_);
-    ForgetBeforeLocked(cutoff);
+    ForgetBeforeLocked(clock_->NowMs() - window_ms_);
+    cutoff = floor_ms_;  // never lower than an earlier purge's
   }
+  // The floor first: a crash between the two must not leave purged nonces
+  // without the floor that keeps them refused.
+  RETURN_IF_ERROR(store_->SetNonceFloorMs(cutoff));
   return store_->ForgetNoncesBefore(cutoff);
 }
 

@@ -13,6 +13,12 @@
 // would add to it are refused (UNAVAILABLE, saying which bound), and expired
 // nonces are purged as requests come in, not only by the periodic Purge.
 //
+// Clock steps backwards: the lower edge of the window never moves back. Once
+// nonces older than T are forgotten (Purge, or as requests come in), a
+// timestamp below T is refused as stale whatever the clock says later, so a
+// supplier whose clock is stepped back does not accept replays of requests
+// whose nonces it purged; the floor is persisted with the purge.
+//
 // Restarts: seen nonces are written to the Store (column family "nonces") and
 // loaded back at start, so a restart does not reopen the window. The write is
 // not synced by itself, but RocksDB hands it to the kernel before the request
@@ -87,6 +93,9 @@ class ReplayGuard {
   std::unordered_set<std::string> seen_ ABSL_GUARDED_BY(mu_);  // customer || nonce
   std::multimap<int64_t, Entry> by_time_ ABSL_GUARDED_BY(mu_);
   std::unordered_map<std::string, size_t> per_customer_ ABSL_GUARDED_BY(mu_);
+  // Timestamps below this were forgotten: refused even if the clock steps
+  // back (persisted by Purge before the nonces are deleted).
+  int64_t floor_ms_ ABSL_GUARDED_BY(mu_) = INT64_MIN;
   size_t newcomers_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

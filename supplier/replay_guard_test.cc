@@ -135,5 +135,23 @@ TEST_F(ReplayGuardTest, NoncesArePurgedAsRequestsComeIn) {
   EXPECT_EQ(guard_->CountFor(std::string(32, 'c')), 1u);
 }
 
+// Issue 11: a clock stepped backwards used to reopen purged nonces.
+TEST_F(ReplayGuardTest, AClockSteppedBackDoesNotReopenPurgedNonces) {
+  const int64_t t0 = clock_.now;
+  ASSERT_TRUE(guard_->Check(MakeAuth(t0, 'r')).ok());
+  clock_.now = t0 + 2 * kWindow;  // the nonce leaves the window and is purged
+  ASSERT_TRUE(guard_->Purge().ok());
+  EXPECT_EQ(guard_->size(), 0u);
+  clock_.now = t0;                                    // the clock is stepped back
+  absl::Status s = guard_->Check(MakeAuth(t0, 'r'));  // the captured request, replayed
+  EXPECT_TRUE(absl::IsUnauthenticated(s)) << s;
+  EXPECT_NE(s.message().find("stepped back"), std::string_view::npos) << s;
+  // Also after a restart (the floor is persisted with the purge).
+  Reopen();
+  EXPECT_TRUE(absl::IsUnauthenticated(guard_->Check(MakeAuth(t0, 'r'))));
+  // Requests newer than the floor are served.
+  EXPECT_TRUE(guard_->Check(MakeAuth(t0 + kWindow, 's')).ok());
+}
+
 }  // namespace
 }  // namespace shardkeep::supplier

@@ -38,6 +38,7 @@ constexpr char kFormatKey[] = "format";
 constexpr char kFormatVersion[] = "2";
 constexpr char kFormatVersion1[] = "1";  // read and migrated at open
 constexpr char kReaperLastSeenKey[] = "reaper_last_seen_ms";
+constexpr char kNonceFloorKey[] = "nonce_floor_ms";
 
 std::string Short(std::string_view customer) {
   return crypto::ToHex(customer.substr(0, std::min<size_t>(customer.size(), 4)));
@@ -320,6 +321,23 @@ absl::Status Store::SetReaperLastSeenMs(int64_t ms) {
   wo.sync = true;
   return FromRocks(db_->Put(wo, meta_cf_, kReaperLastSeenKey, EncodeInt64(ms)),
                    "write the reaper's clock reading");
+}
+
+absl::StatusOr<std::optional<int64_t>> Store::NonceFloorMs() {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_cf_, kNonceFloorKey, &value);
+  if (s.IsNotFound()) return std::optional<int64_t>();
+  RETURN_IF_ERROR(FromRocks(s, "read the nonce floor"));
+  std::optional<int64_t> v = DecodeInt64(value);
+  if (!v) return absl::DataLossError("the nonce floor is not 8 bytes");
+  return v;
+}
+
+absl::Status Store::SetNonceFloorMs(int64_t ms) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Put(wo, meta_cf_, kNonceFloorKey, EncodeInt64(ms)),
+                   "write the nonce floor");
 }
 
 // Start-up reconciliation (docs/STORAGE.md, "Crash safety"): temporaries are

@@ -203,6 +203,10 @@ class Store {
   // The reaper's last trusted wall-clock reading; nullopt if never written.
   absl::StatusOr<std::optional<int64_t>> ReaperLastSeenMs();
   absl::Status SetReaperLastSeenMs(int64_t ms);
+  // The replay guard's floor: request timestamps below it were forgotten
+  // (their nonces purged) and must stay refused; nullopt if never written.
+  absl::StatusOr<std::optional<int64_t>> NonceFloorMs();
+  absl::Status SetNonceFloorMs(int64_t ms);
 
   // ---- Fragments ----
   class FragmentUpload;

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -22,6 +23,7 @@
 #include <string>
 #include <thread>
 
+#include "common/units.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 #include "grpcpp/grpcpp.h"
@@ -32,7 +34,6 @@
 #include "supplier/replay_guard.h"
 #include "supplier/service.h"
 #include "supplier/store.h"
-#include "common/units.h"
 
 DEFINE_string(listen, "0.0.0.0:7700",
               "address:port to serve on; port 0 picks a free port (see --port-file)");
@@ -110,8 +111,11 @@ DEFINE_string(allow_customers, "",
               "file of customer keys (64 hex digits a line) admitted without an invitation");
 DEFINE_uint32(new_contracts_per_hour, 100, "new contracts per hour at most (0: no limit)");
 DEFINE_uint32(max_customers, 10000, "contracts in force at most (0: no limit)");
-DEFINE_string(max_quota_per_customer, "0", "largest quota one customer is granted (size; 0: no "
+DEFINE_string(max_quota_per_customer, "0",
+              "largest quota one customer is granted (size; 0: no "
               "limit besides --capacity)");
+DEFINE_string(metrics_listen, "",
+              "serve Prometheus metrics (GET /metrics, HTTP/1.0) on this host:port; empty: off");
 DEFINE_string(valid, "7d", "invite: how long the invitation may be used (duration)");
 DEFINE_string(shutdown_timeout, "20s",
               "on SIGTERM, calls in flight get this long to finish before they are cancelled "
@@ -204,8 +208,12 @@ bool WritePortFile(const std::string& path, int port) {
 // Runs the reaper and purges old nonces every interval until stopped.
 class Housekeeping {
  public:
-  Housekeeping(Reaper* reaper, ReplayGuard* guard, int64_t interval_ms)
-      : reaper_(reaper), guard_(guard), interval_ms_(interval_ms), thread_([this] { Run(); }) {}
+  Housekeeping(Reaper* reaper, ReplayGuard* guard, int64_t interval_ms, Metrics* metrics)
+      : reaper_(reaper),
+        guard_(guard),
+        interval_ms_(interval_ms),
+        metrics_(metrics),
+        thread_([this] { Run(); }) {}
   ~Housekeeping() {
     {
       std::lock_guard<std::mutex> l(mu_);
@@ -221,7 +229,15 @@ class Housekeeping {
     while (!stop_) {
       l.unlock();
       auto r = reaper_->RunOnce();  // logs what it did
-      if (!r.ok()) LOG(ERROR) << "reaper: " << r.status();
+      if (!r.ok()) {
+        LOG(ERROR) << "reaper: " << r.status();
+        metrics_->RecordReaperRun("error", 0, 0);
+      } else {
+        static const char* const kDecision[] = {"reaped", "first_reading", "clock_jumped",
+                                                "waiting_to_confirm"};
+        metrics_->RecordReaperRun(kDecision[static_cast<int>(r->decision)],
+                                  r->result.contracts_reaped, r->result.freed_bytes);
+      }
       absl::Status p = guard_->Purge();
       if (!p.ok()) LOG(ERROR) << "purging old nonces: " << p;
       l.lock();
@@ -232,6 +248,7 @@ class Housekeeping {
   Reaper* const reaper_;
   ReplayGuard* const guard_;
   const int64_t interval_ms_;
+  Metrics* const metrics_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
@@ -251,6 +268,45 @@ int RunInvite() {
   return 0;
 }
 
+// `shardkeep-supplier status --data-dir DIR`: the data dir at a glance, read
+// without disturbing a running daemon (docs/OPERATING.md).
+int RunStatus() {
+  if (FLAGS_data_dir.empty()) Usage("status: --data-dir is required");
+  const int64_t now = NewSystemClock()->NowMs();
+  auto st = Store::ReadStatus(FLAGS_data_dir, now);
+  if (!st.ok()) CannotStart(std::string(st.status().message()));
+  uint64_t free = 0;
+  struct statvfs vfs;
+  if (statvfs(FLAGS_data_dir.c_str(), &vfs) == 0) {
+    free = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  }
+  int quarantined = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(FLAGS_data_dir + "/fragments/quarantine", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++quarantined;
+  }
+  std::cout << "data dir        " << FLAGS_data_dir << "\n"
+            << "supplier id     " << st->supplier_id << " (storage format " << st->format << ")\n"
+            << "customers       " << st->customers << "\n"
+            << "granted         " << FormatByteSize(st->granted_bytes) << "\n"
+            << "used            " << FormatByteSize(st->used_bytes) << " in " << st->fragments
+            << " fragments and " << st->objects << " objects\n"
+            << "disk free       " << FormatByteSize(free) << "\n"
+            << "leases          " << st->leases_expired
+            << " expired (grace or awaiting the reaper), " << st->leases_expiring_14d
+            << " ending within 14 days\n"
+            << "key claims      " << st->key_claims << "\n"
+            << "quarantined     " << quarantined << " files in fragments/quarantine/\n";
+  if (st->reaper_last_seen_ms) {
+    std::cout << "reaper clock    last trusted reading "
+              << FormatDurationMs(now - *st->reaper_last_seen_ms) << " ago\n";
+  }
+  std::cout
+      << "(refusals by reason, latencies and bytes: --metrics-listen; see docs/OPERATING.md)\n";
+  return 0;
+}
+
 int Main(int argc, char** argv) {
   FLAGS_logtostderr = true;  // systemd's journal collects stderr; --log_dir overrides
   gflags::SetUsageMessage(
@@ -264,6 +320,7 @@ int Main(int argc, char** argv) {
   }
   gflags::HandleCommandLineHelpFlags();  // --helpfull, --version, ...
   if (argc > 1 && std::string(argv[1]) == "invite" && argc == 2) return RunInvite();
+  if (argc > 1 && std::string(argv[1]) == "status" && argc == 2) return RunStatus();
   if (argc > 1) Usage(std::string("unexpected argument \"") + argv[1] + "\"");
   // glog defaults --log_dir to $TEST_TMPDIR or $GOOGLE_LOG_DIR; only an
   // explicit --log_dir moves the log from stderr to files.
@@ -283,10 +340,10 @@ int Main(int argc, char** argv) {
   options.disk_reserve_bytes = SizeFlag("disk-reserve", FLAGS_disk_reserve);
   options.accept_missing_files = FLAGS_accept_missing_files;
   options.max_customers = FLAGS_max_customers;
-  options.max_quota_per_customer = FLAGS_max_quota_per_customer == "0"
-                                       ? 0
-                                       : SizeFlag("max-quota-per-customer",
-                                                  FLAGS_max_quota_per_customer);
+  options.max_quota_per_customer =
+      FLAGS_max_quota_per_customer == "0"
+          ? 0
+          : SizeFlag("max-quota-per-customer", FLAGS_max_quota_per_customer);
   AdmissionOptions admission_options;
   if (FLAGS_admission != "open" && FLAGS_admission != "invite") {
     Usage("--admission must be \"open\" or \"invite\"");
@@ -317,7 +374,8 @@ int Main(int argc, char** argv) {
   if (window_ms <= 0) Usage("--auth-window must be positive");
   if (FLAGS_max_nonces == 0 || FLAGS_max_nonces_per_customer == 0 ||
       FLAGS_max_nonces_new_customers == 0) {
-    Usage("--max-nonces, --max-nonces-per-customer and --max-nonces-new-customers must be positive");
+    Usage(
+        "--max-nonces, --max-nonces-per-customer and --max-nonces-new-customers must be positive");
   }
   if (FLAGS_tls_cert.empty() != FLAGS_tls_key.empty()) {
     Usage("--tls-cert and --tls-key go together");
@@ -370,8 +428,8 @@ int Main(int argc, char** argv) {
     if (store->options().capacity_bytes + reserve > avail + used) {
       const uint64_t can = avail + used > reserve ? avail + used - reserve : 0;
       LOG(WARNING) << "--capacity " << FormatByteSize(store->options().capacity_bytes)
-                   << " is more than the data dir's file system can hold: "
-                   << FormatByteSize(avail) << " free plus " << FormatByteSize(used)
+                   << " is more than the data dir's file system can hold: " << FormatByteSize(avail)
+                   << " free plus " << FormatByteSize(used)
                    << " already stored, less the --disk-reserve of " << FormatByteSize(reserve)
                    << "; quotas are granted only up to what the disk holds (about "
                    << FormatByteSize(can) << " in all)";
@@ -399,9 +457,59 @@ int Main(int argc, char** argv) {
   stream_limits.max_waiting_streams = FLAGS_max_waiting_streams;
   stream_limits.max_waiting_streams_per_peer = FLAGS_max_waiting_streams_per_peer;
   stream_limits.max_streams_per_customer = FLAGS_max_streams_per_customer;
-  stream_limits.min_transfer_bytes_per_second = SizeFlag("min-transfer-rate", FLAGS_min_transfer_rate);
-  if (stream_limits.first_message_timeout_ms <= 0) Usage("--first-message-timeout must be positive");
+  stream_limits.min_transfer_bytes_per_second =
+      SizeFlag("min-transfer-rate", FLAGS_min_transfer_rate);
+  if (stream_limits.first_message_timeout_ms <= 0)
+    Usage("--first-message-timeout must be positive");
   SupplierService service(store.get(), &guard, clock.get(), idle_ms, stream_limits, &admission);
+  Metrics metrics;
+  service.set_metrics(&metrics);
+  // Gauges, read at each scrape.
+  auto gauges = [&store, &clock, data_dir = FLAGS_data_dir]() {
+    Totals t = store->GetTotals();
+    uint64_t free = 0;
+    struct statvfs vfs;
+    if (statvfs(data_dir.c_str(), &vfs) == 0)
+      free = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+    std::ostringstream g;
+    g << "# HELP shardkeep_supplier_capacity_bytes --capacity.\n"
+         "# TYPE shardkeep_supplier_capacity_bytes gauge\n"
+         "shardkeep_supplier_capacity_bytes "
+      << t.capacity_bytes
+      << "\n"
+         "# HELP shardkeep_supplier_granted_bytes Sum of the contracts' quotas.\n"
+         "# TYPE shardkeep_supplier_granted_bytes gauge\n"
+         "shardkeep_supplier_granted_bytes "
+      << t.granted_bytes
+      << "\n"
+         "# HELP shardkeep_supplier_used_bytes Sum of the contracts' usage (charged).\n"
+         "# TYPE shardkeep_supplier_used_bytes gauge\n"
+         "shardkeep_supplier_used_bytes "
+      << t.used_bytes
+      << "\n"
+         "# HELP shardkeep_supplier_customers Contracts in force.\n"
+         "# TYPE shardkeep_supplier_customers gauge\n"
+         "shardkeep_supplier_customers "
+      << t.customers
+      << "\n"
+         "# HELP shardkeep_supplier_disk_free_bytes Free space of the data dir's file system.\n"
+         "# TYPE shardkeep_supplier_disk_free_bytes gauge\n"
+         "shardkeep_supplier_disk_free_bytes "
+      << free
+      << "\n"
+         "# HELP shardkeep_supplier_clock_seconds The supplier's clock.\n"
+         "# TYPE shardkeep_supplier_clock_seconds gauge\n"
+         "shardkeep_supplier_clock_seconds "
+      << clock->NowMs() / 1000 << "\n";
+    return g.str();
+  };
+  MetricsServer metrics_server(&metrics, gauges);
+  if (!FLAGS_metrics_listen.empty()) {
+    auto port = metrics_server.Start(FLAGS_metrics_listen);
+    if (!port.ok()) CannotStart(std::string(port.status().message()));
+    LOG(INFO) << "metrics: serving GET /metrics on " << FLAGS_metrics_listen << " (port " << *port
+              << ")";
+  }
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(FLAGS_listen, creds, &port);
@@ -411,12 +519,13 @@ int Main(int argc, char** argv) {
   // Two daemons on one port would silently share its connections.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   if (FLAGS_max_streams_per_connection > 0) {
-    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
-                               static_cast<int>(std::min<uint64_t>(FLAGS_max_streams_per_connection,
-                                                                   INT32_MAX)));
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONCURRENT_STREAMS,
+        static_cast<int>(std::min<uint64_t>(FLAGS_max_streams_per_connection, INT32_MAX)));
   }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(NewUnparsableRequestInterceptorFactory());
+  interceptors.push_back(NewMetricsInterceptorFactory(&metrics));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   grpc::ResourceQuota quota("shardkeep-supplier");
   quota.SetMaxThreads(256);
@@ -448,7 +557,7 @@ int Main(int argc, char** argv) {
   {
     std::unique_ptr<Clock> steady = NewSteadyClock();
     Reaper reaper(store.get(), clock.get(), steady.get(), reaper_options);
-    Housekeeping housekeeping(&reaper, &guard, reap_ms);
+    Housekeeping housekeeping(&reaper, &guard, reap_ms, &metrics);
     server->Wait();
   }
   signal_thread.join();

@@ -137,13 +137,45 @@ absl::Status CheckObjectName(const std::string& name) {
   return absl::OkStatus();
 }
 
+namespace {
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// At most kRefusalLinesPerSecond refusal lines a second: a flood must not
+// turn into a flood of log (the counts stay exact in the metrics).
+constexpr int kRefusalLinesPerSecond = 50;
+std::atomic<int64_t> refusal_second{0};
+std::atomic<int> refusal_lines{0};
+std::atomic<int> refusals_suppressed{0};
+
+bool AllowRefusalLine() {
+  const int64_t sec = SteadyMs() / 1000;
+  int64_t seen = refusal_second.load();
+  if (sec != seen && refusal_second.compare_exchange_strong(seen, sec)) {
+    refusal_lines = 0;
+    if (int n = refusals_suppressed.exchange(0); n > 0) {
+      LOG(WARNING) << "refusals: " << n << " more refusal lines were not logged in the last "
+                   << "second(s) (see the metrics for counts)";
+    }
+  }
+  if (++refusal_lines <= kRefusalLinesPerSecond) return true;
+  ++refusals_suppressed;
+  return false;
+}
+}  // namespace
+
 grpc::Status Reply(grpc::ServerContext* ctx, const char* method, const std::string& customer,
                    const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  std::string who = customer.empty() ? "unauthenticated"
-                                     : "customer " + crypto::ToHex(customer.substr(0, 4)) + "...";
+  if (!AllowRefusalLine()) return ToGrpc(status);
+  // One line per refusal, key=value, for grep and log shippers.
   std::string line =
-      absl::StrCat("refused ", method, " from ", ctx->peer(), " (", who, "): ", status.ToString());
+      absl::StrCat("refused method=", method, " code=", absl::StatusCodeToString(status.code()),
+                   " customer=", customer.empty() ? "-" : crypto::ToHex(customer.substr(0, 4)),
+                   " peer=", ctx->peer(), " reason=\"", std::string(status.message()), "\"");
   switch (status.code()) {
     case absl::StatusCode::kNotFound:
       LOG(INFO) << line;
@@ -158,14 +190,6 @@ grpc::Status Reply(grpc::ServerContext* ctx, const char* method, const std::stri
   }
   return ToGrpc(status);
 }
-
-namespace {
-int64_t SteadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
 
 namespace {
 // "ipv4:10.0.0.1:5555" -> "ipv4:10.0.0.1", "ipv6:[::1]:5555" -> "ipv6:[::1]".
@@ -500,6 +524,7 @@ absl::Status SupplierService::DoPutFragment(grpc::ServerContext* ctx,
   }
   bool already = false;
   ASSIGN_OR_RETURN(Usage usage, upload.Commit(&already));
+  if (metrics_ != nullptr) metrics_->AddBytes("PutFragment", "in", upload.size());
   resp->set_already_present(already);
   resp->set_used_bytes(usage.used_bytes);
   resp->set_quota_bytes(usage.quota_bytes);
@@ -546,6 +571,7 @@ absl::Status SupplierService::DoGetFragment(grpc::ServerContext* ctx,
     msg.clear_size();
     msg.clear_sha256();
   } while (offset < size && !ctx->IsCancelled());
+  if (metrics_ != nullptr) metrics_->AddBytes("GetFragment", "out", offset);
   return absl::OkStatus();
 }
 

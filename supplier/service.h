@@ -18,6 +18,7 @@
 #include "proto/supplier.grpc.pb.h"
 #include "supplier/admission.h"
 #include "supplier/clock.h"
+#include "supplier/metrics.h"
 #include "supplier/replay_guard.h"
 #include "supplier/store.h"
 
@@ -53,6 +54,8 @@ class SupplierService final : public shardkeep::v1::Supplier::Service {
   SupplierService(Store* store, ReplayGuard* guard, Clock* clock, int64_t idle_timeout_ms = 0,
                   StreamLimits limits = {}, Admission* admission = nullptr);
   ~SupplierService() override;
+  // Counts transferred fragment bytes there (optional; set before serving).
+  void set_metrics(Metrics* metrics) { metrics_ = metrics; }
 
   grpc::Status Info(grpc::ServerContext* ctx, const v1::InfoRequest* req,
                     v1::InfoResponse* resp) override;
@@ -121,6 +124,7 @@ class SupplierService final : public shardkeep::v1::Supplier::Service {
   const int64_t idle_timeout_ms_;
   const StreamLimits limits_;
   Admission* const admission_;
+  Metrics* metrics_ = nullptr;
   absl::Mutex transfers_mu_;
   std::set<Transfer*> transfers_ ABSL_GUARDED_BY(transfers_mu_);
   size_t waiting_ ABSL_GUARDED_BY(transfers_mu_) = 0;

@@ -323,6 +323,60 @@ absl::Status Store::SetReaperLastSeenMs(int64_t ms) {
                    "write the reaper's clock reading");
 }
 
+absl::StatusOr<DataDirStatus> Store::ReadStatus(const std::string& data_dir, int64_t now_ms) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const char* name : {rocksdb::kDefaultColumnFamilyName.c_str(), kContractsCf, kFragmentsCf,
+                           kObjectsCf, kVaultsCf, kNoncesCf, kClaimsCf}) {
+    cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  const std::string path = data_dir + "/db";
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, cfs, &handles, &db);
+  if (!s.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read the database ", path, ": ", s.ToString()));
+  }
+  absl::Cleanup close = [&] {
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  };
+  DataDirStatus st;
+  std::string value;
+  if (db->Get(rocksdb::ReadOptions(), handles[0], kSupplierIdKey, &value).ok()) {
+    st.supplier_id = crypto::ToHex(value);
+  }
+  db->Get(rocksdb::ReadOptions(), handles[0], kFormatKey, &st.format).PermitUncheckedError();
+  if (db->Get(rocksdb::ReadOptions(), handles[0], kReaperLastSeenKey, &value).ok()) {
+    st.reaper_last_seen_ms = DecodeInt64(value);
+  }
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[1]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    ContractRecord rec;
+    if (!rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;
+    ++st.customers;
+    st.granted_bytes += rec.quota_bytes();
+    st.used_bytes += rec.used_bytes();
+    st.fragments += rec.fragments();
+    st.objects += rec.objects();
+    const int64_t expires = rec.lease_expires_ms();
+    if (expires < now_ms) {
+      ++st.leases_expired;
+    } else if (expires < now_ms + 14LL * 24 * 3600 * 1000) {
+      ++st.leases_expiring_14d;
+    }
+    if (expires >= now_ms && (st.next_lease_expiry_ms == 0 || expires < st.next_lease_expiry_ms)) {
+      st.next_lease_expiry_ms = expires;
+    }
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "scan contracts"));
+  it.reset(db->NewIterator(rocksdb::ReadOptions(), handles[6]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++st.key_claims;
+  RETURN_IF_ERROR(FromRocks(it->status(), "scan key claims"));
+  it.reset();
+  return st;
+}
+
 absl::StatusOr<std::optional<int64_t>> Store::NonceFloorMs() {
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_cf_, kNonceFloorKey, &value);

@@ -149,9 +149,29 @@ struct KeyRecordCandidate {
   int64_t stored_ms = 0;
 };
 
+// What `shardkeep-supplier status --data-dir` shows (Store::ReadStatus).
+struct DataDirStatus {
+  std::string supplier_id;
+  std::string format;
+  uint32_t customers = 0;
+  uint64_t granted_bytes = 0;
+  uint64_t used_bytes = 0;
+  uint64_t fragments = 0;
+  uint64_t objects = 0;
+  uint32_t leases_expired = 0;       // lease over, in grace or awaiting the reaper
+  uint32_t leases_expiring_14d = 0;  // lease ends within 14 days
+  int64_t next_lease_expiry_ms = 0;  // 0: none
+  uint32_t key_claims = 0;
+  std::optional<int64_t> reaper_last_seen_ms;
+};
+
 class Store {
  public:
   struct Customer;  // in-memory state of one contract (store.cc)
+
+  // Reads the database under data_dir read-only (works while a daemon
+  // serves it; RocksDB read-only instances take no lock) and summarises it.
+  static absl::StatusOr<DataDirStatus> ReadStatus(const std::string& data_dir, int64_t now_ms);
 
   // Opens (creating if needed) the store under data_dir, removes crash
   // leftovers and checks the index against the files (OpenReport). Refuses

@@ -373,7 +373,7 @@ TEST(SupplierAuth, GarbageOversizeAndMalformedInputGetsAClearStatusAndTheDaemonS
   EXPECT_EQ(FragmentFilesOnDisk(*cluster, 0), 1);
   // Refusals are logged.
   std::string log = cluster->LogTail(0, 1 << 20);
-  EXPECT_THAT(log, HasSubstr("refused PutFragment"));
+  EXPECT_THAT(log, HasSubstr("refused method=PutFragment"));
   EXPECT_THAT(log, HasSubstr("INVALID_ARGUMENT"));
   EXPECT_THAT(log, HasSubstr("not a valid protobuf message"));
 }

@@ -9,6 +9,11 @@
 #include "glog/logging.h"
 
 namespace shardkeep::supplier {
+namespace {
+// A step back up to this long keeps the floor (and refuses older requests
+// until the clock catches up); a longer one resets it (docs/PROTOCOL.md).
+constexpr int64_t kMaxFloorLeadMs = 3600LL * 1000;
+}  // namespace
 
 ReplayGuard::ReplayGuard(Store* store, Clock* clock, int64_t window_ms, ReplayGuardLimits limits)
     : store_(store), clock_(clock), window_ms_(window_ms), limits_(limits) {}
@@ -73,6 +78,17 @@ absl::Status ReplayGuard::Check(const shardkeep::v1::Auth& auth, bool has_contra
     // Purge as we go: the oldest entries are at the front, so this is
     // amortised O(1) per request and keeps the bounds about the live window.
     ForgetBeforeLocked(now - window_ms_);
+    if (floor_ms_ > now - window_ms_ + kMaxFloorLeadMs) {
+      // Stepped back by more than an hour: most likely the earlier clock was
+      // the wrong one (a jump forward, now corrected). Refusing everyone until
+      // the clock caught up would lock customers out for as long; accept the
+      // smaller risk (replays of requests signed in the window before the
+      // correction) and say so.
+      LOG(WARNING) << "replay guard: the clock is " << FormatDurationMs(floor_ms_ - now)
+                   << " behind what was already forgotten; trusting it (requests signed just "
+                      "before the step could be replayed)";
+      floor_ms_ = now - window_ms_;
+    }
     if (ts < floor_ms_) {
       return absl::UnauthenticatedError(absl::StrFormat(
           "request timestamp %d ms is older than what this supplier has already forgotten (%d "

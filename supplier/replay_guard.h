@@ -13,11 +13,13 @@
 // would add to it are refused (UNAVAILABLE, saying which bound), and expired
 // nonces are purged as requests come in, not only by the periodic Purge.
 //
-// Clock steps backwards: the lower edge of the window never moves back. Once
-// nonces older than T are forgotten (Purge, or as requests come in), a
-// timestamp below T is refused as stale whatever the clock says later, so a
-// supplier whose clock is stepped back does not accept replays of requests
-// whose nonces it purged; the floor is persisted with the purge.
+// Clock steps backwards: the lower edge of the window does not move back by
+// up to an hour. Once nonces older than T are forgotten (Purge, or as
+// requests come in), a timestamp below T is refused as stale even if the
+// clock is stepped back, so the supplier does not accept replays of requests
+// whose nonces it purged; the floor is persisted with the purge. A step back
+// of more than an hour resets the floor (logged): that is a wrong clock
+// being corrected, and refusing everyone for that long would be worse.
 //
 // Restarts: seen nonces are written to the Store (column family "nonces") and
 // loaded back at start, so a restart does not reopen the window. The write is

@@ -153,5 +153,18 @@ TEST_F(ReplayGuardTest, AClockSteppedBackDoesNotReopenPurgedNonces) {
   EXPECT_TRUE(guard_->Check(MakeAuth(t0 + kWindow, 's')).ok());
 }
 
+// A clock that jumped far ahead and is corrected must not lock everyone out
+// until it catches up: a step back of more than an hour resets the floor.
+TEST_F(ReplayGuardTest, ACorrectedForwardJumpDoesNotLockCustomersOut) {
+  const int64_t t0 = clock_.now;
+  clock_.now = t0 + 400LL * 24 * 3600 * 1000;  // a wrong clock, 400 days ahead
+  ASSERT_TRUE(guard_->Check(MakeAuth(clock_.now, 'w')).ok());
+  ASSERT_TRUE(guard_->Purge().ok());
+  clock_.now = t0 + 1000;  // corrected
+  EXPECT_TRUE(guard_->Check(MakeAuth(clock_.now, 'h')).ok());
+  Reopen();
+  EXPECT_TRUE(guard_->Check(MakeAuth(clock_.now, 'i')).ok());
+}
+
 }  // namespace
 }  // namespace shardkeep::supplier

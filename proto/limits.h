@@ -24,6 +24,12 @@ inline constexpr uint64_t kMaxObjectBytes = 1 << 20;
 // The object that holds the key record; the only one a supplier will give
 // out without a signature (GetKeyRecord, by vault ID).
 inline constexpr char kKeysObjectName[] = "keys";
+// The key record object is at most this big (a real one is a few hundred
+// bytes), so that GetKeyRecord's answer with every candidate fits one message.
+inline constexpr uint64_t kMaxKeyRecordBytes = 32 << 10;
+// Claims (candidates) per vault ID at one supplier; GetKeyRecord returns at
+// most this many, oldest registration first.
+inline constexpr size_t kMaxKeyRecordCandidates = 16;
 
 }  // namespace shardkeep::protocol
 

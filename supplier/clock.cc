@@ -25,6 +25,15 @@ class SystemClock : public Clock {
   int64_t NowMs() override { return SystemNowMs(); }
 };
 
+class SteadyClock : public Clock {
+ public:
+  int64_t NowMs() override {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+};
+
 class OffsetFileClock : public Clock {
  public:
   explicit OffsetFileClock(std::string path) : path_(std::move(path)) {}
@@ -57,6 +66,8 @@ class OffsetFileClock : public Clock {
 }  // namespace
 
 std::unique_ptr<Clock> NewSystemClock() { return std::make_unique<SystemClock>(); }
+
+std::unique_ptr<Clock> NewSteadyClock() { return std::make_unique<SteadyClock>(); }
 
 std::unique_ptr<Clock> NewOffsetFileClock(std::string path) {
   return std::make_unique<OffsetFileClock>(std::move(path));

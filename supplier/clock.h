@@ -19,6 +19,11 @@ using Clock = ::shardkeep::Clock;
 // The system's real-time clock.
 std::unique_ptr<Clock> NewSystemClock();
 
+// std::chrono::steady_clock in ms (arbitrary epoch): elapsed time that steps
+// of the wall clock (and the test offset) do not move. The reaper uses it to
+// tell a clock jump from time passing.
+std::unique_ptr<Clock> NewSteadyClock();
+
 // The system clock plus an offset in milliseconds read from `path` at every
 // call (a signed decimal integer, optionally followed by whitespace). A
 // missing, empty or unreadable file means offset 0; a malformed one is logged

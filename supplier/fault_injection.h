@@ -43,6 +43,7 @@ class FaultInjectingFragmentFiles : public FragmentFiles {
   }
   absl::StatusOr<std::vector<std::string>> List() override { return base_->List(); }
   absl::StatusOr<int> RemoveTemporaries() override { return base_->RemoveTemporaries(); }
+  absl::Status Quarantine(std::string_view file_id) override { return base_->Quarantine(file_id); }
 
  private:
   friend class FaultInjectingWriter;

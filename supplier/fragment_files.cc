@@ -272,6 +272,17 @@ class PosixFragmentFiles : public FragmentFiles {
     return ids;
   }
 
+  absl::Status Quarantine(std::string_view file_id) override {
+    if (file_id.size() != kFileIdSize) return absl::InvalidArgumentError("bad fragment file id");
+    const std::string qdir = absl::StrCat(dir_, "/quarantine");
+    if (mkdir(qdir.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoStatus("mkdir", qdir, errno);
+    const std::string from = PathOf(file_id);
+    const std::string to = absl::StrCat(qdir, "/", Hex(file_id));
+    if (rename(from.c_str(), to.c_str()) != 0) return ErrnoStatus("rename", from, errno);
+    RETURN_IF_ERROR(FsyncDir(qdir));
+    return FsyncDir(SubDir(Hex(file_id)));
+  }
+
   absl::StatusOr<int> RemoveTemporaries() override {
     std::vector<std::string> doomed;
     RETURN_IF_ERROR(Scan([&](const std::string& sub, std::string_view name) {

@@ -68,6 +68,11 @@ class FragmentFiles {
   virtual absl::StatusOr<std::vector<std::string>> List() = 0;
   // Deletes temporaries left by a crash. Call before serving.
   virtual absl::StatusOr<int> RemoveTemporaries() = 0;
+  // Moves a committed file out of the store's sight instead of deleting it
+  // (start-up reconciliation's orphans: after a database restored from an
+  // older copy they are real data). Posix: <dir>/quarantine/<32 hex>, never
+  // listed, never deleted by the supplier. NotFound if absent.
+  virtual absl::Status Quarantine(std::string_view file_id) = 0;
 };
 
 // Files under `dir` (created if missing): dir/<first 2 hex digits>/<32 hex digits>,

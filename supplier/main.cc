@@ -10,9 +10,11 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -21,16 +23,17 @@
 #include <string>
 #include <thread>
 
+#include "common/units.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/resource_quota.h"
 #include "supplier/clock.h"
 #include "supplier/limits.h"
+#include "supplier/reaper.h"
 #include "supplier/replay_guard.h"
 #include "supplier/service.h"
 #include "supplier/store.h"
-#include "common/units.h"
 
 DEFINE_string(listen, "0.0.0.0:7700",
               "address:port to serve on; port 0 picks a free port (see --port-file)");
@@ -38,15 +41,43 @@ DEFINE_string(data_dir, "", "directory for the database and fragment files (requ
 DEFINE_string(capacity, "",
               "space donated to customers: the sum of granted quotas never exceeds it "
               "(bytes, or with a unit: KiB MiB GiB TiB; required)");
-DEFINE_string(lease, "30d",
-              "contract lease; renewed by the customer's activity (duration: ms s m h d)");
+DEFINE_string(lease, "90d",
+              "contract lease; renewed by every authenticated call of the customer (duration: "
+              "ms s m h d)");
 DEFINE_string(grace, "7d",
               "after a lease expires, data is kept this long before it is deleted (duration)");
 DEFINE_string(reap_interval, "10m", "how often expired contracts are looked for (duration)");
+DEFINE_string(reaper_max_jump, "1d",
+              "if the wall clock moved forward more than this since the reaper's last run (beyond "
+              "the time measured), nothing is reaped until the new time is confirmed (duration)");
+DEFINE_string(reaper_confirm, "1h",
+              "how long (monotonic time) a clock jump must hold before the reaper trusts it "
+              "(duration)");
+DEFINE_double(reaper_max_share, 0.10,
+              "one reaper run deletes at most this share of the contracts in force (at least one)");
 DEFINE_string(auth_window, "5m",
               "requests signed more than this before or after the supplier's clock are refused "
               "(duration)");
 DEFINE_string(max_fragment_size, "64MiB", "largest fragment accepted (size)");
+DEFINE_bool(accept_missing_files, false,
+            "start even though more than a few indexed fragment files are missing, dropping "
+            "them from the index (by default the supplier refuses: wrong disk or old database?)");
+DEFINE_string(min_item_charge, "4KiB",
+              "every fragment and object costs at least this much quota, plus its name's bytes "
+              "(size)");
+DEFINE_uint64(max_items_per_contract, 1000000,
+              "fragments plus objects one contract may hold (0: no limit)");
+DEFINE_string(disk_reserve, "1GiB",
+              "free disk kept back: a quota is granted only if the file system's free space "
+              "less this covers everything granted and not yet stored (size)");
+DEFINE_uint64(max_nonces, 1000000,
+              "request nonces remembered inside the auth window, all customers together "
+              "(~100 bytes each); beyond it requests get UNAVAILABLE");
+DEFINE_uint64(max_nonces_per_customer, 100000,
+              "request nonces one customer may have inside the auth window");
+DEFINE_uint64(max_nonces_new_customers, 10000,
+              "contract requests from customers without a contract inside the auth window, all "
+              "together");
 DEFINE_bool(direct_io, true,
             "write fragment files with O_DIRECT (bypassing the page cache) where the file system "
             "supports it; --nodirect-io for buffered writes");
@@ -57,6 +88,35 @@ DEFINE_string(port_file, "",
 DEFINE_string(idle_timeout, "60s",
               "an upload or download stream that moves no message for this long is cancelled "
               "(frees its thread and quota reservation; duration)");
+DEFINE_string(first_message_timeout, "5s",
+              "an upload stream must deliver its signed header within this (duration)");
+DEFINE_uint64(max_waiting_streams, 64,
+              "upload streams waiting for their header, all together; past it the oldest waiting "
+              "one is cancelled");
+DEFINE_uint64(max_waiting_streams_per_peer, 16,
+              "upload streams from one IP address waiting for their header; past it that peer's "
+              "oldest waiting one is cancelled");
+DEFINE_uint64(max_streams_per_customer, 32,
+              "concurrent fragment uploads and downloads of one customer");
+DEFINE_uint64(max_streams_per_connection, 100,
+              "concurrent calls on one client connection (HTTP/2 MAX_CONCURRENT_STREAMS; more "
+              "wait in the client)");
+DEFINE_string(min_transfer_rate, "64KiB",
+              "bytes per second a fragment transfer must average: it is cancelled after "
+              "--first-message-timeout plus size / rate (size)");
+DEFINE_string(admission, "open",
+              "who may open a new contract: \"open\" (anyone) or \"invite\" (an invitation "
+              "from `shardkeep-supplier invite`, or a key in --allow-customers)");
+DEFINE_string(allow_customers, "",
+              "file of customer keys (64 hex digits a line) admitted without an invitation");
+DEFINE_uint32(new_contracts_per_hour, 100, "new contracts per hour at most (0: no limit)");
+DEFINE_uint32(max_customers, 10000, "contracts in force at most (0: no limit)");
+DEFINE_string(max_quota_per_customer, "0",
+              "largest quota one customer is granted (size; 0: no "
+              "limit besides --capacity)");
+DEFINE_string(metrics_listen, "",
+              "serve Prometheus metrics (GET /metrics, HTTP/1.0) on this host:port; empty: off");
+DEFINE_string(valid, "7d", "invite: how long the invitation may be used (duration)");
 DEFINE_string(shutdown_timeout, "20s",
               "on SIGTERM, calls in flight get this long to finish before they are cancelled "
               "(duration)");
@@ -145,12 +205,16 @@ bool WritePortFile(const std::string& path, int port) {
   return std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
-// Runs ReapExpired and purges old nonces every interval until stopped.
-class Reaper {
+// Runs the reaper and purges old nonces every interval until stopped.
+class Housekeeping {
  public:
-  Reaper(Store* store, ReplayGuard* guard, int64_t interval_ms)
-      : store_(store), guard_(guard), interval_ms_(interval_ms), thread_([this] { Run(); }) {}
-  ~Reaper() {
+  Housekeeping(Reaper* reaper, ReplayGuard* guard, int64_t interval_ms, Metrics* metrics)
+      : reaper_(reaper),
+        guard_(guard),
+        interval_ms_(interval_ms),
+        metrics_(metrics),
+        thread_([this] { Run(); }) {}
+  ~Housekeeping() {
     {
       std::lock_guard<std::mutex> l(mu_);
       stop_ = true;
@@ -164,12 +228,15 @@ class Reaper {
     std::unique_lock<std::mutex> l(mu_);
     while (!stop_) {
       l.unlock();
-      auto r = store_->ReapExpired();
+      auto r = reaper_->RunOnce();  // logs what it did
       if (!r.ok()) {
         LOG(ERROR) << "reaper: " << r.status();
-      } else if (r->contracts_reaped > 0) {
-        LOG(INFO) << "reaper: " << r->contracts_reaped << " expired contracts deleted, "
-                  << r->freed_bytes << " bytes freed";
+        metrics_->RecordReaperRun("error", 0, 0);
+      } else {
+        static const char* const kDecision[] = {"reaped", "first_reading", "clock_jumped",
+                                                "waiting_to_confirm"};
+        metrics_->RecordReaperRun(kDecision[static_cast<int>(r->decision)],
+                                  r->result.contracts_reaped, r->result.freed_bytes);
       }
       absl::Status p = guard_->Purge();
       if (!p.ok()) LOG(ERROR) << "purging old nonces: " << p;
@@ -178,14 +245,67 @@ class Reaper {
     }
   }
 
-  Store* const store_;
+  Reaper* const reaper_;
   ReplayGuard* const guard_;
   const int64_t interval_ms_;
+  Metrics* const metrics_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
   std::thread thread_;
 };
+
+// `shardkeep-supplier invite --data-dir DIR [--valid 7d]`: prints a token that
+// lets one new customer open a contract. Works while the daemon runs (it
+// needs only the invite secret, not the database).
+int RunInvite() {
+  if (FLAGS_data_dir.empty()) Usage("invite: --data-dir is required");
+  const int64_t valid_ms = DurationFlag("valid", FLAGS_valid);
+  if (valid_ms <= 0) Usage("--valid must be positive");
+  auto secret = LoadOrCreateInviteSecret(FLAGS_data_dir);
+  if (!secret.ok()) CannotStart(std::string(secret.status().message()));
+  std::cout << MakeInvite(*secret, NewSystemClock()->NowMs() + valid_ms) << "\n";
+  return 0;
+}
+
+// `shardkeep-supplier status --data-dir DIR`: the data dir at a glance, read
+// without disturbing a running daemon (docs/OPERATING.md).
+int RunStatus() {
+  if (FLAGS_data_dir.empty()) Usage("status: --data-dir is required");
+  const int64_t now = NewSystemClock()->NowMs();
+  auto st = Store::ReadStatus(FLAGS_data_dir, now);
+  if (!st.ok()) CannotStart(std::string(st.status().message()));
+  uint64_t free = 0;
+  struct statvfs vfs;
+  if (statvfs(FLAGS_data_dir.c_str(), &vfs) == 0) {
+    free = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  }
+  int quarantined = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(FLAGS_data_dir + "/fragments/quarantine", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++quarantined;
+  }
+  std::cout << "data dir        " << FLAGS_data_dir << "\n"
+            << "supplier id     " << st->supplier_id << " (storage format " << st->format << ")\n"
+            << "customers       " << st->customers << "\n"
+            << "granted         " << FormatByteSize(st->granted_bytes) << "\n"
+            << "used            " << FormatByteSize(st->used_bytes) << " in " << st->fragments
+            << " fragments and " << st->objects << " objects\n"
+            << "disk free       " << FormatByteSize(free) << "\n"
+            << "leases          " << st->leases_expired
+            << " expired (grace or awaiting the reaper), " << st->leases_expiring_14d
+            << " ending within 14 days\n"
+            << "key claims      " << st->key_claims << "\n"
+            << "quarantined     " << quarantined << " files in fragments/quarantine/\n";
+  if (st->reaper_last_seen_ms) {
+    std::cout << "reaper clock    last trusted reading "
+              << FormatDurationMs(now - *st->reaper_last_seen_ms) << " ago\n";
+  }
+  std::cout
+      << "(refusals by reason, latencies and bytes: --metrics-listen; see docs/OPERATING.md)\n";
+  return 0;
+}
 
 int Main(int argc, char** argv) {
   FLAGS_logtostderr = true;  // systemd's journal collects stderr; --log_dir overrides
@@ -199,6 +319,8 @@ int Main(int argc, char** argv) {
     return 0;
   }
   gflags::HandleCommandLineHelpFlags();  // --helpfull, --version, ...
+  if (argc > 1 && std::string(argv[1]) == "invite" && argc == 2) return RunInvite();
+  if (argc > 1 && std::string(argv[1]) == "status" && argc == 2) return RunStatus();
   if (argc > 1) Usage(std::string("unexpected argument \"") + argv[1] + "\"");
   // glog defaults --log_dir to $TEST_TMPDIR or $GOOGLE_LOG_DIR; only an
   // explicit --log_dir moves the log from stderr to files.
@@ -212,6 +334,27 @@ int Main(int argc, char** argv) {
   options.grace_ms = DurationFlag("grace", FLAGS_grace);
   options.max_fragment_bytes = SizeFlag("max-fragment-size", FLAGS_max_fragment_size);
   options.max_object_bytes = kMaxObjectBytes;
+  if (options.capacity_bytes == 0) Usage("--capacity must be more than 0");
+  options.min_item_charge = SizeFlag("min-item-charge", FLAGS_min_item_charge);
+  options.max_items_per_contract = FLAGS_max_items_per_contract;
+  options.disk_reserve_bytes = SizeFlag("disk-reserve", FLAGS_disk_reserve);
+  options.accept_missing_files = FLAGS_accept_missing_files;
+  options.max_customers = FLAGS_max_customers;
+  options.max_quota_per_customer =
+      FLAGS_max_quota_per_customer == "0"
+          ? 0
+          : SizeFlag("max-quota-per-customer", FLAGS_max_quota_per_customer);
+  AdmissionOptions admission_options;
+  if (FLAGS_admission != "open" && FLAGS_admission != "invite") {
+    Usage("--admission must be \"open\" or \"invite\"");
+  }
+  admission_options.require_invite = FLAGS_admission == "invite";
+  admission_options.new_contracts_per_hour = FLAGS_new_contracts_per_hour;
+  if (!FLAGS_allow_customers.empty()) {
+    auto allowed = ReadAllowList(FLAGS_allow_customers);
+    if (!allowed.ok()) Usage("--allow-customers: " + std::string(allowed.status().message()));
+    admission_options.allowed = std::move(allowed).value();
+  }
   options.direct_io = FLAGS_direct_io;
   const int64_t reap_ms = DurationFlag("reap-interval", FLAGS_reap_interval);
   const int64_t window_ms = DurationFlag("auth-window", FLAGS_auth_window);
@@ -220,7 +363,20 @@ int Main(int argc, char** argv) {
   if (idle_ms <= 0) Usage("--idle-timeout must be positive");
   if (options.lease_ms <= 0) Usage("--lease must be positive");
   if (reap_ms <= 0) Usage("--reap-interval must be positive");
+  ReaperOptions reaper_options;
+  reaper_options.max_forward_jump_ms = DurationFlag("reaper-max-jump", FLAGS_reaper_max_jump);
+  reaper_options.confirm_ms = DurationFlag("reaper-confirm", FLAGS_reaper_confirm);
+  reaper_options.max_share = FLAGS_reaper_max_share;
+  if (reaper_options.max_forward_jump_ms <= 0) Usage("--reaper-max-jump must be positive");
+  if (!(FLAGS_reaper_max_share > 0 && FLAGS_reaper_max_share <= 1)) {
+    Usage("--reaper-max-share must be in (0, 1]");
+  }
   if (window_ms <= 0) Usage("--auth-window must be positive");
+  if (FLAGS_max_nonces == 0 || FLAGS_max_nonces_per_customer == 0 ||
+      FLAGS_max_nonces_new_customers == 0) {
+    Usage(
+        "--max-nonces, --max-nonces-per-customer and --max-nonces-new-customers must be positive");
+  }
   if (FLAGS_tls_cert.empty() != FLAGS_tls_key.empty()) {
     Usage("--tls-cert and --tls-key go together");
   }
@@ -268,17 +424,92 @@ int Main(int argc, char** argv) {
   if (statvfs(FLAGS_data_dir.c_str(), &fs) == 0) {
     uint64_t avail = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
     uint64_t used = store->GetTotals().used_bytes;
-    if (store->options().capacity_bytes > avail + used) {
+    const uint64_t reserve = store->options().disk_reserve_bytes;
+    if (store->options().capacity_bytes + reserve > avail + used) {
+      const uint64_t can = avail + used > reserve ? avail + used - reserve : 0;
       LOG(WARNING) << "--capacity " << FormatByteSize(store->options().capacity_bytes)
-                   << " is more than the " << FormatByteSize(avail)
-                   << " free on the data dir's file system plus the " << FormatByteSize(used)
-                   << " already stored";
+                   << " is more than the data dir's file system can hold: " << FormatByteSize(avail)
+                   << " free plus " << FormatByteSize(used)
+                   << " already stored, less the --disk-reserve of " << FormatByteSize(reserve)
+                   << "; quotas are granted only up to what the disk holds (about "
+                   << FormatByteSize(can) << " in all)";
+      std::cerr << "shardkeep-supplier: warning: --capacity "
+                << FormatByteSize(store->options().capacity_bytes) << " exceeds what the disk "
+                << "holds (" << FormatByteSize(can) << " after the reserve); see the log\n";
     }
   }
-  ReplayGuard guard(store.get(), clock.get(), window_ms);
+  ReplayGuardLimits replay_limits;
+  replay_limits.max_entries = static_cast<size_t>(FLAGS_max_nonces);
+  replay_limits.max_per_customer = static_cast<size_t>(FLAGS_max_nonces_per_customer);
+  replay_limits.max_newcomers = static_cast<size_t>(FLAGS_max_nonces_new_customers);
+  ReplayGuard guard(store.get(), clock.get(), window_ms, replay_limits);
   if (absl::Status s = guard.Load(); !s.ok()) CannotStart(std::string(s.message()));
 
-  SupplierService service(store.get(), &guard, clock.get(), idle_ms);
+  {
+    auto secret = LoadOrCreateInviteSecret(FLAGS_data_dir);
+    if (!secret.ok()) CannotStart(std::string(secret.status().message()));
+    admission_options.invite_secret = std::move(secret).value();
+  }
+  Admission admission(std::move(admission_options), clock.get());
+  StreamLimits stream_limits;
+  stream_limits.first_message_timeout_ms =
+      DurationFlag("first-message-timeout", FLAGS_first_message_timeout);
+  stream_limits.max_waiting_streams = FLAGS_max_waiting_streams;
+  stream_limits.max_waiting_streams_per_peer = FLAGS_max_waiting_streams_per_peer;
+  stream_limits.max_streams_per_customer = FLAGS_max_streams_per_customer;
+  stream_limits.min_transfer_bytes_per_second =
+      SizeFlag("min-transfer-rate", FLAGS_min_transfer_rate);
+  if (stream_limits.first_message_timeout_ms <= 0)
+    Usage("--first-message-timeout must be positive");
+  SupplierService service(store.get(), &guard, clock.get(), idle_ms, stream_limits, &admission);
+  Metrics metrics;
+  service.set_metrics(&metrics);
+  // Gauges, read at each scrape.
+  auto gauges = [&store, &clock, data_dir = FLAGS_data_dir]() {
+    Totals t = store->GetTotals();
+    uint64_t free = 0;
+    struct statvfs vfs;
+    if (statvfs(data_dir.c_str(), &vfs) == 0)
+      free = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+    std::ostringstream g;
+    g << "# HELP shardkeep_supplier_capacity_bytes --capacity.\n"
+         "# TYPE shardkeep_supplier_capacity_bytes gauge\n"
+         "shardkeep_supplier_capacity_bytes "
+      << t.capacity_bytes
+      << "\n"
+         "# HELP shardkeep_supplier_granted_bytes Sum of the contracts' quotas.\n"
+         "# TYPE shardkeep_supplier_granted_bytes gauge\n"
+         "shardkeep_supplier_granted_bytes "
+      << t.granted_bytes
+      << "\n"
+         "# HELP shardkeep_supplier_used_bytes Sum of the contracts' usage (charged).\n"
+         "# TYPE shardkeep_supplier_used_bytes gauge\n"
+         "shardkeep_supplier_used_bytes "
+      << t.used_bytes
+      << "\n"
+         "# HELP shardkeep_supplier_customers Contracts in force.\n"
+         "# TYPE shardkeep_supplier_customers gauge\n"
+         "shardkeep_supplier_customers "
+      << t.customers
+      << "\n"
+         "# HELP shardkeep_supplier_disk_free_bytes Free space of the data dir's file system.\n"
+         "# TYPE shardkeep_supplier_disk_free_bytes gauge\n"
+         "shardkeep_supplier_disk_free_bytes "
+      << free
+      << "\n"
+         "# HELP shardkeep_supplier_clock_seconds The supplier's clock.\n"
+         "# TYPE shardkeep_supplier_clock_seconds gauge\n"
+         "shardkeep_supplier_clock_seconds "
+      << clock->NowMs() / 1000 << "\n";
+    return g.str();
+  };
+  MetricsServer metrics_server(&metrics, gauges);
+  if (!FLAGS_metrics_listen.empty()) {
+    auto port = metrics_server.Start(FLAGS_metrics_listen);
+    if (!port.ok()) CannotStart(std::string(port.status().message()));
+    LOG(INFO) << "metrics: serving GET /metrics on " << FLAGS_metrics_listen << " (port " << *port
+              << ")";
+  }
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(FLAGS_listen, creds, &port);
@@ -287,8 +518,14 @@ int Main(int argc, char** argv) {
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   // Two daemons on one port would silently share its connections.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  if (FLAGS_max_streams_per_connection > 0) {
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONCURRENT_STREAMS,
+        static_cast<int>(std::min<uint64_t>(FLAGS_max_streams_per_connection, INT32_MAX)));
+  }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(NewUnparsableRequestInterceptorFactory());
+  interceptors.push_back(NewMetricsInterceptorFactory(&metrics));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   grpc::ResourceQuota quota("shardkeep-supplier");
   quota.SetMaxThreads(256);
@@ -318,7 +555,9 @@ int Main(int argc, char** argv) {
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(shutdown_ms));
   });
   {
-    Reaper reaper(store.get(), &guard, reap_ms);
+    std::unique_ptr<Clock> steady = NewSteadyClock();
+    Reaper reaper(store.get(), clock.get(), steady.get(), reaper_options);
+    Housekeeping housekeeping(&reaper, &guard, reap_ms, &metrics);
     server->Wait();
   }
   signal_thread.join();

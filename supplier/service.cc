@@ -6,10 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/crypto.h"
+#include "common/units.h"
 #include "glog/logging.h"
 #include "proto/signing.h"
 #include "supplier/limits.h"
-#include "common/units.h"
 
 namespace shardkeep::supplier {
 namespace {
@@ -137,13 +137,45 @@ absl::Status CheckObjectName(const std::string& name) {
   return absl::OkStatus();
 }
 
+namespace {
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// At most kRefusalLinesPerSecond refusal lines a second: a flood must not
+// turn into a flood of log (the counts stay exact in the metrics).
+constexpr int kRefusalLinesPerSecond = 50;
+std::atomic<int64_t> refusal_second{0};
+std::atomic<int> refusal_lines{0};
+std::atomic<int> refusals_suppressed{0};
+
+bool AllowRefusalLine() {
+  const int64_t sec = SteadyMs() / 1000;
+  int64_t seen = refusal_second.load();
+  if (sec != seen && refusal_second.compare_exchange_strong(seen, sec)) {
+    refusal_lines = 0;
+    if (int n = refusals_suppressed.exchange(0); n > 0) {
+      LOG(WARNING) << "refusals: " << n << " more refusal lines were not logged in the last "
+                   << "second(s) (see the metrics for counts)";
+    }
+  }
+  if (++refusal_lines <= kRefusalLinesPerSecond) return true;
+  ++refusals_suppressed;
+  return false;
+}
+}  // namespace
+
 grpc::Status Reply(grpc::ServerContext* ctx, const char* method, const std::string& customer,
                    const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  std::string who = customer.empty() ? "unauthenticated"
-                                     : "customer " + crypto::ToHex(customer.substr(0, 4)) + "...";
+  if (!AllowRefusalLine()) return ToGrpc(status);
+  // One line per refusal, key=value, for grep and log shippers.
   std::string line =
-      absl::StrCat("refused ", method, " from ", ctx->peer(), " (", who, "): ", status.ToString());
+      absl::StrCat("refused method=", method, " code=", absl::StatusCodeToString(status.code()),
+                   " customer=", customer.empty() ? "-" : crypto::ToHex(customer.substr(0, 4)),
+                   " peer=", ctx->peer(), " reason=\"", std::string(status.message()), "\"");
   switch (status.code()) {
     case absl::StatusCode::kNotFound:
       LOG(INFO) << line;
@@ -160,39 +192,100 @@ grpc::Status Reply(grpc::ServerContext* ctx, const char* method, const std::stri
 }
 
 namespace {
-int64_t SteadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+// "ipv4:10.0.0.1:5555" -> "ipv4:10.0.0.1", "ipv6:[::1]:5555" -> "ipv6:[::1]".
+std::string PeerAddress(const std::string& peer) {
+  const size_t colon = peer.rfind(':');
+  const size_t first = peer.find(':');
+  return colon == std::string::npos || colon == first ? peer : peer.substr(0, colon);
 }
 }  // namespace
 
-// Registers a streaming call with the idle watchdog; Progress() after every
-// message moved.
+// Registers a streaming call with the watchdog for its lifetime; Progress()
+// after every message moved. An upload starts WaitingHeader(); HeaderArrived()
+// ends that; Authenticated() counts the stream against its customer and sets
+// the transfer's deadline from its size.
 class SupplierService::TransferScope {
  public:
-  TransferScope(SupplierService* s, grpc::ServerContext* ctx) : s_(s) {
+  TransferScope(SupplierService* s, grpc::ServerContext* ctx, bool waiting_header) : s_(s) {
     t_.ctx = ctx;
-    t_.last_progress_ms = SteadyMs();
+    t_.peer_ip = PeerAddress(ctx->peer());
+    t_.started_ms = SteadyMs();
+    t_.last_progress_ms = t_.started_ms;
     absl::MutexLock l(&s_->transfers_mu_);
     s_->transfers_.insert(&t_);
+    if (!waiting_header) return;
+    const StreamLimits& lim = s_->limits_;
+    t_.waiting_header = true;
+    if (lim.first_message_timeout_ms > 0) {
+      t_.deadline_ms = t_.started_ms + lim.first_message_timeout_ms;
+    }
+    ++s_->waiting_;
+    const size_t from_peer = ++s_->waiting_per_peer_[t_.peer_ip];
+    if (lim.max_waiting_streams_per_peer > 0 && from_peer > lim.max_waiting_streams_per_peer) {
+      s_->EvictOldestWaiting(t_.peer_ip, &t_);
+    }
+    if (lim.max_waiting_streams > 0 && s_->waiting_ > lim.max_waiting_streams) {
+      s_->EvictOldestWaiting("", &t_);
+    }
   }
   ~TransferScope() {
     absl::MutexLock l(&s_->transfers_mu_);
+    StopWaitingLocked();
+    if (!t_.customer.empty() && --s_->streams_per_customer_[t_.customer] == 0) {
+      s_->streams_per_customer_.erase(t_.customer);
+    }
     s_->transfers_.erase(&t_);
   }
+  void HeaderArrived() {
+    absl::MutexLock l(&s_->transfers_mu_);
+    StopWaitingLocked();
+    t_.deadline_ms = INT64_MAX;
+  }
+  // ResourceExhausted if the customer already has max_streams_per_customer.
+  absl::Status Authenticated(const std::string& customer, uint64_t size) {
+    const StreamLimits& lim = s_->limits_;
+    absl::MutexLock l(&s_->transfers_mu_);
+    size_t& n = s_->streams_per_customer_[customer];
+    if (lim.max_streams_per_customer > 0 && n >= lim.max_streams_per_customer) {
+      if (n == 0) s_->streams_per_customer_.erase(customer);
+      return absl::ResourceExhaustedError(absl::StrFormat(
+          "customer %s... already has %d fragment transfers in progress (the limit)",
+          crypto::ToHex(customer.substr(0, 4)), lim.max_streams_per_customer));
+    }
+    ++n;
+    t_.customer = customer;
+    if (lim.min_transfer_bytes_per_second > 0) {
+      const int64_t budget = std::max<int64_t>(lim.first_message_timeout_ms, 1000) +
+                             static_cast<int64_t>(size / lim.min_transfer_bytes_per_second * 1000);
+      t_.deadline_ms = SteadyMs() + budget;
+    }
+    return absl::OkStatus();
+  }
   void Progress() { t_.last_progress_ms = SteadyMs(); }
-  bool cancelled_idle() const { return t_.cancelled_idle; }
+  // Why the watchdog cancelled this transfer; nullptr if it did not.
+  const char* cancelled_because() const { return t_.cancelled_because; }
 
  private:
+  void StopWaitingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s_->transfers_mu_) {
+    if (!t_.waiting_header.exchange(false)) return;
+    --s_->waiting_;
+    auto it = s_->waiting_per_peer_.find(t_.peer_ip);
+    if (it != s_->waiting_per_peer_.end() && --it->second == 0) s_->waiting_per_peer_.erase(it);
+  }
+
   SupplierService* const s_;
   Transfer t_;
 };
 
 SupplierService::SupplierService(Store* store, ReplayGuard* guard, Clock* clock,
-                                 int64_t idle_timeout_ms)
-    : store_(store), guard_(guard), clock_(clock), idle_timeout_ms_(idle_timeout_ms) {
-  if (idle_timeout_ms_ > 0) watchdog_ = std::thread([this] { WatchIdleTransfers(); });
+                                 int64_t idle_timeout_ms, StreamLimits limits, Admission* admission)
+    : store_(store),
+      guard_(guard),
+      clock_(clock),
+      idle_timeout_ms_(idle_timeout_ms),
+      limits_(limits),
+      admission_(admission) {
+  watchdog_ = std::thread([this] { WatchTransfers(); });
 }
 
 SupplierService::~SupplierService() {
@@ -203,15 +296,47 @@ SupplierService::~SupplierService() {
   if (watchdog_.joinable()) watchdog_.join();
 }
 
-void SupplierService::WatchIdleTransfers() {
-  const int64_t period = std::clamp<int64_t>(idle_timeout_ms_ / 4, 10, 1000);
+void SupplierService::EvictOldestWaiting(const std::string& peer_ip, const Transfer* self) {
+  Transfer* oldest = nullptr;
+  for (Transfer* t : transfers_) {
+    if (t == self || !t->waiting_header || (!peer_ip.empty() && t->peer_ip != peer_ip)) continue;
+    if (oldest == nullptr || t->started_ms < oldest->started_ms) oldest = t;
+  }
+  if (oldest == nullptr) return;
+  // It stops counting as waiting now (its handler sees the cancellation and
+  // ends soon; the next new stream must not evict another on its account).
+  oldest->waiting_header = false;
+  --waiting_;
+  auto it = waiting_per_peer_.find(oldest->peer_ip);
+  if (it != waiting_per_peer_.end() && --it->second == 0) waiting_per_peer_.erase(it);
+  oldest->cancelled_because =
+      peer_ip.empty() ? "too many streams waiting for their first message"
+                      : "too many streams from this peer waiting for their first message";
+  oldest->ctx->TryCancel();
+}
+
+void SupplierService::WatchTransfers() {
+  int64_t period = 1000;
+  if (idle_timeout_ms_ > 0) period = std::min(period, idle_timeout_ms_ / 4);
+  if (limits_.first_message_timeout_ms > 0) {
+    period = std::min(period, limits_.first_message_timeout_ms / 4);
+  }
+  period = std::max<int64_t>(period, 10);
   absl::MutexLock l(&transfers_mu_);
   while (!stop_watchdog_) {
     transfers_mu_.AwaitWithTimeout(absl::Condition(&stop_watchdog_), absl::Milliseconds(period));
     const int64_t now = SteadyMs();
     for (Transfer* t : transfers_) {
-      if (!t->cancelled_idle && now - t->last_progress_ms > idle_timeout_ms_) {
-        t->cancelled_idle = true;
+      if (t->cancelled_because != nullptr) continue;
+      const char* why = nullptr;
+      if (now > t->deadline_ms) {
+        why = t->waiting_header ? "no header within the first-message timeout"
+                                : "slower than the minimum transfer rate";
+      } else if (idle_timeout_ms_ > 0 && now - t->last_progress_ms > idle_timeout_ms_) {
+        why = "idle";
+      }
+      if (why != nullptr) {
+        t->cancelled_because = why;
         t->ctx->TryCancel();
       }
     }
@@ -223,7 +348,22 @@ absl::StatusOr<std::string> SupplierService::Authenticate(const char* method, co
   RETURN_IF_ERROR(CheckNoUnknownFields(req));
   ASSIGN_OR_RETURN(std::string customer,
                    signing::VerifyRequest(method, store_->supplier_id(), req));
-  RETURN_IF_ERROR(guard_->Check(req.auth()));
+  // A customer without a contract is refused before any state is recorded
+  // (issue 11: a flood signed with throw-away keys used to fill the nonce
+  // table for everyone). Only RequestContract, which may create a contract,
+  // goes on, and its nonces come from a bounded pool of their own.
+  RETURN_IF_ERROR(guard_->CheckTimestamp(req.auth()));
+  const bool has_contract = store_->HasContract(customer);
+  if (!has_contract && std::string_view(method) != m::kRequestContract) {
+    const std::string who = crypto::ToHex(customer.substr(0, 4));
+    if (std::string_view(method) == m::kGetContract) {
+      return absl::NotFoundError(
+          absl::StrCat("customer ", who, "... has no contract with this supplier"));
+    }
+    return absl::PermissionDeniedError(absl::StrCat(
+        "customer ", who, "... has no contract with this supplier (RequestContract first)"));
+  }
+  RETURN_IF_ERROR(guard_->Check(req.auth(), has_contract));
   return customer;
 }
 
@@ -259,9 +399,13 @@ grpc::Status SupplierService::RequestContract(grpc::ServerContext* ctx,
           "supplier_count",
           req->position(), req->supplier_count(), kMaxSupplierCount));
     }
+    std::string invite_id;
+    if (admission_ != nullptr && !store_->HasContract(customer)) {
+      RETURN_IF_ERROR(admission_->AdmitNew(customer, req->invite(), &invite_id));
+    }
     ASSIGN_OR_RETURN(ContractRecord rec,
                      store_->RequestContract(customer, req->needed_bytes(), req->position(),
-                                             req->supplier_count()));
+                                             req->supplier_count(), invite_id));
     FillContract(customer, rec, resp->mutable_contract());
     return absl::OkStatus();
   }();
@@ -317,12 +461,17 @@ grpc::Status SupplierService::PutFragment(grpc::ServerContext* ctx,
 absl::Status SupplierService::DoPutFragment(grpc::ServerContext* ctx,
                                             grpc::ServerReader<v1::PutFragmentChunk>* reader,
                                             v1::PutFragmentResponse* resp, std::string* customer) {
-  TransferScope transfer(this, ctx);
+  TransferScope transfer(this, ctx, /*waiting_header=*/true);
   v1::PutFragmentChunk chunk;
   if (!reader->Read(&chunk)) {
+    if (const char* why = transfer.cancelled_because()) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("PutFragment stream cancelled before its header: ", why));
+    }
     return absl::InvalidArgumentError(
         "empty PutFragment stream: the first message must be the header");
   }
+  transfer.HeaderArrived();
   if (!chunk.has_header()) {
     return absl::InvalidArgumentError("the first PutFragment message must carry the header");
   }
@@ -331,6 +480,7 @@ absl::Status SupplierService::DoPutFragment(grpc::ServerContext* ctx,
   ASSIGN_OR_RETURN(*customer, Authenticate(m::kPutFragment, header));
   RETURN_IF_ERROR(CheckFragmentKey(header.key()));
   RETURN_IF_ERROR(store_->Touch(*customer));
+  RETURN_IF_ERROR(transfer.Authenticated(*customer, header.size()));
   ASSIGN_OR_RETURN(Store::BeginResult begin,
                    store_->BeginFragment(*customer, header.key(), header.size(), header.sha256()));
   if (begin.already_present) {
@@ -355,10 +505,17 @@ absl::Status SupplierService::DoPutFragment(grpc::ServerContext* ctx,
     RETURN_IF_ERROR(CheckNoUnknownFields(chunk));
     RETURN_IF_ERROR(upload.Append(chunk.data()));
   }
-  if (transfer.cancelled_idle()) {
+  if (const char* why = transfer.cancelled_because()) {
+    if (std::string_view(why) == "idle") {
+      return absl::DeadlineExceededError(absl::StrFormat(
+          "fragment %s: no data for %s after %d of %d bytes; upload abandoned, nothing stored",
+          header.key(), FormatDurationMs(idle_timeout_ms_), upload.received(), upload.size()));
+    }
     return absl::DeadlineExceededError(absl::StrFormat(
-        "fragment %s: no data for %s after %d of %d bytes; upload abandoned, nothing stored",
-        header.key(), FormatDurationMs(idle_timeout_ms_), upload.received(), upload.size()));
+        "fragment %s: upload cancelled (%s; minimum rate %d bytes/s) after %d of %d bytes; "
+        "nothing stored",
+        header.key(), why, limits_.min_transfer_bytes_per_second, upload.received(),
+        upload.size()));
   }
   if (ctx->IsCancelled()) {
     return absl::CancelledError(
@@ -367,6 +524,7 @@ absl::Status SupplierService::DoPutFragment(grpc::ServerContext* ctx,
   }
   bool already = false;
   ASSIGN_OR_RETURN(Usage usage, upload.Commit(&already));
+  if (metrics_ != nullptr) metrics_->AddBytes("PutFragment", "in", upload.size());
   resp->set_already_present(already);
   resp->set_used_bytes(usage.used_bytes);
   resp->set_quota_bytes(usage.quota_bytes);
@@ -389,7 +547,8 @@ absl::Status SupplierService::DoGetFragment(grpc::ServerContext* ctx,
   RETURN_IF_ERROR(CheckFragmentKey(req->key()));
   RETURN_IF_ERROR(store_->Touch(*customer));
   ASSIGN_OR_RETURN(Store::OpenedFragment f, store_->OpenFragment(*customer, req->key()));
-  TransferScope transfer(this, ctx);
+  TransferScope transfer(this, ctx, /*waiting_header=*/false);
+  RETURN_IF_ERROR(transfer.Authenticated(*customer, f.record.size()));
   const uint64_t size = f.record.size();
   v1::FragmentData msg;
   msg.set_size(size);
@@ -404,13 +563,15 @@ absl::Status SupplierService::DoGetFragment(grpc::ServerContext* ctx,
     if (!writer->Write(msg)) {
       return absl::CancelledError(absl::StrFormat(
           "fragment %s: client %s after %d of %d bytes", req->key(),
-          transfer.cancelled_idle() ? "stopped reading" : "went away", offset, size));
+          transfer.cancelled_because() != nullptr ? transfer.cancelled_because() : "went away",
+          offset, size));
     }
     transfer.Progress();
     offset += n;
     msg.clear_size();
     msg.clear_sha256();
   } while (offset < size && !ctx->IsCancelled());
+  if (metrics_ != nullptr) metrics_->AddBytes("GetFragment", "out", offset);
   return absl::OkStatus();
 }
 
@@ -573,10 +734,14 @@ grpc::Status SupplierService::GetKeyRecord(grpc::ServerContext* ctx,
       return absl::InvalidArgumentError(
           absl::StrFormat("vault_id must be 1..%d bytes", kMaxVaultIdLength));
     }
-    ASSIGN_OR_RETURN(auto record, store_->GetKeyRecord(req->vault_id()));
-    auto* candidate = resp->add_candidates();
-    candidate->set_data(std::move(record.first));
-    candidate->set_customer_key(std::move(record.second));
+    ASSIGN_OR_RETURN(std::vector<KeyRecordCandidate> candidates,
+                     store_->GetKeyRecord(req->vault_id()));
+    for (KeyRecordCandidate& c : candidates) {
+      v1::KeyRecordCandidate* out = resp->add_candidates();
+      out->set_data(std::move(c.data));
+      out->set_customer_key(std::move(c.customer_key));
+      out->set_stored_ms(c.stored_ms);
+    }
     return absl::OkStatus();
   }();
   return Reply(ctx, "GetKeyRecord", "", s);

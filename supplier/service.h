@@ -7,17 +7,42 @@
 #define SHARDKEEP_SUPPLIER_SERVICE_H_
 
 #include <atomic>
+#include <cstdint>
+#include <map>
 #include <set>
+#include <string>
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "proto/supplier.grpc.pb.h"
+#include "supplier/admission.h"
 #include "supplier/clock.h"
+#include "supplier/metrics.h"
 #include "supplier/replay_guard.h"
 #include "supplier/store.h"
 
 namespace shardkeep::supplier {
+
+// Bounds on streaming calls, so that callers who hold streams open without
+// sending (or send a byte a minute) cannot take every server thread
+// (issue 11; docs/PROTOCOL.md, "Streams"). Zero disables a bound.
+struct StreamLimits {
+  // A PutFragment stream must deliver its (signed) header within this.
+  int64_t first_message_timeout_ms = 5000;
+  // PutFragment streams still waiting for their header, all together and from
+  // one peer address (IP). When a new stream would exceed either, the OLDEST
+  // waiting stream (of that peer, or of all) is cancelled: an honest header
+  // arrives within milliseconds, so the oldest waiter is almost surely silent.
+  size_t max_waiting_streams = 64;
+  size_t max_waiting_streams_per_peer = 16;
+  // Concurrent PutFragment and GetFragment streams of one customer; more
+  // are refused with RESOURCE_EXHAUSTED.
+  size_t max_streams_per_customer = 32;
+  // A transfer must finish within first_message_timeout_ms + size / this rate
+  // (bytes per second) after its header (upload) or request (download).
+  uint64_t min_transfer_bytes_per_second = 64 << 10;
+};
 
 class SupplierService final : public shardkeep::v1::Supplier::Service {
  public:
@@ -25,8 +50,12 @@ class SupplierService final : public shardkeep::v1::Supplier::Service {
   // stream that makes no progress (no message received or sent) for
   // idle_timeout_ms is cancelled, freeing its thread and, for an upload, its
   // quota reservation; 0 disables this.
-  SupplierService(Store* store, ReplayGuard* guard, Clock* clock, int64_t idle_timeout_ms = 0);
+  // admission may be null: anyone may open a contract, without a rate limit.
+  SupplierService(Store* store, ReplayGuard* guard, Clock* clock, int64_t idle_timeout_ms = 0,
+                  StreamLimits limits = {}, Admission* admission = nullptr);
   ~SupplierService() override;
+  // Counts transferred fragment bytes there (optional; set before serving).
+  void set_metrics(Metrics* metrics) { metrics_ = metrics; }
 
   grpc::Status Info(grpc::ServerContext* ctx, const v1::InfoRequest* req,
                     v1::InfoResponse* resp) override;
@@ -70,21 +99,37 @@ class SupplierService final : public shardkeep::v1::Supplier::Service {
   absl::Status DoGetFragment(grpc::ServerContext* ctx, const v1::GetFragmentRequest* req,
                              grpc::ServerWriter<v1::FragmentData>* writer, std::string* customer);
 
-  // A streaming call under the idle watchdog (registered for its lifetime).
+  // A streaming call under the watchdog (registered for its lifetime).
   struct Transfer {
     grpc::ServerContext* ctx;
+    std::string peer_ip;
+    int64_t started_ms = 0;
     std::atomic<int64_t> last_progress_ms;
-    std::atomic<bool> cancelled_idle{false};
+    std::atomic<int64_t> deadline_ms{INT64_MAX};  // steady clock
+    std::atomic<bool> waiting_header{false};
+    // Why the watchdog cancelled it (nullptr: it did not).
+    std::atomic<const char*> cancelled_because{nullptr};
+    std::string customer;  // set once authenticated (under transfers_mu_)
   };
   class TransferScope;
-  void WatchIdleTransfers();
+  void WatchTransfers();
+  // Cancels the oldest transfer waiting for its header among those of
+  // `peer_ip` (all peers if empty), other than `self`. REQUIRES: transfers_mu_.
+  void EvictOldestWaiting(const std::string& peer_ip, const Transfer* self)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(transfers_mu_);
 
   Store* const store_;
   ReplayGuard* const guard_;
   Clock* const clock_;
   const int64_t idle_timeout_ms_;
+  const StreamLimits limits_;
+  Admission* const admission_;
+  Metrics* metrics_ = nullptr;
   absl::Mutex transfers_mu_;
   std::set<Transfer*> transfers_ ABSL_GUARDED_BY(transfers_mu_);
+  size_t waiting_ ABSL_GUARDED_BY(transfers_mu_) = 0;
+  std::map<std::string, size_t> waiting_per_peer_ ABSL_GUARDED_BY(transfers_mu_);
+  std::map<std::string, size_t> streams_per_customer_ ABSL_GUARDED_BY(transfers_mu_);
   bool stop_watchdog_ ABSL_GUARDED_BY(transfers_mu_) = false;
   std::thread watchdog_;
 };

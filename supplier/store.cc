@@ -1,9 +1,14 @@
 #include "supplier/store.h"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <optional>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -11,11 +16,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/crypto.h"
+#include "common/units.h"
 #include "glog/logging.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
-#include "common/units.h"
 
 namespace shardkeep::supplier {
 namespace {
@@ -24,12 +29,16 @@ namespace {
 constexpr char kContractsCf[] = "contracts";  // customer -> ContractRecord
 constexpr char kFragmentsCf[] = "fragments";  // customer || key -> FragmentRecord
 constexpr char kObjectsCf[] = "objects";      // customer || name -> object bytes
-constexpr char kVaultsCf[] = "vaults";        // vault_id -> customer
+constexpr char kVaultsCf[] = "vaults";        // format 1: vault_id -> customer (migrated)
 constexpr char kNoncesCf[] = "nonces";        // be64(ts ^ 2^63) || customer || nonce -> ""
+constexpr char kClaimsCf[] = "key_claims";    // u8 len || vault_id || customer -> KeyClaimRecord
 // Keys of the default column family.
 constexpr char kSupplierIdKey[] = "supplier_id";
 constexpr char kFormatKey[] = "format";
-constexpr char kFormatVersion[] = "1";
+constexpr char kFormatVersion[] = "2";
+constexpr char kFormatVersion1[] = "1";  // read and migrated at open
+constexpr char kReaperLastSeenKey[] = "reaper_last_seen_ms";
+constexpr char kNonceFloorKey[] = "nonce_floor_ms";
 
 std::string Short(std::string_view customer) {
   return crypto::ToHex(customer.substr(0, std::min<size_t>(customer.size(), 4)));
@@ -65,6 +74,33 @@ std::string NonceKey(int64_t ts, std::string_view customer, std::string_view non
   return key;
 }
 
+// The claims on one vault ID are a prefix range; the length byte keeps a
+// vault ID that is a prefix of another from reaching into its range.
+std::string ClaimPrefix(std::string_view vault_id) {
+  std::string key(1, static_cast<char>(vault_id.size()));
+  key.append(vault_id.data(), vault_id.size());
+  return key;
+}
+std::string ClaimKey(std::string_view vault_id, std::string_view customer) {
+  return Cat(ClaimPrefix(vault_id), customer);
+}
+
+std::string EncodeInt64(int64_t v) {
+  std::string out(8, '\0');
+  uint64_t u = static_cast<uint64_t>(v);
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<char>(u & 0xff);
+    u >>= 8;
+  }
+  return out;
+}
+std::optional<int64_t> DecodeInt64(std::string_view s) {
+  if (s.size() != 8) return std::nullopt;
+  uint64_t u = 0;
+  for (char c : s) u = (u << 8) | static_cast<unsigned char>(c);
+  return static_cast<int64_t>(u);
+}
+
 int64_t NonceKeyTimestamp(std::string_view key) {
   uint64_t u = 0;
   for (int i = 0; i < 8; ++i) u = (u << 8) | static_cast<uint8_t>(key[i]);
@@ -98,6 +134,10 @@ std::string QuotaMessage(const ContractRecord& rec, uint64_t reserved, uint64_t 
 
 }  // namespace
 
+uint64_t ItemCharge(uint64_t size, size_t name_bytes, uint64_t min_item_charge) {
+  return std::max(size, min_item_charge) + name_bytes;
+}
+
 // In-memory mirror of one contract. `record` equals the persisted
 // ContractRecord at all times outside mu (every change is written first).
 struct Store::Customer {
@@ -130,8 +170,40 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
         absl::StrCat("cannot create data dir ", data_dir, ": ", std::strerror(errno)));
   }
   if (options.files == nullptr) {
-    ASSIGN_OR_RETURN(options.files,
-                     NewPosixFragmentFiles(data_dir + "/fragments", options.direct_io));
+    // Never recreate a fragments directory next to a database that indexes
+    // it, nor start a new database over fragment files: either means a disk
+    // not mounted or a copy restored in part, and reconciliation would then
+    // drop (or orphan) everything.
+    const std::string frag_dir = data_dir + "/fragments";
+    std::error_code ec;
+    const bool had_db = std::filesystem::exists(data_dir + "/db/CURRENT", ec);
+    const bool had_frags = std::filesystem::is_directory(frag_dir, ec);
+    if (had_db && !had_frags) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "data dir ", data_dir, " has a database but no fragments directory ", frag_dir,
+          "; refusing to start so that nothing is dropped (is the disk that holds it mounted?). "
+          "If the fragments are truly lost, create the empty directory and start with "
+          "--accept-missing-files"));
+    }
+    ASSIGN_OR_RETURN(options.files, NewPosixFragmentFiles(frag_dir, options.direct_io));
+    if (!had_db && had_frags) {
+      ASSIGN_OR_RETURN(std::vector<std::string> present, options.files->List());
+      if (!present.empty()) {
+        return absl::FailedPreconditionError(absl::StrFormat(
+            "data dir %s holds %d fragment files but no database (%s/db): refusing to start a "
+            "new, empty supplier over them (restore the database, or move the files away)",
+            data_dir, present.size(), data_dir));
+      }
+    }
+  }
+  if (!options.free_disk_bytes) {
+    options.free_disk_bytes = [data_dir]() -> absl::StatusOr<uint64_t> {
+      struct statvfs fs;
+      if (statvfs(data_dir.c_str(), &fs) != 0) {
+        return absl::InternalError(absl::StrCat("statvfs ", data_dir, ": ", std::strerror(errno)));
+      }
+      return static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+    };
   }
   std::unique_ptr<Store> store(new Store(data_dir, std::move(options)));
   OpenReport local;
@@ -162,7 +234,8 @@ absl::Status Store::OpenDb(OpenReport* report) {
                                                       {kFragmentsCf, small},
                                                       {kObjectsCf, objects},
                                                       {kVaultsCf, small},
-                                                      {kNoncesCf, small}};
+                                                      {kNoncesCf, small},
+                                                      {kClaimsCf, small}};
   std::string path = data_dir_ + "/db";
   rocksdb::Status s = rocksdb::DB::Open(db_options, path, cfs, &handles_, &db_);
   if (!s.ok()) {
@@ -174,9 +247,14 @@ absl::Status Store::OpenDb(OpenReport* report) {
   objects_cf_ = handles_[3];
   vaults_cf_ = handles_[4];
   nonces_cf_ = handles_[5];
+  claims_cf_ = handles_[6];
 
   std::string format;
   s = db_->Get(rocksdb::ReadOptions(), meta_cf_, kFormatKey, &format);
+  if (s.ok() && format == kFormatVersion1) {
+    RETURN_IF_ERROR(MigrateVaultsToKeyClaims());
+    format = kFormatVersion;
+  }
   if (s.ok() && format != kFormatVersion) {
     return absl::FailedPreconditionError(
         absl::StrCat("data dir ", data_dir_, " has storage format ", format,
@@ -196,6 +274,124 @@ absl::Status Store::OpenDb(OpenReport* report) {
     return absl::DataLossError("stored supplier id has the wrong size");
   }
   return absl::OkStatus();
+}
+
+absl::Status Store::MigrateVaultsToKeyClaims() {
+  rocksdb::WriteBatch batch;
+  int migrated = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), vaults_cf_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string vault_id = it->key().ToString();
+    const std::string customer = it->value().ToString();
+    batch.Delete(vaults_cf_, it->key());
+    if (vault_id.empty() || vault_id.size() > 255 || customer.size() != kCustomerKeySize) continue;
+    // Format 1 kept no times: order the old claim by its contract's age (the
+    // only claim per vault ID format 1 allowed, so the order is moot).
+    KeyClaimRecord claim;
+    std::string value;
+    ContractRecord contract;
+    if (db_->Get(rocksdb::ReadOptions(), contracts_cf_, customer, &value).ok() &&
+        contract.ParseFromString(value)) {
+      claim.set_registered_ms(contract.created_ms());
+    }
+    claim.set_stored_ms(claim.registered_ms());
+    batch.Put(claims_cf_, ClaimKey(vault_id, customer), claim.SerializeAsString());
+    ++migrated;
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "scan vaults (format 1)"));
+  batch.Put(meta_cf_, kFormatKey, kFormatVersion);
+  RETURN_IF_ERROR(WriteSynced(&batch));
+  LOG(WARNING) << "data dir " << data_dir_ << ": storage format 1 -> " << kFormatVersion << ": "
+               << migrated << " vault ID claims moved to column family " << kClaimsCf;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<int64_t>> Store::ReaperLastSeenMs() {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_cf_, kReaperLastSeenKey, &value);
+  if (s.IsNotFound()) return std::optional<int64_t>();
+  RETURN_IF_ERROR(FromRocks(s, "read the reaper's last clock reading"));
+  std::optional<int64_t> v = DecodeInt64(value);
+  if (!v) return absl::DataLossError("the reaper's last clock reading is not 8 bytes");
+  return v;
+}
+
+absl::Status Store::SetReaperLastSeenMs(int64_t ms) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Put(wo, meta_cf_, kReaperLastSeenKey, EncodeInt64(ms)),
+                   "write the reaper's clock reading");
+}
+
+absl::StatusOr<DataDirStatus> Store::ReadStatus(const std::string& data_dir, int64_t now_ms) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const char* name : {rocksdb::kDefaultColumnFamilyName.c_str(), kContractsCf, kFragmentsCf,
+                           kObjectsCf, kVaultsCf, kNoncesCf, kClaimsCf}) {
+    cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  const std::string path = data_dir + "/db";
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, cfs, &handles, &db);
+  if (!s.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read the database ", path, ": ", s.ToString()));
+  }
+  absl::Cleanup close = [&] {
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  };
+  DataDirStatus st;
+  std::string value;
+  if (db->Get(rocksdb::ReadOptions(), handles[0], kSupplierIdKey, &value).ok()) {
+    st.supplier_id = crypto::ToHex(value);
+  }
+  db->Get(rocksdb::ReadOptions(), handles[0], kFormatKey, &st.format).PermitUncheckedError();
+  if (db->Get(rocksdb::ReadOptions(), handles[0], kReaperLastSeenKey, &value).ok()) {
+    st.reaper_last_seen_ms = DecodeInt64(value);
+  }
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[1]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    ContractRecord rec;
+    if (!rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;
+    ++st.customers;
+    st.granted_bytes += rec.quota_bytes();
+    st.used_bytes += rec.used_bytes();
+    st.fragments += rec.fragments();
+    st.objects += rec.objects();
+    const int64_t expires = rec.lease_expires_ms();
+    if (expires < now_ms) {
+      ++st.leases_expired;
+    } else if (expires < now_ms + 14LL * 24 * 3600 * 1000) {
+      ++st.leases_expiring_14d;
+    }
+    if (expires >= now_ms && (st.next_lease_expiry_ms == 0 || expires < st.next_lease_expiry_ms)) {
+      st.next_lease_expiry_ms = expires;
+    }
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "scan contracts"));
+  it.reset(db->NewIterator(rocksdb::ReadOptions(), handles[6]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++st.key_claims;
+  RETURN_IF_ERROR(FromRocks(it->status(), "scan key claims"));
+  it.reset();
+  return st;
+}
+
+absl::StatusOr<std::optional<int64_t>> Store::NonceFloorMs() {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_cf_, kNonceFloorKey, &value);
+  if (s.IsNotFound()) return std::optional<int64_t>();
+  RETURN_IF_ERROR(FromRocks(s, "read the nonce floor"));
+  std::optional<int64_t> v = DecodeInt64(value);
+  if (!v) return absl::DataLossError("the nonce floor is not 8 bytes");
+  return v;
+}
+
+absl::Status Store::SetNonceFloorMs(int64_t ms) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Put(wo, meta_cf_, kNonceFloorKey, EncodeInt64(ms)),
+                   "write the nonce floor");
 }
 
 // Start-up reconciliation (docs/STORAGE.md, "Crash safety"): temporaries are
@@ -229,6 +425,30 @@ absl::Status Store::Reconcile(OpenReport* report) {
   std::map<std::string, Count> counted;
   rocksdb::WriteBatch fix;
   {
+    // First only count the records whose file is gone: many of them mean
+    // the wrong disk or an old database, and then nothing may be changed.
+    uint64_t total = 0, missing = 0;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), fragments_cf_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      FragmentRecord rec;
+      if (!rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;
+      ++total;
+      if (!on_disk.count(rec.file_id())) ++missing;
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "scan fragments"));
+    const uint64_t allowed = std::max<uint64_t>(
+        options_.max_missing_files,
+        static_cast<uint64_t>(options_.max_missing_share * static_cast<double>(total)));
+    if (missing > allowed && !options_.accept_missing_files) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "data dir %s: %d of the %d indexed fragment files are missing (more than the %d "
+          "tolerated); refusing to start, nothing was changed. Is the right disk mounted, or "
+          "was the database restored from an older copy? To drop the missing fragments from "
+          "the index anyway, start with --accept-missing-files",
+          data_dir_, missing, total, allowed));
+    }
+  }
+  {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), fragments_cf_));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       std::string key = it->key().ToString();
@@ -252,7 +472,7 @@ absl::Status Store::Reconcile(OpenReport* report) {
       }
       referenced.insert(rec.file_id());
       Count& c = counted[customer];
-      c.bytes += rec.size();
+      c.bytes += ItemCharge(rec.size(), key.size() - kCustomerKeySize, options_.min_item_charge);
       ++c.fragments;
       ++report->fragments;
     }
@@ -267,11 +487,31 @@ absl::Status Store::Reconcile(OpenReport* report) {
         continue;
       }
       Count& c = counted[customer];
-      c.bytes += it->value().size();
+      c.bytes += ItemCharge(it->value().size(), it->key().size() - kCustomerKeySize,
+                            options_.min_item_charge);
       ++c.objects;
       ++report->objects;
     }
     RETURN_IF_ERROR(FromRocks(it->status(), "scan objects"));
+  }
+  {
+    // A claim must belong to a contract that names it (both are written in
+    // one batch; this only repairs a hand-edited or damaged database).
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), claims_cf_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::string_view k(it->key().data(), it->key().size());
+      const size_t len = k.empty() ? 0 : static_cast<unsigned char>(k[0]);
+      bool ok = k.size() == 1 + len + kCustomerKeySize;
+      if (ok) {
+        auto c = contracts.find(std::string(k.substr(1 + len)));
+        ok = c != contracts.end() && c->second.vault_id() == k.substr(1, len);
+      }
+      if (!ok) {
+        LOG(ERROR) << "key claim without a matching contract; dropping it";
+        fix.Delete(claims_cf_, it->key());
+      }
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "scan key claims"));
   }
   for (auto& [customer, rec] : contracts) {
     const Count& c = counted[customer];
@@ -292,7 +532,10 @@ absl::Status Store::Reconcile(OpenReport* report) {
 
   for (const std::string& id : listed) {
     if (referenced.count(id)) continue;
-    absl::Status s = options_.files->Remove(id);
+    // Usually an upload that crashed between rename and commit; but after a
+    // database restored from an older copy these are acknowledged data:
+    // quarantine, never delete (docs/STORAGE.md).
+    absl::Status s = options_.files->Quarantine(id);
     if (!s.ok() && !absl::IsNotFound(s)) return s;
     ++report->orphan_files_removed;
   }
@@ -315,10 +558,10 @@ absl::Status Store::Reconcile(OpenReport* report) {
   if (report->temporaries_removed || report->orphan_files_removed || report->missing_files ||
       report->usage_corrected) {
     LOG(WARNING) << "start-up reconciliation: removed " << report->temporaries_removed
-                 << " temporaries and " << report->orphan_files_removed
-                 << " orphan fragment files; dropped " << report->missing_files
-                 << " index records without a file; corrected usage of " << report->usage_corrected
-                 << " contracts";
+                 << " temporaries, quarantined " << report->orphan_files_removed
+                 << " orphan fragment files (fragments/quarantine/); dropped "
+                 << report->missing_files << " index records without a file; corrected usage of "
+                 << report->usage_corrected << " contracts";
   }
   return absl::OkStatus();
 }
@@ -351,7 +594,8 @@ Totals Store::GetTotals() {
 
 absl::StatusOr<ContractRecord> Store::RequestContract(std::string_view customer,
                                                       uint64_t needed_bytes, uint32_t position,
-                                                      uint32_t supplier_count) {
+                                                      uint32_t supplier_count,
+                                                      std::string_view invite_id) {
   RETURN_IF_ERROR(CheckCustomer(customer));
   if (needed_bytes == 0) return absl::InvalidArgumentError("needed_bytes must be > 0");
   const int64_t now = options_.clock->NowMs();
@@ -368,6 +612,30 @@ absl::StatusOr<ContractRecord> Store::RequestContract(std::string_view customer,
   auto unlock = [&] {
     if (c) c->mu.Unlock();
   };
+  if (c && c->gone) {
+    unlock();
+    return absl::UnavailableError(absl::StrCat("the contract of customer ", Short(customer),
+                                               "... is being deleted; retry in a moment"));
+  }
+  if (options_.max_quota_per_customer > 0 && needed_bytes > options_.max_quota_per_customer) {
+    unlock();
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "asked for a quota of %d bytes (%s); this supplier grants at most %s to one customer",
+        needed_bytes, FormatByteSize(needed_bytes),
+        FormatByteSize(options_.max_quota_per_customer)));
+  }
+  if (!c && options_.max_customers > 0 && customers_.size() >= options_.max_customers) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "this supplier has %d customers, its limit; no new contracts", customers_.size()));
+  }
+  const std::string invite_key =
+      invite_id.empty() || c ? std::string() : "invite/" + std::string(invite_id);
+  if (!invite_key.empty()) {
+    std::string used;
+    rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), meta_cf_, invite_key, &used);
+    if (rs.ok()) return absl::PermissionDeniedError("this invitation was already used");
+    if (!rs.IsNotFound()) return FromRocks(rs, "read invitation");
+  }
   const uint64_t others = granted_bytes_ - old_quota;
   if (others + needed_bytes > options_.capacity_bytes ||
       others + needed_bytes < others /* overflow */) {
@@ -380,6 +648,25 @@ absl::StatusOr<ContractRecord> Store::RequestContract(std::string_view customer,
         needed_bytes, FormatByteSize(needed_bytes), options_.capacity_bytes,
         FormatByteSize(options_.capacity_bytes), granted_bytes_, free, FormatByteSize(free),
         c ? absl::StrFormat(" plus this contract's current %d bytes", old_quota) : ""));
+  }
+  if (needed_bytes > old_quota) {
+    // The disk must be able to hold everything promised and not yet stored.
+    absl::StatusOr<uint64_t> free = options_.free_disk_bytes();
+    if (!free.ok()) {
+      unlock();
+      return free.status();
+    }
+    const uint64_t promised = others + needed_bytes;
+    const uint64_t used = used_bytes_.load();
+    const uint64_t unstored = promised > used ? promised - used : 0;
+    if (unstored + options_.disk_reserve_bytes > *free) {
+      unlock();
+      return absl::ResourceExhaustedError(absl::StrFormat(
+          "supplier disk too small: a quota of %d bytes (%s) would promise %s not yet stored, but "
+          "the data dir's file system has %s free and keeps a reserve of %s",
+          needed_bytes, FormatByteSize(needed_bytes), FormatByteSize(unstored),
+          FormatByteSize(*free), FormatByteSize(options_.disk_reserve_bytes)));
+    }
   }
   ContractRecord rec;
   if (c) {
@@ -399,6 +686,7 @@ absl::StatusOr<ContractRecord> Store::RequestContract(std::string_view customer,
   rec.set_lease_expires_ms(now + options_.lease_ms);
   rocksdb::WriteBatch batch;
   batch.Put(contracts_cf_, S(customer), rec.SerializeAsString());
+  if (!invite_key.empty()) batch.Put(meta_cf_, invite_key, S(customer));
   absl::Status s = WriteSynced(&batch);
   if (!s.ok()) {
     unlock();
@@ -419,6 +707,8 @@ absl::StatusOr<ContractRecord> Store::RequestContract(std::string_view customer,
             << supplier_count;
   return rec;
 }
+
+bool Store::HasContract(std::string_view customer) { return FindCustomer(customer) != nullptr; }
 
 absl::StatusOr<ContractRecord> Store::GetContract(std::string_view customer) {
   auto c = FindCustomer(customer);
@@ -465,8 +755,10 @@ absl::StatusOr<ContractRecord> Store::RenewContract(std::string_view customer) {
   return rec;
 }
 
-absl::StatusOr<uint64_t> Store::DeleteCustomerLocked(Customer* c, const std::string& customer,
-                                                     std::vector<std::string>* files) {
+absl::StatusOr<uint64_t> Store::DeleteCustomerRecords(const std::string& customer,
+                                                      const ContractRecord& record,
+                                                      std::vector<std::string>* files) {
+  if (options_.on_customer_walk) options_.on_customer_walk(customer);
   rocksdb::WriteBatch batch;
   {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), fragments_cf_));
@@ -489,12 +781,35 @@ absl::StatusOr<uint64_t> Store::DeleteCustomerLocked(Customer* c, const std::str
   batch.Delete(contracts_cf_, customer);
   {
     absl::MutexLock v(&vault_mu_);
-    if (!c->record.vault_id().empty()) batch.Delete(vaults_cf_, c->record.vault_id());
+    if (!record.vault_id().empty()) {
+      batch.Delete(claims_cf_, ClaimKey(record.vault_id(), customer));
+    }
     RETURN_IF_ERROR(WriteSynced(&batch));
   }
-  c->gone = true;
-  const uint64_t freed = c->record.used_bytes();
-  used_bytes_ -= freed;
+  return record.used_bytes();
+}
+
+absl::StatusOr<uint64_t> Store::RetireCustomer(const std::string& customer,
+                                               const std::shared_ptr<Customer>& c,
+                                               std::vector<std::string>* files) {
+  ContractRecord record;
+  {
+    absl::MutexLock l(&c->mu);
+    record = c->record;  // stable from here: gone stops every writer
+  }
+  // No store-wide lock and no customer lock while the records are walked
+  // and deleted: other customers' calls go on (issue 11).
+  absl::StatusOr<uint64_t> freed = DeleteCustomerRecords(customer, record, files);
+  if (!freed.ok()) {
+    files->clear();
+    absl::MutexLock l(&c->mu);
+    c->gone = false;  // nothing was deleted: the contract stays in force
+    return freed.status();
+  }
+  absl::MutexLock lock(&mu_);
+  granted_bytes_ -= record.quota_bytes();
+  used_bytes_ -= *freed;
+  customers_.erase(customer);
   return freed;
 }
 
@@ -507,18 +822,16 @@ void Store::RemoveFiles(const std::vector<std::string>& files) {
 }
 
 absl::StatusOr<uint64_t> Store::CancelContract(std::string_view customer) {
-  std::vector<std::string> files;
-  uint64_t freed;
+  const std::string key(customer);
+  std::shared_ptr<Customer> c = FindCustomer(customer);
+  if (c == nullptr) return NoContract(customer);
   {
-    absl::MutexLock lock(&mu_);
-    auto it = customers_.find(std::string(customer));
-    if (it == customers_.end()) return NoContract(customer);
-    std::shared_ptr<Customer> c = it->second;
     absl::MutexLock l(&c->mu);
-    ASSIGN_OR_RETURN(freed, DeleteCustomerLocked(c.get(), it->first, &files));
-    granted_bytes_ -= c->record.quota_bytes();
-    customers_.erase(it);
+    if (c->gone) return NoContract(customer);
+    c->gone = true;  // uploads in flight end with ABORTED; new calls are refused
   }
+  std::vector<std::string> files;
+  ASSIGN_OR_RETURN(uint64_t freed, RetireCustomer(key, c, &files));
   // Unlinking thousands of files must not hold up everyone else's calls.
   RemoveFiles(files);
   LOG(INFO) << "contract of customer " << Short(customer) << "... cancelled: freed " << freed
@@ -526,28 +839,43 @@ absl::StatusOr<uint64_t> Store::CancelContract(std::string_view customer) {
   return freed;
 }
 
-absl::StatusOr<ReapResult> Store::ReapExpired() {
+absl::StatusOr<ReapResult> Store::ReapExpired(int64_t now, size_t max_contracts) {
   ReapResult result;
-  const int64_t now = options_.clock->NowMs();
-  std::vector<std::string> files;
-  absl::Cleanup remove_files = [&] { RemoveFiles(files); };  // after the locks are released
-  absl::MutexLock lock(&mu_);
-  for (auto it = customers_.begin(); it != customers_.end();) {
-    std::shared_ptr<Customer> c = it->second;
-    absl::MutexLock l(&c->mu);
-    const int64_t deadline = c->record.lease_expires_ms() + options_.grace_ms;
-    if (deadline >= now) {
-      ++it;
+  // The longest-expired first, so a capped run takes the clearest cases.
+  std::vector<std::tuple<int64_t, std::string, std::shared_ptr<Customer>>> expired;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    for (auto& [key, c] : customers_) {
+      absl::MutexLock l(&c->mu);
+      const int64_t deadline = c->record.lease_expires_ms() + options_.grace_ms;
+      if (deadline < now && !c->gone) expired.emplace_back(deadline, key, c);
+    }
+  }
+  std::sort(expired.begin(), expired.end(),
+            [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+  for (const auto& [deadline, key, c] : expired) {
+    if (static_cast<size_t>(result.contracts_reaped) >= max_contracts) {
+      ++result.contracts_deferred;
       continue;
     }
-    ASSIGN_OR_RETURN(uint64_t freed, DeleteCustomerLocked(c.get(), it->first, &files));
-    LOG(INFO) << "reaped contract of customer " << Short(it->first) << "...: lease expired at "
-              << c->record.lease_expires_ms() << " ms, grace ended at " << deadline << " ms; freed "
-              << freed << " bytes and a quota of " << c->record.quota_bytes();
-    granted_bytes_ -= c->record.quota_bytes();
+    int64_t lease_expires = 0;
+    uint64_t quota = 0;
+    {
+      // Renewed since the list was made (or cancelled): leave it.
+      absl::MutexLock l(&c->mu);
+      if (c->gone || c->record.lease_expires_ms() + options_.grace_ms >= now) continue;
+      c->gone = true;
+      lease_expires = c->record.lease_expires_ms();
+      quota = c->record.quota_bytes();
+    }
+    std::vector<std::string> files;
+    ASSIGN_OR_RETURN(uint64_t freed, RetireCustomer(key, c, &files));
+    RemoveFiles(files);
+    LOG(INFO) << "reaped contract of customer " << Short(key) << "...: lease expired at "
+              << lease_expires << " ms, grace ended at " << deadline << " ms; freed " << freed
+              << " bytes and a quota of " << quota;
     result.freed_bytes += freed;
     ++result.contracts_reaped;
-    it = customers_.erase(it);
   }
   return result;
 }
@@ -571,6 +899,7 @@ absl::StatusOr<Store::BeginResult> Store::BeginFragment(std::string_view custome
   auto c = FindCustomer(customer);
   if (c == nullptr) return NoContract(customer);
   const std::string index_key = Cat(customer, key);
+  const uint64_t charge = ItemCharge(size, key.size(), options_.min_item_charge);
   BeginResult result;
   {
     absl::MutexLock l(&c->mu);
@@ -588,18 +917,24 @@ absl::StatusOr<Store::BeginResult> Store::BeginFragment(std::string_view custome
       return FromRocks(s, "read fragment index");
     }
     const ContractRecord& rec = c->record;
-    if (rec.used_bytes() + c->reserved + size > rec.quota_bytes()) {
-      return absl::ResourceExhaustedError(
-          QuotaMessage(rec, c->reserved, size, absl::StrCat("fragment ", std::string(key))));
+    if (s.IsNotFound() && options_.max_items_per_contract > 0 &&
+        rec.fragments() + rec.objects() >= options_.max_items_per_contract) {
+      return absl::ResourceExhaustedError(absl::StrFormat(
+          "fragment %s: the contract already holds %d fragments and objects (the limit)",
+          std::string(key), rec.fragments() + rec.objects()));
     }
-    c->reserved += size;
+    if (rec.used_bytes() + c->reserved + charge > rec.quota_bytes()) {
+      return absl::ResourceExhaustedError(
+          QuotaMessage(rec, c->reserved, charge, absl::StrCat("fragment ", std::string(key))));
+    }
+    c->reserved += charge;
     result.usage = {rec.used_bytes(), rec.quota_bytes()};
   }
   std::string file_id = NewFileId();
   auto writer = options_.files->Create(file_id);
   if (!writer.ok()) {
     absl::MutexLock l(&c->mu);
-    c->reserved -= size;
+    c->reserved -= charge;
     return writer.status();
   }
   result.upload.reset(new FragmentUpload(this, std::move(c), std::string(customer),
@@ -617,6 +952,7 @@ Store::FragmentUpload::FragmentUpload(Store* store, std::shared_ptr<Customer> cu
       customer_key_(std::move(customer_key)),
       key_(std::move(key)),
       size_(size),
+      charge_(ItemCharge(size, key_.size(), store->options_.min_item_charge)),
       sha256_(std::move(sha256)),
       file_id_(std::move(file_id)),
       writer_(std::move(writer)),
@@ -631,7 +967,7 @@ Store::FragmentUpload::~FragmentUpload() {
 
 void Store::FragmentUpload::Release() {
   absl::MutexLock l(&customer_->mu);
-  customer_->reserved -= size_;
+  customer_->reserved -= charge_;
 }
 
 absl::Status Store::FragmentUpload::Append(std::string_view data) {
@@ -686,7 +1022,7 @@ absl::StatusOr<Usage> Store::FragmentUpload::Commit(bool* already_present) {
   Usage usage;
   {
     absl::MutexLock l(&customer_->mu);
-    customer_->reserved -= size_;
+    customer_->reserved -= charge_;
     auto drop = [&](absl::Status st) {
       files->Remove(file_id_).IgnoreError();
       return st;
@@ -712,7 +1048,9 @@ absl::StatusOr<Usage> Store::FragmentUpload::Commit(bool* already_present) {
       return Usage{customer_->record.used_bytes(), customer_->record.quota_bytes()};
     }
     ContractRecord rec = customer_->record;
-    rec.set_used_bytes(rec.used_bytes() - (had_old ? old.size() : 0) + size_);
+    const uint64_t old_charge =
+        had_old ? ItemCharge(old.size(), key_.size(), store_->options_.min_item_charge) : 0;
+    rec.set_used_bytes(rec.used_bytes() - old_charge + charge_);
     if (!had_old) rec.set_fragments(rec.fragments() + 1);
     rec.set_lease_expires_ms(
         std::max(rec.lease_expires_ms(), record.stored_ms() + store_->options_.lease_ms));
@@ -722,9 +1060,9 @@ absl::StatusOr<Usage> Store::FragmentUpload::Commit(bool* already_present) {
     absl::Status ws = store_->WriteSynced(&batch);
     if (!ws.ok()) return drop(ws);
     customer_->record = rec;
-    store_->used_bytes_ += size_;
+    store_->used_bytes_ += charge_;
     if (had_old) {
-      store_->used_bytes_ -= old.size();
+      store_->used_bytes_ -= old_charge;
       replaced_file = old.file_id();
     }
     usage = {rec.used_bytes(), rec.quota_bytes()};
@@ -821,7 +1159,7 @@ absl::StatusOr<DeleteResult> Store::DeleteFragments(std::string_view customer,
       if (!rec.ParseFromString(value)) return absl::DataLossError("bad fragment index record");
       batch.Delete(fragments_cf_, index_key);
       files.push_back(rec.file_id());
-      result.freed_bytes += rec.size();
+      result.freed_bytes += ItemCharge(rec.size(), key.size(), options_.min_item_charge);
       ++result.deleted;
     }
     if (result.deleted == 0) return result;
@@ -855,6 +1193,12 @@ absl::StatusOr<Usage> Store::PutObject(std::string_view customer, std::string_vi
     return absl::InvalidArgumentError(absl::StrCat(
         "vault_id may only be given with the key record object \"", kKeyRecordName, "\""));
   }
+  const bool is_key_record = name == kKeyRecordName;
+  if (is_key_record && data.size() > protocol::kMaxKeyRecordBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("key record object of %d bytes exceeds the limit of %d bytes", data.size(),
+                        protocol::kMaxKeyRecordBytes));
+  }
   auto c = FindCustomer(customer);
   if (c == nullptr) return NoContract(customer);
   const std::string object_key = Cat(customer, name);
@@ -865,10 +1209,19 @@ absl::StatusOr<Usage> Store::PutObject(std::string_view customer, std::string_vi
   bool had_old = s.ok();
   if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read object");
   ContractRecord rec = c->record;
-  const uint64_t used_after = rec.used_bytes() - old.size() + data.size();
+  const uint64_t old_charge =
+      had_old ? ItemCharge(old.size(), name.size(), options_.min_item_charge) : 0;
+  const uint64_t charge = ItemCharge(data.size(), name.size(), options_.min_item_charge);
+  if (!had_old && options_.max_items_per_contract > 0 &&
+      rec.fragments() + rec.objects() >= options_.max_items_per_contract) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "object %s: the contract already holds %d fragments and objects (the limit)",
+        std::string(name), rec.fragments() + rec.objects()));
+  }
+  const uint64_t used_after = rec.used_bytes() - old_charge + charge;
   if (used_after + c->reserved > rec.quota_bytes()) {
     return absl::ResourceExhaustedError(
-        QuotaMessage(rec, c->reserved, data.size(), absl::StrCat("object ", std::string(name))));
+        QuotaMessage(rec, c->reserved, charge, absl::StrCat("object ", std::string(name))));
   }
   rec.set_used_bytes(used_after);
   if (!had_old) rec.set_objects(rec.objects() + 1);
@@ -877,22 +1230,48 @@ absl::StatusOr<Usage> Store::PutObject(std::string_view customer, std::string_vi
   rocksdb::WriteBatch batch;
   batch.Put(objects_cf_, object_key, S(data));
   absl::MutexLock v(&vault_mu_);
+  const int64_t now = options_.clock->NowMs();
   if (!vault_id.empty() && vault_id != rec.vault_id()) {
-    std::string owner;
-    s = db_->Get(rocksdb::ReadOptions(), vaults_cf_, S(vault_id), &owner);
-    if (s.ok() && owner != customer) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("vault ID ", crypto::ToHex(vault_id), " belongs to another customer"));
+    // A new claim. Claims are keyed by (vault ID, customer): nobody can take
+    // or overwrite another customer's, so a squatter can only add itself to
+    // the list, and only while fewer than kMaxKeyRecordCandidates are there.
+    const std::string prefix = ClaimPrefix(vault_id);
+    size_t claims = 0;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), claims_cf_));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++claims;
+    RETURN_IF_ERROR(FromRocks(it->status(), "count key claims"));
+    if (claims >= protocol::kMaxKeyRecordCandidates) {
+      return absl::ResourceExhaustedError(absl::StrFormat(
+          "vault ID %s already has %d key record claims on this supplier (the limit)",
+          crypto::ToHex(vault_id), claims));
     }
-    if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read vault owner");
-    if (!rec.vault_id().empty()) batch.Delete(vaults_cf_, rec.vault_id());
-    batch.Put(vaults_cf_, S(vault_id), S(customer));
+    if (!rec.vault_id().empty()) batch.Delete(claims_cf_, ClaimKey(rec.vault_id(), customer));
+    KeyClaimRecord claim;
+    claim.set_registered_ms(now);
+    claim.set_stored_ms(now);
+    batch.Put(claims_cf_, ClaimKey(vault_id, customer), claim.SerializeAsString());
     rec.set_vault_id(std::string(vault_id));
+  } else if (is_key_record && !rec.vault_id().empty()) {
+    // The customer replaces its own key record (e.g. a new passphrase): its
+    // claim keeps its place in the order.
+    const std::string claim_key = ClaimKey(rec.vault_id(), customer);
+    std::string value;
+    KeyClaimRecord claim;
+    s = db_->Get(rocksdb::ReadOptions(), claims_cf_, claim_key, &value);
+    if (s.ok()) {
+      claim.ParseFromString(value);
+    } else if (s.IsNotFound()) {
+      claim.set_registered_ms(now);
+    } else {
+      return FromRocks(s, "read key claim");
+    }
+    claim.set_stored_ms(now);
+    batch.Put(claims_cf_, claim_key, claim.SerializeAsString());
   }
   batch.Put(contracts_cf_, S(customer), rec.SerializeAsString());
   RETURN_IF_ERROR(WriteSynced(&batch));
-  used_bytes_ += data.size();
-  used_bytes_ -= old.size();
+  used_bytes_ += charge;
+  used_bytes_ -= old_charge;
   c->record = rec;
   return Usage{rec.used_bytes(), rec.quota_bytes()};
 }
@@ -952,7 +1331,7 @@ absl::StatusOr<DeleteResult> Store::DeleteObjects(std::string_view customer,
     }
     RETURN_IF_ERROR(FromRocks(s, "read object"));
     batch.Delete(objects_cf_, key);
-    result.freed_bytes += value.size();
+    result.freed_bytes += ItemCharge(value.size(), name.size(), options_.min_item_charge);
     ++result.deleted;
   }
   if (result.deleted == 0) return result;
@@ -962,7 +1341,7 @@ absl::StatusOr<DeleteResult> Store::DeleteObjects(std::string_view customer,
   if (seen.count(kKeyRecordName) && !rec.vault_id().empty() &&
       std::find(result.not_found.begin(), result.not_found.end(), kKeyRecordName) ==
           result.not_found.end()) {
-    batch.Delete(vaults_cf_, rec.vault_id());
+    batch.Delete(claims_cf_, ClaimKey(rec.vault_id(), customer));
     rec.clear_vault_id();
   }
   batch.Put(contracts_cf_, S(customer), rec.SerializeAsString());
@@ -972,20 +1351,39 @@ absl::StatusOr<DeleteResult> Store::DeleteObjects(std::string_view customer,
   return result;
 }
 
-absl::StatusOr<std::pair<std::string, std::string>> Store::GetKeyRecord(std::string_view vault_id) {
-  std::string owner;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), vaults_cf_, S(vault_id), &owner);
-  auto not_found = [&] {
+absl::StatusOr<std::vector<KeyRecordCandidate>> Store::GetKeyRecord(std::string_view vault_id) {
+  std::vector<KeyRecordCandidate> out;
+  const std::string prefix = ClaimPrefix(vault_id);
+  rocksdb::ReadOptions ro;
+  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
+  absl::Cleanup release = [&] { db_->ReleaseSnapshot(snapshot); };
+  ro.snapshot = snapshot;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, claims_cf_));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      if (it->key().size() != prefix.size() + kCustomerKeySize) continue;
+      KeyClaimRecord claim;
+      if (!claim.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;
+      KeyRecordCandidate c;
+      c.customer_key = it->key().ToString().substr(prefix.size());
+      c.registered_ms = claim.registered_ms();
+      c.stored_ms = claim.stored_ms();
+      rocksdb::Status s = db_->Get(ro, objects_cf_, Cat(c.customer_key, kKeyRecordName), &c.data);
+      if (s.IsNotFound()) continue;
+      RETURN_IF_ERROR(FromRocks(s, "read key record"));
+      out.push_back(std::move(c));
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "scan key claims"));
+  }
+  if (out.empty()) {
     return absl::NotFoundError(
         absl::StrCat("no key record for vault ", crypto::ToHex(vault_id), " on this supplier"));
-  };
-  if (s.IsNotFound()) return not_found();
-  RETURN_IF_ERROR(FromRocks(s, "read vault owner"));
-  std::string data;
-  s = db_->Get(rocksdb::ReadOptions(), objects_cf_, Cat(owner, kKeyRecordName), &data);
-  if (s.IsNotFound()) return not_found();
-  RETURN_IF_ERROR(FromRocks(s, "read key record"));
-  return std::make_pair(std::move(data), std::move(owner));
+  }
+  std::sort(out.begin(), out.end(), [](const KeyRecordCandidate& a, const KeyRecordCandidate& b) {
+    return std::tie(a.registered_ms, a.customer_key) < std::tie(b.registered_ms, b.customer_key);
+  });
+  if (out.size() > protocol::kMaxKeyRecordCandidates) out.resize(protocol::kMaxKeyRecordCandidates);
+  return out;
 }
 
 // ---- Nonces ----

@@ -57,14 +57,6 @@ std::string Short(std::string_view customer) { return crypto::ToHex(customer.sub
 
 }  // namespace
 
-void MemSupplier::DropClaim(const std::string& vault_id, std::string_view customer) {
-  auto it = vault_claims_.find(vault_id);
-  if (it == vault_claims_.end()) return;
-  auto& v = it->second;
-  v.erase(std::remove(v.begin(), v.end(), customer), v.end());
-  if (v.empty()) vault_claims_.erase(it);
-}
-
 struct MemSupplier::Customer {
   v1::Contract contract;  // used_bytes, fragments and objects kept current
   std::map<std::string, std::pair<std::string, std::string>> fragments;  // key -> (bytes, sha)
@@ -235,7 +227,7 @@ absl::StatusOr<uint64_t> MemSupplier::CancelContract(std::string_view customer) 
   RETURN_IF_ERROR(CheckRunning());
   ASSIGN_OR_RETURN(Customer * c, Find(customer));
   const uint64_t freed = c->contract.used_bytes();
-  DropClaim(c->vault_id, customer);
+  ReleaseClaim(customer, c->vault_id);
   granted_bytes_ -= c->contract.quota_bytes();
   customers_.erase(std::string(customer));
   return freed;
@@ -319,6 +311,11 @@ absl::Status MemSupplier::PutObject(std::string_view customer, std::string_view 
                                                    "record object \"", protocol::kKeysObjectName,
                                                    "\""));
   }
+  if (name == protocol::kKeysObjectName && data.size() > protocol::kMaxKeyRecordBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("key record object of %d bytes exceeds the limit of %d bytes", data.size(),
+                        protocol::kMaxKeyRecordBytes));
+  }
   v1::Contract& k = c->contract;
   auto old = c->objects.find(std::string(name));
   const uint64_t old_size = old == c->objects.end() ? 0 : old->second.size();
@@ -329,12 +326,13 @@ absl::Status MemSupplier::PutObject(std::string_view customer, std::string_view 
   }
   if (!vault_id.empty() && vault_id != c->vault_id) {
     std::vector<std::string>& claims = vault_claims_[std::string(vault_id)];
-    if (claims.size() >= kMaxKeyClaims) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "vault ID ", crypto::ToHex(vault_id), " already has ", kMaxKeyClaims, " key records"));
+    if (claims.size() >= protocol::kMaxKeyRecordCandidates) {
+      return absl::ResourceExhaustedError(absl::StrFormat(
+          "vault ID %s already has %d key record claims on this supplier (the limit)",
+          crypto::ToHex(vault_id), claims.size()));
     }
-    DropClaim(c->vault_id, customer);
     claims.push_back(std::string(customer));
+    ReleaseClaim(customer, c->vault_id);
     c->vault_id = std::string(vault_id);
   }
   bytes_received_ += data.size();
@@ -397,13 +395,22 @@ absl::StatusOr<v1::GetKeyRecordResponse> MemSupplier::GetKeyRecord(std::string_v
     if (c == customers_.end()) continue;
     auto keys = c->second->objects.find(protocol::kKeysObjectName);
     if (keys == c->second->objects.end()) continue;
-    auto* candidate = r.add_candidates();
-    candidate->set_data(keys->second);
-    candidate->set_customer_key(customer);
+    v1::KeyRecordCandidate* out = r.add_candidates();
+    out->set_data(keys->second);
+    out->set_customer_key(customer);
     bytes_sent_ += keys->second.size();
   }
   if (r.candidates_size() == 0) return not_found();
   return r;
+}
+
+void MemSupplier::ReleaseClaim(std::string_view customer, const std::string& vault_id) {
+  if (vault_id.empty()) return;
+  auto it = vault_claims_.find(vault_id);
+  if (it == vault_claims_.end()) return;
+  auto& v = it->second;
+  v.erase(std::remove(v.begin(), v.end(), customer), v.end());
+  if (v.empty()) vault_claims_.erase(it);
 }
 
 // ---- MemSupplierClient

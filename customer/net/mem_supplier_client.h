@@ -6,8 +6,8 @@
 // docs/PROTOCOL.md): contracts per customer identity (the Ed25519 public key
 // of the identity seed) with a quota, the sum of quotas never above the
 // capacity; fragments checked against the SHA-256 they are declared with;
-// metadata objects listed by prefix in name order; the "keys" object's vault
-// ID claim readable without a contract through GetKeyRecord. The status
+// metadata objects listed by prefix in name order; "keys" objects claiming a
+// vault ID readable without a contract through GetKeyRecord (every claimant). The status
 // codes are the daemon's. What it leaves out: signatures, nonces and
 // timestamps (the identity is trusted), leases (contracts never expire) and
 // the calls SupplierClient does not offer (ListFragments, DeleteFragments,
@@ -99,9 +99,11 @@ class MemSupplier {
   absl::StatusOr<std::string> GetFragment(std::string_view customer, std::string_view key);
   // InvalidArgument for a bad name, data above max_object_bytes, a vault ID
   // over 64 bytes or given with another name than "keys"; ResourceExhausted
-  // if the net growth does not fit the quota; PermissionDenied for a vault ID
-  // another customer holds. Claiming a new vault ID releases the previous
-  // one; "keys" without a vault ID keeps the claim.
+  // if the net growth does not fit the quota; ResourceExhausted if 16 other
+  // customers already claim the vault ID (claims are per customer: nobody can
+  // replace another's). A "keys" object is at most kMaxKeyRecordBytes.
+  // Claiming a new vault ID releases the previous one; "keys" without a vault
+  // ID keeps the claim.
   absl::Status PutObject(std::string_view customer, std::string_view name, std::string_view data,
                          std::string_view vault_id);
   // NotFound if absent.
@@ -109,18 +111,18 @@ class MemSupplier {
   // Every object whose name starts with `prefix`, in byte order of the name.
   absl::StatusOr<std::vector<v1::ObjectInfo>> ListObjects(std::string_view customer,
                                                           std::string_view prefix) const;
-  // Unauthenticated. InvalidArgument for an empty or over-long vault ID;
-  // NotFound if nobody (with a contract) claimed it.
+  // Unauthenticated. Every claimant's "keys" object, oldest claim first
+  // (stored_ms is 0: MemSupplier keeps no clock). InvalidArgument for an
+  // empty or over-long vault ID; NotFound if nobody (with a contract) claimed it.
   absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view vault_id);
 
  private:
   struct Customer;
   absl::Status CheckRunning() const;  // REQUIRES: mu_ held
+  // Drops the customer's claim on vault_id (empty: none). REQUIRES: mu_ held.
+  void ReleaseClaim(std::string_view customer, const std::string& vault_id);
   // The customer's contract or PermissionDenied. REQUIRES: mu_ held.
   absl::StatusOr<Customer*> Find(std::string_view customer) const;
-  // Removes `customer`'s key-record claim on vault_id (REQUIRES mu_).
-  void DropClaim(const std::string& vault_id, std::string_view customer);
-  static constexpr size_t kMaxKeyClaims = 16;
 
   const std::string address_;
   const MemSupplierOptions options_;
@@ -131,8 +133,7 @@ class MemSupplier {
   uint64_t bytes_received_ = 0;
   mutable uint64_t bytes_sent_ = 0;
   std::map<std::string, std::unique_ptr<Customer>> customers_;  // by customer key
-  // vault ID -> the customer keys that stored a key record under it, in
-  // claim order (at most kMaxKeyClaims), as the daemon keeps them.
+  // vault ID -> the customers claiming it, oldest claim first
   std::map<std::string, std::vector<std::string>> vault_claims_;
 };
 

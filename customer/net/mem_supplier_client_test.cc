@@ -211,28 +211,38 @@ TEST_F(MemSupplierTest, KeyRecordClaims) {
   EXPECT_EQ(client_.GetKeyRecord("").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(client_.GetKeyRecord(std::string(65, 'v')).status().code(),
             absl::StatusCode::kInvalidArgument);
-  // A vault ID does not belong to the first customer that stores it: every
-  // customer's record is a candidate, oldest first (a squatter who learned
-  // the ID cannot hide or replace the owner's).
+  // A claim is per (vault ID, customer): a second claimant adds a candidate
+  // after the first and replaces nothing.
   ASSERT_TRUE(client_.PutObject("keys", "record-1", "vault-A").ok());
-  ASSERT_TRUE(other_.RequestContract(1000, 0, 1).ok() ||
-              other_.GetContract().ok());
   ASSERT_TRUE(other_.PutObject("keys", "forged", "vault-A").ok());
+  auto all = supplier_.GetKeyRecord("vault-A");
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->candidates_size(), 2);
+  EXPECT_EQ(all->candidates(0).data(), "record-1");
+  EXPECT_EQ(all->candidates(1).data(), "forged");
+  EXPECT_EQ(all->candidates(1).customer_key(), other_.customer_key());
+  ASSERT_TRUE(other_.CancelContract().ok());
+  ASSERT_TRUE(other_.RequestContract(1000, 0, 1).ok());
+  // Readable without identity: every candidate, oldest claim first.
   MemSupplierClient anonymous(&supplier_, "");
   auto rec = anonymous.GetKeyRecord("vault-A");
   ASSERT_TRUE(rec.ok()) << rec.status();
-  ASSERT_EQ(rec->candidates_size(), 2);
+  ASSERT_EQ(rec->candidates_size(), 1);
   EXPECT_EQ(rec->candidates(0).data(), "record-1");
   EXPECT_EQ(rec->candidates(0).customer_key(), client_.customer_key());
-  EXPECT_EQ(rec->candidates(1).data(), "forged");
-  EXPECT_EQ(rec->candidates(1).customer_key(), other_.customer_key());
+  EXPECT_EQ(supplier_.GetKeyRecord("vault-A")->candidates_size(), 1);
+  // The key record object is small.
+  EXPECT_EQ(client_.PutObject("keys", std::string(protocol::kMaxKeyRecordBytes + 1, 'x')).code(),
+            absl::StatusCode::kInvalidArgument);
   // Updating "keys" without a vault ID keeps the claim.
   ASSERT_TRUE(client_.PutObject("keys", "record-2").ok());
   EXPECT_EQ(anonymous.GetKeyRecord("vault-A")->candidates(0).data(), "record-2");
   // Claiming a new ID releases the old one.
   ASSERT_TRUE(client_.PutObject("keys", "record-3", "vault-B").ok());
-  ASSERT_EQ(anonymous.GetKeyRecord("vault-A")->candidates_size(), 1);
+  EXPECT_EQ(anonymous.GetKeyRecord("vault-A").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(anonymous.GetKeyRecord("vault-B")->candidates(0).data(), "record-3");
+  EXPECT_TRUE(other_.PutObject("keys", "theirs", "vault-A").ok());
+  EXPECT_EQ(anonymous.GetKeyRecord("vault-A")->candidates(0).customer_key(), other_.customer_key());
 }
 
 TEST_F(MemSupplierTest, StoppedSupplierIsUnavailableAndKeepsItsData) {

@@ -16,6 +16,7 @@
 #include "customer/vault/names.h"
 #include "customer/vault/objects.h"
 #include "customer/vault/vault.h"
+#include "proto/limits.h"
 
 namespace shardkeep::customer {
 namespace {
@@ -23,7 +24,7 @@ namespace {
 // A key record is a few hundred bytes; a supplier answering more is not
 // answering a key record. At most this many candidates are looked at per
 // supplier (the daemon keeps at most 16).
-constexpr size_t kMaxKeyRecordBytes = 4096;
+constexpr size_t kMaxKeyRecordBytes = protocol::kMaxKeyRecordBytes;
 constexpr int kMaxCandidates = 16;
 
 bool Unreachable(const absl::Status& s) {

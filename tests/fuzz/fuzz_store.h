@@ -17,7 +17,8 @@ namespace shardkeep::fuzz {
 // The column families of docs/STORAGE.md, in the order Store opens them.
 inline const std::vector<std::string>& StoreColumnFamilies() {
   static const std::vector<std::string> kCfs = {
-      rocksdb::kDefaultColumnFamilyName, "contracts", "fragments", "objects", "vaults", "nonces"};
+      rocksdb::kDefaultColumnFamilyName, "contracts", "fragments", "objects", "vaults", "nonces",
+      "key_claims"};
   return kCfs;
 }
 

@@ -5,7 +5,7 @@
 //
 // Input: up to 48 entries, each a kind byte then
 //   kind 0..5: Field() key, Field() value: a RocksDB entry in that column
-//              family (default, contracts, fragments, objects, vaults, nonces);
+//              family (default, contracts, fragments, objects, vaults, nonces, key_claims);
 //   kind 6:    16-byte file ID, Field() bytes: a committed fragment file;
 //   kind 7:    Field() name: a stray file in a fragments/<xx>/ directory.
 // The harness writes them, opens the Store (start-up reconciliation reads
@@ -167,7 +167,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(report.temporaries_removed == 0 && report.orphan_files_removed == 0);
   FUZZ_CHECK(report.missing_files == 0 && report.usage_corrected == 0);
   for (const std::string& who : customers) Exercise(**store, who);
-  (*store)->ReapExpired().IgnoreError();
+  (*store)->ReapExpired(clock.NowMs()).IgnoreError();
+  (*store)->ReaperLastSeenMs().IgnoreError();
   (*store)->LoadNonces(fuzz::kNowMs - 1000).IgnoreError();
   (*store)->ForgetNoncesBefore(fuzz::kNowMs).IgnoreError();
   const supplier::Totals t = (*store)->GetTotals();

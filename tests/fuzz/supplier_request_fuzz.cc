@@ -26,6 +26,7 @@
 //     is SHA-256(nonce || bytes);
 //   - after every call, granted <= capacity and each contract's used <= quota.
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <set>
 #include <string>
@@ -87,6 +88,8 @@ Supplier& GetSupplier() {
     // Plant the supplier ID that seeds were signed for.
     FUZZ_CHECK(
         fuzz::WriteStoreDb(s->dir, {{0, "supplier_id", fuzz::kSupplierId}, {0, "format", "1"}}));
+    // A database without its fragments directory is refused at start.
+    std::filesystem::create_directories(s->dir + "/fragments");
     supplier::StoreOptions options;
     options.capacity_bytes = kCapacity;
     options.max_fragment_bytes = 1 << 20;
@@ -317,7 +320,10 @@ grpc::Status Call(Supplier& s, size_t type, Message& req, std::string_view data,
         FUZZ_CHECK(back.ok() && *back == r.data());
         if (!r.vault_id().empty()) {
           auto kr = s.store->GetKeyRecord(r.vault_id());
-          FUZZ_CHECK(kr.ok() && kr->first == r.data() && kr->second == caller);
+          FUZZ_CHECK(kr.ok() && kr->size() <= shardkeep::protocol::kMaxKeyRecordCandidates);
+          bool mine = false;
+          for (const auto& c : *kr) mine |= c.customer_key == caller && c.data == r.data();
+          FUZZ_CHECK(mine);
         }
       }
       return st;
@@ -398,8 +404,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (st.ok()) {
       FUZZ_CHECK(!req.vault_id().empty() && req.vault_id().size() <= supplier::kMaxVaultIdLength);
       auto kr = s.store->GetKeyRecord(req.vault_id());
-      FUZZ_CHECK(kr.ok() && resp.candidates_size() >= 1 && kr->first == resp.candidates(0).data() &&
-                 kr->second == resp.candidates(0).customer_key());
+      FUZZ_CHECK(kr.ok() && kr->size() == static_cast<size_t>(resp.candidates_size()));
+      for (size_t i = 0; i < kr->size(); ++i) {
+        FUZZ_CHECK((*kr)[i].data == resp.candidates(i).data() &&
+                   (*kr)[i].customer_key == resp.candidates(i).customer_key());
+      }
     }
     return 0;
   }
@@ -428,6 +437,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                      auth.timestamp_ms() <= fuzz::kNowMs + kWindowMs;
 
   const Snapshot before = Take(s);
+  const bool had_contract = s.store->HasContract(auth.customer_key());
   grpc::Status st = Call(s, type, *req, rest, flags, auth.customer_key());
   const grpc::StatusCode code = st.error_code();
   if (std::getenv("SK_FUZZ_DEBUG") != nullptr) {  // to see why an input is refused
@@ -442,6 +452,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(Take(s) == before);
   } else if (!fresh) {
     FUZZ_CHECK(code == grpc::StatusCode::UNAUTHENTICATED);
+    FUZZ_CHECK(Take(s) == before);
+  } else if (!had_contract && std::string(types[type].method) != shardkeep::signing::method::kRequestContract) {
+    // Without a contract only RequestContract gets past the door; nothing,
+    // not even the nonce, is recorded (issue 11).
+    FUZZ_CHECK(code == grpc::StatusCode::PERMISSION_DENIED ||
+               code == grpc::StatusCode::NOT_FOUND);
     FUZZ_CHECK(Take(s) == before);
   } else {
     const std::string id = auth.customer_key() + auth.nonce();

@@ -65,17 +65,25 @@ TEST(SupplierAuth, TwoCustomersAreIsolatedInEveryCall) {
   ASSERT_TRUE(b->PutFragment("shared-name", b_data).ok());
   EXPECT_EQ(*b->GetFragment("shared-name"), b_data);
   EXPECT_EQ(*a->GetFragment("shared-name"), a_data);
-  // b cannot take a's vault ID, and cannot exceed its own quota using a's.
-  EXPECT_EQ(Code(b->PutObject("keys", "b-key-record", "vault-of-a")),
-            absl::StatusCode::kPermissionDenied);
+  // b's claim on a's vault ID only adds b's own candidate after a's, and b
+  // cannot exceed its own quota using a's.
+  ASSERT_TRUE(b->PutObject("keys", "b-key-record", "vault-of-a").ok());
+  auto claims = a->GetKeyRecord("vault-of-a");
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_EQ(claims->candidates_size(), 2);
+  EXPECT_EQ(claims->candidates(0).data(), "a-key-record");
+  EXPECT_EQ(claims->candidates(0).customer_key(), a->customer_key());
+  EXPECT_EQ(claims->candidates(1).customer_key(), b->customer_key());
   EXPECT_EQ(Code(b->PutFragment("big", RandomData(kMiB, 3))), absl::StatusCode::kResourceExhausted);
   // b cancelling ends only b's contract.
   ASSERT_TRUE(b->CancelContract().ok());
   EXPECT_EQ(*a->GetFragment("shared-name"), a_data);
   EXPECT_EQ(*a->GetObject("snapshots/1"), "a-snapshot");
+  ASSERT_EQ(a->GetKeyRecord("vault-of-a")->candidates_size(), 1);
   EXPECT_EQ(a->GetKeyRecord("vault-of-a")->candidates(0).data(), "a-key-record");
   auto contract = a->GetContract();
-  EXPECT_EQ(contract->used_bytes(), a_data.size() + 10 + 12);
+  // Each item costs at least 4 KiB, plus its name.
+  EXPECT_EQ(contract->used_bytes(), (a_data.size() + 11) + (4096 + 11) + (4096 + 4));
   auto list = a->ListObjects();
   ASSERT_EQ(list->objects_size(), 2);
   EXPECT_EQ(list->objects(0).name(), "keys");
@@ -361,11 +369,11 @@ TEST(SupplierAuth, GarbageOversizeAndMalformedInputGetsAClearStatusAndTheDaemonS
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->fragments_size(), 1);
   EXPECT_EQ(list->fragments(0).key(), "keep");
-  EXPECT_EQ(a->GetContract()->used_bytes(), 4u);
+  EXPECT_EQ(a->GetContract()->used_bytes(), 4096u + 4);  // the minimum charge + "keep"
   EXPECT_EQ(FragmentFilesOnDisk(*cluster, 0), 1);
   // Refusals are logged.
   std::string log = cluster->LogTail(0, 1 << 20);
-  EXPECT_THAT(log, HasSubstr("refused PutFragment"));
+  EXPECT_THAT(log, HasSubstr("refused method=PutFragment"));
   EXPECT_THAT(log, HasSubstr("INVALID_ARGUMENT"));
   EXPECT_THAT(log, HasSubstr("not a valid protobuf message"));
 }
@@ -384,6 +392,7 @@ TEST(SupplierAuth, KeyRecordIsReadableByVaultIdWithoutASignature) {
   ASSERT_EQ(kr->candidates_size(), 1);
   EXPECT_EQ(kr->candidates(0).data(), "encrypted-key-record");
   EXPECT_EQ(kr->candidates(0).customer_key(), a->customer_key());
+  EXPECT_GT(kr->candidates(0).stored_ms(), 0);
   // Through GetObject only its owner reads it (a stranger has no contract).
   EXPECT_EQ(Code(stranger->GetObject("keys")), absl::StatusCode::kPermissionDenied);
   ASSERT_TRUE(stranger->RequestContract(kMiB).ok());
@@ -394,6 +403,49 @@ TEST(SupplierAuth, KeyRecordIsReadableByVaultIdWithoutASignature) {
   ASSERT_TRUE(a->PutObject("keys", "record-2", "vault-a2").ok());
   EXPECT_EQ(Code(stranger->GetKeyRecord("vault-a")), absl::StatusCode::kNotFound);
   EXPECT_EQ(stranger->GetKeyRecord("vault-a2")->candidates(0).data(), "record-2");
+}
+
+// Issue 8: a supplier (or anyone) that learned a vault ID must not be able to
+// block or hijack its recovery elsewhere by claiming it first or en masse.
+TEST(SupplierAuth, VaultIdSquattersCannotBlockOrReplaceTheHonestKeyRecord) {
+  auto cluster = StartCluster(1);
+  ASSERT_TRUE(cluster);
+  // A squatter that claims the ID before the honest customer does not stop it.
+  auto early = Connect(*cluster, 0, 'E');
+  auto honest = Connect(*cluster, 0, 'H');
+  ASSERT_TRUE(early && honest);
+  ASSERT_TRUE(early->RequestContract(kMiB).ok());
+  ASSERT_TRUE(early->PutObject("keys", "squatter-record", "the-vault").ok());
+  ASSERT_TRUE(honest->RequestContract(kMiB).ok());
+  ASSERT_TRUE(honest->PutObject("keys", "honest-record", "the-vault").ok());
+  // Fourteen more fill the list; the seventeenth claim is refused.
+  std::vector<std::unique_ptr<SupplierClient>> squatters;
+  for (int i = 0; i < 15; ++i) {
+    squatters.push_back(Connect(*cluster, 0, static_cast<char>('a' + i)));
+    ASSERT_TRUE(squatters.back()->RequestContract(kMiB).ok());
+    absl::Status s = squatters.back()->PutObject("keys", "fake", "the-vault").status();
+    if (i < 14) {
+      ASSERT_TRUE(s.ok()) << i << ": " << s;
+    } else {
+      EXPECT_EQ(Code(s), absl::StatusCode::kResourceExhausted) << s;
+      EXPECT_THAT(std::string(s.message()), HasSubstr("16 key record claims"));
+    }
+  }
+  // Overwriting their own records moves nothing; the honest one stays second
+  // and can still be updated; every candidate survives a restart.
+  ASSERT_TRUE(early->PutObject("keys", "squatter-record-2").ok());
+  ASSERT_TRUE(honest->PutObject("keys", "honest-record-2").ok());
+  ASSERT_TRUE(cluster->Restart(0).ok());
+  auto anyone = Connect(*cluster, 0, 'z');
+  auto kr = anyone->GetKeyRecord("the-vault");
+  ASSERT_TRUE(kr.ok()) << kr.status();
+  ASSERT_EQ(kr->candidates_size(), 16);
+  EXPECT_EQ(kr->candidates(0).customer_key(), early->customer_key());
+  EXPECT_EQ(kr->candidates(1).customer_key(), honest->customer_key());
+  EXPECT_EQ(kr->candidates(1).data(), "honest-record-2");
+  // A key record object is small, so the 16 fit one answer.
+  EXPECT_EQ(Code(honest->PutObject("keys", std::string(32 * 1024 + 1, 'x'))),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(SupplierAuth, AuditProvesPossessionAndListsPage) {
@@ -435,7 +487,7 @@ TEST(SupplierAuth, AuditProvesPossessionAndListsPage) {
   auto del = a->DeleteFragments({"k000", "k001", "nope"});
   ASSERT_TRUE(del.ok());
   EXPECT_EQ(del->deleted(), 2u);
-  EXPECT_EQ(del->freed_bytes(), 1u);
+  EXPECT_EQ(del->freed_bytes(), 2 * (4096u + 4));  // tiny items cost the minimum + name
   ASSERT_EQ(del->not_found_size(), 1);
   EXPECT_EQ(del->not_found(0), "nope");
 }

@@ -1,5 +1,6 @@
 // Crash safety and clean shutdown: cut uploads, kill -9 during puts,
 // SIGTERM with a call in flight, start-up refusals.
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -46,7 +47,7 @@ TEST(SupplierCrash, UploadCutMidStreamStoresNothing) {
   ASSERT_TRUE(cluster);
   auto a = Connect(*cluster, 0, 'a');
   ASSERT_TRUE(a);
-  ASSERT_TRUE(a->RequestContract(4 * kMiB).ok());
+  ASSERT_TRUE(a->RequestContract(4 * kMiB + 3).ok());  // + the key "cut"
   const std::string data = RandomData(4 * kMiB, 1);
   for (size_t cut : {size_t{0}, size_t{1}, 2 * kMiB, 4 * kMiB - 1}) {
     absl::Status s = a->PutFragmentCutOff("cut", data, cut);
@@ -119,9 +120,9 @@ TEST(SupplierCrash, KillDuringAStreamOfPutsLosesNoAcknowledgedFragment) {
     // Nothing else, except uploads that were in flight at the kill and got
     // completely stored (committed, but the answer never arrived): those
     // are whole and correct.
-    uint64_t total = 0;
+    uint64_t total = 0;  // what the items cost: max(size, 4 KiB) + key
     for (const auto& [key, data] : stored) {
-      total += data.size();
+      total += std::max<uint64_t>(data.size(), 4096) + key.size();
       if (acked.count(key)) continue;
       ASSERT_TRUE(unacked.count(key)) << "fragment " << key << " appeared from nowhere";
       size_t size = 1000 + (std::hash<std::string>()(key) % (2 * kMiB));
@@ -188,7 +189,7 @@ TEST(SupplierCrash, SigtermLetsTheDaemonStopCleanlyWithACallInFlight) {
   ASSERT_TRUE(b);
   EXPECT_EQ(*b->GetFragment("before"), RandomData(kMiB, 1));
   EXPECT_EQ(Code(b->GetFragment("stalled")), absl::StatusCode::kNotFound);
-  EXPECT_EQ(b->GetContract()->used_bytes(), kMiB);
+  EXPECT_EQ(b->GetContract()->used_bytes(), kMiB + 6);  // + the key "before"
   EXPECT_EQ(FragmentFilesOnDisk(*cluster, 0), 1);
 }
 
@@ -197,7 +198,7 @@ TEST(SupplierCrash, AStalledUploadIsCancelledAndItsReservationFreed) {
   ASSERT_TRUE(cluster);
   auto a = Connect(*cluster, 0, 'a');
   ASSERT_TRUE(a);
-  ASSERT_TRUE(a->RequestContract(4 * kMiB).ok());
+  ASSERT_TRUE(a->RequestContract(4 * kMiB + 7).ok());  // + the key "stalled"
   const std::string data = RandomData(4 * kMiB, 3);
   auto ctx = a->Context();
   v1::PutFragmentResponse resp;
@@ -214,7 +215,7 @@ TEST(SupplierCrash, AStalledUploadIsCancelledAndItsReservationFreed) {
   // the upload up: the whole quota becomes usable by another upload.
   auto other = Connect(*cluster, 0, 'a');
   ASSERT_TRUE(WaitFor([&] { return other->PutFragment("whole", data).ok(); }, 5000));
-  EXPECT_EQ(other->GetContract()->used_bytes(), 4 * kMiB);
+  EXPECT_EQ(other->GetContract()->used_bytes(), 4 * kMiB + 5);  // + "whole"
   chunk.set_data(data.substr(kMiB));
   writer->Write(chunk);
   writer->WritesDone();
@@ -237,6 +238,9 @@ TEST(SupplierCrash, StartupRefusesBadFlagsAndADataDirInUse) {
   // Bad values: exit code 1, naming the flag.
   for (const auto& [flag, name] : std::vector<std::pair<std::string, std::string>>{
            {"--capacity=12 parsecs", "--capacity"},
+           {"--capacity=0", "--capacity must be more than 0"},
+           {"--reaper-max-share=0", "--reaper-max-share"},
+           {"--max-nonces=0", "--max-nonces"},
            {"--lease=30", "--lease"},
            {"--idle-timeout=0s", "--idle-timeout"},
            {"--max-fragment-size=big", "--max-fragment-size"},

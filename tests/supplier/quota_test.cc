@@ -14,6 +14,9 @@ namespace {
 using ::testing::HasSubstr;
 
 constexpr uint64_t kMiB = 1 << 20;
+// Byte-exact tests run with no minimum charge per item: an item then costs
+// its size plus its name's bytes (docs/PROTOCOL.md, "Quota").
+const std::vector<std::string> kExact = {"--min-item-charge=0"};
 
 TEST(SupplierQuota, InfoReportsCapacityGrantedUsedAndLimits) {
   auto cluster = StartCluster(1, {.capacity_bytes = 100 * kMiB});
@@ -28,7 +31,7 @@ TEST(SupplierQuota, InfoReportsCapacityGrantedUsedAndLimits) {
   EXPECT_EQ(info->supplier_id().size(), 16u);
   EXPECT_EQ(info->capacity_bytes(), 100 * kMiB);
   EXPECT_EQ(info->granted_bytes(), 10 * kMiB);
-  EXPECT_EQ(info->used_bytes(), 12345u);
+  EXPECT_EQ(info->used_bytes(), 12345u + 1);  // the data plus the key "f"
   EXPECT_EQ(info->customers(), 1u);
   EXPECT_NEAR(static_cast<double>(info->now_ms()), static_cast<double>(signing::NowMs()), 60000);
   EXPECT_EQ(info->max_fragment_bytes(), 64 * kMiB);
@@ -43,11 +46,12 @@ TEST(SupplierQuota, InfoReportsCapacityGrantedUsedAndLimits) {
 }
 
 TEST(SupplierQuota, QuotaIsExactAtTheBoundary) {
-  auto cluster = StartCluster(1);
+  auto cluster = StartCluster(1, {.extra_flags = kExact});
   ASSERT_TRUE(cluster);
   auto a = Connect(*cluster, 0, 'a');
   ASSERT_TRUE(a);
-  const uint64_t kQuota = 3 * kMiB + 1000;
+  // Names: "f1" 2, "snapshots/1" 11, "f2" 2.
+  const uint64_t kQuota = 3 * kMiB + 1000 + 15;
   ASSERT_TRUE(a->RequestContract(kQuota).ok());
   ASSERT_TRUE(a->PutFragment("f1", RandomData(2 * kMiB, 1)).ok());
   ASSERT_TRUE(a->PutObject("snapshots/1", RandomData(1000, 2)).ok());
@@ -57,7 +61,7 @@ TEST(SupplierQuota, QuotaIsExactAtTheBoundary) {
   EXPECT_THAT(std::string(over.status().message()),
               HasSubstr("quota is " + std::to_string(kQuota) + " bytes"));
   EXPECT_THAT(std::string(over.status().message()),
-              HasSubstr(std::to_string(2 * kMiB + 1000) + " bytes used"));
+              HasSubstr(std::to_string(2 * kMiB + 1000 + 13) + " bytes used"));
   EXPECT_EQ(a->PutObject("snapshots/2", std::string(kMiB + 1, 'x')).status().code(),
             absl::StatusCode::kInvalidArgument);  // above the object size limit
   // Exactly what is left fits.
@@ -76,16 +80,17 @@ TEST(SupplierQuota, QuotaIsExactAtTheBoundary) {
   // Deleting frees exactly what was used.
   auto del = a->DeleteFragments({"f1"});
   ASSERT_TRUE(del.ok());
-  EXPECT_EQ(del->freed_bytes(), 2 * kMiB);
+  EXPECT_EQ(del->freed_bytes(), 2 * kMiB + 2);
   EXPECT_TRUE(a->PutFragment("f3", RandomData(2 * kMiB, 4)).ok());
 }
 
 TEST(SupplierQuota, ConcurrentUploadsRacingForTheLastBytesNeverExceedTheQuota) {
-  auto cluster = StartCluster(1);
+  auto cluster = StartCluster(1, {.extra_flags = kExact});
   ASSERT_TRUE(cluster);
   auto a = Connect(*cluster, 0, 'a');
   ASSERT_TRUE(a);
-  ASSERT_TRUE(a->RequestContract(10 * kMiB).ok());
+  const uint64_t kQuota = 10 * kMiB + 4 + 3 * 6;  // names "base", 3 x "race-N"
+  ASSERT_TRUE(a->RequestContract(kQuota).ok());
   ASSERT_TRUE(a->PutFragment("base", RandomData(4 * kMiB, 1)).ok());
   // 6 MiB left; 8 uploads of 2 MiB race for it: exactly 3 can win.
   const std::string data = RandomData(2 * kMiB, 2);
@@ -115,7 +120,7 @@ TEST(SupplierQuota, ConcurrentUploadsRacingForTheLastBytesNeverExceedTheQuota) {
   EXPECT_EQ(other, 0);
   auto contract = a->GetContract();
   ASSERT_TRUE(contract.ok());
-  EXPECT_EQ(contract->used_bytes(), 10 * kMiB);
+  EXPECT_EQ(contract->used_bytes(), kQuota);
   EXPECT_EQ(contract->fragments(), 4u);
   EXPECT_EQ(FragmentFilesOnDisk(*cluster, 0), 4);
 }
@@ -136,7 +141,7 @@ TEST(SupplierQuota, CapacityOverCommitIsRefused) {
   EXPECT_EQ(a->RequestContract(7 * kMiB).status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(a->GetContract()->quota_bytes(), 6 * kMiB);  // unchanged by the refusal
   // Shrinking below usage is refused; shrinking frees capacity for others.
-  ASSERT_TRUE(a->PutFragment("f", RandomData(3 * kMiB, 1)).ok());
+  ASSERT_TRUE(a->PutFragment("f", RandomData(3 * kMiB - 1, 1)).ok());  // + "f": 3 MiB
   EXPECT_EQ(a->RequestContract(2 * kMiB).status().code(), absl::StatusCode::kFailedPrecondition);
   ASSERT_TRUE(a->RequestContract(3 * kMiB).ok());
   ASSERT_TRUE(b->RequestContract(7 * kMiB).ok());
@@ -162,7 +167,7 @@ TEST(SupplierQuota, CancelFreesSpaceAtOnce) {
   ASSERT_TRUE(a->PutObject("keys", "kr", "vault-a").ok());
   auto freed = a->CancelContract();
   ASSERT_TRUE(freed.ok()) << freed.status();
-  EXPECT_EQ(*freed, 3 * kMiB + 2);
+  EXPECT_EQ(*freed, 3 * kMiB + 1 + 4096 + 4);  // "f"; "keys" costs the 4 KiB minimum
   auto info = a->Info();
   EXPECT_EQ(info->granted_bytes(), 0u);
   EXPECT_EQ(info->used_bytes(), 0u);
@@ -210,7 +215,7 @@ TEST(SupplierQuota, LeaseExpiryAndGraceReclaimSpace) {
   ASSERT_TRUE(WaitFor([&] { return c->Info()->customers() == 1; }));
   auto info = c->Info();
   EXPECT_EQ(info->granted_bytes(), 4 * kMiB);
-  EXPECT_EQ(info->used_bytes(), kMiB);
+  EXPECT_EQ(info->used_bytes(), kMiB + 2);  // + the key "fb"
   EXPECT_EQ(FragmentFilesOnDisk(*cluster, 0), 1);
   EXPECT_EQ(a->GetContract().status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(a->GetObject("snap").status().code(), absl::StatusCode::kPermissionDenied);
@@ -224,6 +229,34 @@ TEST(SupplierQuota, LeaseExpiryAndGraceReclaimSpace) {
   advance(9000);  // 25 s: b would have been reaped at 24 s without the read
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_TRUE(b->GetContract().ok());
+}
+
+// Issue 11: zero-byte items cost a minimum; the disk, not --capacity alone,
+// bounds what is granted, and the operator is told at start.
+TEST(SupplierQuota, EmptyItemsCostTheMinimumAndGrantsStopAtTheDisk) {
+  // A reserve larger than any disk: whatever is free, nothing can be promised.
+  auto cluster = StartCluster(1, {.extra_flags = {"--disk-reserve=1000000TiB"}});
+  ASSERT_TRUE(cluster);
+  auto a = Connect(*cluster, 0, 'a');
+  ASSERT_TRUE(a);
+  auto refused = a->RequestContract(kMiB);
+  ASSERT_EQ(Code(refused), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("supplier disk too small"));
+  EXPECT_THAT(cluster->LogTail(0), HasSubstr("is more than the data dir's file system can hold"));
+
+  ASSERT_TRUE(cluster->Restart(0, {"--max-items-per-contract=3"}).ok());
+  a = Connect(*cluster, 0, 'a');
+  ASSERT_TRUE(a->RequestContract(kMiB).ok());
+  // 1 MiB holds 256 empty items at 4 KiB each, but the contract only 3 items.
+  ASSERT_TRUE(a->PutFragment("e1", "").ok());
+  ASSERT_TRUE(a->PutObject("e2", "").ok());
+  ASSERT_TRUE(a->PutFragment("e3", "").ok());
+  EXPECT_EQ(a->GetContract()->used_bytes(), 3 * (4096u + 2));
+  auto fourth = a->PutFragment("e4", "");
+  EXPECT_EQ(Code(fourth), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(fourth.status().message()), HasSubstr("(the limit)"));
+  EXPECT_EQ(Code(a->PutObject("e5", "")), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(FragmentFilesOnDisk(*cluster, 0), 2);
 }
 
 }  // namespace

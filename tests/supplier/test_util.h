@@ -37,13 +37,25 @@ inline std::string RandomData(size_t n, uint64_t seed) {
   return s;
 }
 
-// Regular files under the supplier's fragment directory (committed and temporary).
+// Regular files under the supplier's fragment directory (committed and
+// temporary; not those in fragments/quarantine/).
 inline int FragmentFilesOnDisk(const SupplierCluster& c, int i) {
   int n = 0;
   std::error_code ec;
   for (auto it = std::filesystem::recursive_directory_iterator(c.DataDir(i) + "/fragments", ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file()) ++n;
+    if (it->is_regular_file() && it->path().parent_path().filename() != "quarantine") ++n;
+  }
+  return n;
+}
+
+// Files start-up reconciliation moved to fragments/quarantine/.
+inline int QuarantinedFiles(const SupplierCluster& c, int i) {
+  int n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(c.DataDir(i) + "/fragments/quarantine", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    n += it->is_regular_file();
   }
   return n;
 }

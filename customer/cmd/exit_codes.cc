@@ -7,7 +7,8 @@ const char kExitCodesHelp[] =
     "  0   success\n"
     "  1   error\n"
     "  2   usage (bad command line)\n"
-    "  3   partial backup: the snapshot was saved, but some files could not be read\n"
+    "  3   partial: backup saved the snapshot, but some files could not be read;\n"
+    "      restore restored everything else, but the files it names are lost\n"
     "  10  no vault in the config dir (run `shardkeep init`)\n"
     "  12  wrong passphrase\n"
     "  13  suppliers unreachable (too few answered)\n";

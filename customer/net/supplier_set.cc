@@ -34,6 +34,7 @@ SupplierSet::SupplierSet(std::vector<std::unique_ptr<SupplierClient>> clients, i
     : clients_(std::move(clients)), k_(k), options_(options) {
   down_.resize(clients_.size());
   slow_.resize(clients_.size());
+  troubles_.resize(clients_.size());
   pools_.resize(clients_.size());
   sent_.reset(new std::atomic<uint64_t>[clients_.size()]);
   for (size_t i = 0; i < clients_.size(); ++i) sent_[i] = 0;
@@ -67,6 +68,25 @@ void SupplierSet::MarkDown(int position, const absl::Status& why) {
 void SupplierSet::MarkSlow(int position) {
   std::lock_guard<std::mutex> lock(mu_);
   slow_[position] = true;
+  troubles_[position].slow++;
+}
+
+std::vector<SupplierSet::FetchTrouble> SupplierSet::FetchTroubles() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return troubles_;
+}
+
+void SupplierSet::NoteFetchError(int position, const absl::Status& err) {
+  std::lock_guard<std::mutex> lock(mu_);
+  FetchTrouble& t = troubles_[position];
+  if (absl::IsUnavailable(err) || absl::IsDeadlineExceeded(err)) {
+    t.unreachable++;
+  } else if (absl::IsDataLoss(err)) {
+    t.corrupt++;
+  } else {
+    t.other++;
+  }
+  if (t.first_error.empty()) t.first_error = std::string(err.message());
 }
 
 bool SupplierSet::IsSlow(int position) const {
@@ -84,6 +104,11 @@ int SupplierSet::UpCount() const {
   int up = 0;
   for (const auto& d : down_) up += d.ok() ? 1 : 0;
   return up;
+}
+
+absl::Status SupplierSet::DownReason(int position) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return down_[position];
 }
 
 std::string SupplierSet::DownSummary() const {
@@ -327,6 +352,7 @@ absl::StatusOr<std::map<int, std::string>> SupplierSet::FetchFragments(
         err = absl::DataLossError(
             absl::StrCat(client->address(), ": fragment ", key, " fails its hash check"));
       }
+      if (!err.ok()) NoteFetchError(pos, err);
       std::lock_guard<std::mutex> lock(state->mu);
       state->outstanding--;
       state->completions++;

@@ -73,12 +73,27 @@ class SupplierSet {
   bool IsSlow(int position) const;
   bool IsDown(int position) const;
   int UpCount() const;
+  // Why `position` was marked down (OK if it is up).
+  absl::Status DownReason(int position) const;
   // "host:port (reason); host:port (reason)" for the positions marked down.
   std::string DownSummary() const;
 
   // The smallest max_object_bytes the suppliers reported in CheckReachable
   // (1 MiB if none reported).
   uint64_t max_object_bytes() const;
+
+  // How fetches from one position went wrong during this command, for a
+  // one-line-per-supplier summary (restore, check) instead of one per block.
+  struct FetchTrouble {
+    uint64_t unreachable = 0;  // UNAVAILABLE / DEADLINE_EXCEEDED answers
+    uint64_t slow = 0;         // fetches hedged because it did not answer in time
+    uint64_t corrupt = 0;      // fragments of the wrong size or failing their hash
+    uint64_t other = 0;        // any other error (NOT_FOUND, PERMISSION_DENIED, ...)
+    std::string first_error;   // the first message, naming the supplier
+    bool any() const { return unreachable + slow + corrupt + other > 0; }
+  };
+  // By position.
+  std::vector<FetchTrouble> FetchTroubles() const;
 
   // Bytes of fragments and objects sent to each position so far.
   uint64_t BytesSent(int position) const { return sent_[position].load(); }
@@ -113,6 +128,7 @@ class SupplierSet {
 
  private:
   ThreadPool* pool(int position);
+  void NoteFetchError(int position, const absl::Status& err);
 
   std::vector<std::unique_ptr<SupplierClient>> clients_;
   int k_;
@@ -120,6 +136,7 @@ class SupplierSet {
   mutable std::mutex mu_;
   std::vector<absl::Status> down_;  // OK = up
   std::vector<bool> slow_;
+  std::vector<FetchTrouble> troubles_;  // guarded by mu_
   std::vector<std::unique_ptr<ThreadPool>> pools_;
   std::unique_ptr<std::atomic<uint64_t>[]> sent_;
   uint64_t max_object_bytes_ = 0;  // guarded by mu_; 0 = not known

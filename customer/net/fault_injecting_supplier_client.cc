@@ -236,6 +236,15 @@ absl::StatusOr<std::string> FaultInjectingSupplierClient::GetFragment(const std:
   return data;
 }
 
+absl::StatusOr<std::string> FaultInjectingSupplierClient::GetFragmentOfSize(const std::string& key,
+                                                                            uint64_t size) {
+  int corrupt = 0;
+  RETURN_IF_ERROR(faults_->Before(SupplierMethod::kGetFragment, address(), &corrupt));
+  auto data = real_->GetFragmentOfSize(key, size);
+  if (data.ok()) Flip(corrupt, &*data);
+  return data;
+}
+
 absl::Status FaultInjectingSupplierClient::PutObject(const std::string& name, std::string_view data,
                                                      std::string_view vault_id) {
   int corrupt = 0;

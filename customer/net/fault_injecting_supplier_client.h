@@ -168,6 +168,9 @@ class FaultInjectingSupplierClient : public SupplierClient {
   absl::Status PutFragment(const std::string& key, std::string_view data,
                            std::string_view sha256) override;
   absl::StatusOr<std::string> GetFragment(const std::string& key) override;
+  // Same faults as GetFragment (counted as kGetFragment), over the real
+  // client's bounded fetch.
+  absl::StatusOr<std::string> GetFragmentOfSize(const std::string& key, uint64_t size) override;
   absl::Status PutObject(const std::string& name, std::string_view data,
                          std::string_view vault_id = {}) override;
   absl::StatusOr<std::string> GetObject(const std::string& name) override;

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "proto/supplier.pb.h"
 
@@ -47,17 +48,35 @@ class SupplierClient {
   // The fragment's bytes as the supplier returns them (NOT verified here:
   // the caller checks them against the hash it recorded).
   virtual absl::StatusOr<std::string> GetFragment(const std::string& key) = 0;
+  // The fragment, which the index says has exactly `size` bytes: an answer
+  // announcing another size, or sending more, is refused (DataLoss naming
+  // the supplier) before more than `size` bytes are held. What every fetch
+  // of an indexed fragment uses. The default checks after GetFragment (fine
+  // for in-process clients); the gRPC client bounds the stream itself.
+  virtual absl::StatusOr<std::string> GetFragmentOfSize(const std::string& key, uint64_t size);
 
   // Small metadata objects. `vault_id` only for the "keys" object.
   virtual absl::Status PutObject(const std::string& name, std::string_view data,
                                  std::string_view vault_id = {}) = 0;
   virtual absl::StatusOr<std::string> GetObject(const std::string& name) = 0;
   // Every object whose name starts with `prefix` (all pages), sorted by name.
+  // At most protocol::kMaxListedObjects names: a longer (or endless, or
+  // unsorted) listing is DataLoss naming the supplier.
   virtual absl::StatusOr<std::vector<v1::ObjectInfo>> ListObjects(const std::string& prefix) = 0;
 
   // Unauthenticated: the key record stored for `vault_id`.
   virtual absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view vault_id) = 0;
 };
+
+inline absl::StatusOr<std::string> SupplierClient::GetFragmentOfSize(const std::string& key,
+                                                                     uint64_t size) {
+  ASSIGN_OR_RETURN(std::string data, GetFragment(key));
+  if (data.size() != size) {
+    return absl::DataLossError(absl::StrCat(address(), ": GetFragment ", key, " sent ",
+                                            data.size(), " bytes, the index expects ", size));
+  }
+  return data;
+}
 
 // How commands reach suppliers: the address, the customer's Ed25519 identity
 // seed (empty: only unauthenticated calls work), and the supplier's ID if

@@ -241,9 +241,10 @@ absl::StatusOr<std::string> SupplierSet::GetObjectAny(
   return err;
 }
 
-absl::StatusOr<std::vector<std::string>> SupplierSet::ListObjectsUnion(const std::string& prefix) {
+absl::StatusOr<std::vector<std::string>> SupplierSet::ListObjectsUnion(
+    const std::string& prefix, std::map<std::string, uint64_t>* listed_by) {
   std::mutex mu;
-  std::set<std::string> names;
+  std::map<std::string, uint64_t> names;
   int answered = 0;
   Latch latch(n());
   for (int i = 0; i < n(); ++i) {
@@ -258,7 +259,7 @@ absl::StatusOr<std::vector<std::string>> SupplierSet::ListObjectsUnion(const std
         std::lock_guard<std::mutex> lock(mu);
         if (list.ok()) {
           ++answered;
-          for (const auto& o : *list) names.insert(o.name());
+          for (const auto& o : *list) names[o.name()] |= uint64_t{1} << i;
         }
       }
       latch.CountDown();  // last: the caller's locals die once the latch opens
@@ -270,7 +271,11 @@ absl::StatusOr<std::vector<std::string>> SupplierSet::ListObjectsUnion(const std
                         absl::StrCat("no supplier answered listing ", prefix, ": ", DownSummary())),
                     ErrorKind::kSuppliersUnreachable);
   }
-  return std::vector<std::string>(names.begin(), names.end());
+  std::vector<std::string> out;
+  out.reserve(names.size());
+  for (const auto& [name, mask] : names) out.push_back(name);
+  if (listed_by != nullptr) *listed_by = std::move(names);
+  return out;
 }
 
 void SupplierSet::PutFragmentsAsync(const std::string& block_id,
@@ -343,7 +348,7 @@ absl::StatusOr<std::map<int, std::string>> SupplierSet::FetchFragments(
     uint64_t want_size = block.fragment_size();
     SupplierClient* client = clients_[pos].get();
     pool(pos)->Submit([this, state, pos, key, want, want_size, client] {
-      auto data = client->GetFragment(key);
+      auto data = client->GetFragmentOfSize(key, want_size);
       absl::Status err;
       if (!data.ok()) {
         err = data.status();

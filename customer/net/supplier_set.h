@@ -109,8 +109,11 @@ class SupplierSet {
   absl::StatusOr<std::string> GetObjectAny(
       const std::string& name, const std::function<absl::Status(const std::string&)>& accept);
   // Union of the object names under `prefix` over every supplier that is up
-  // and answers. kSuppliersUnreachable if none does.
-  absl::StatusOr<std::vector<std::string>> ListObjectsUnion(const std::string& prefix);
+  // and answers (one whose listing fails is marked down). kSuppliersUnreachable
+  // if none does. With `listed_by`, each name's positions that listed it
+  // (bit i: position i).
+  absl::StatusOr<std::vector<std::string>> ListObjectsUnion(
+      const std::string& prefix, std::map<std::string, uint64_t>* listed_by = nullptr);
 
   // ---- Fragments
   // Uploads fragment i of block `block_id` to position i for every position

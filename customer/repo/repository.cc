@@ -7,6 +7,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/error_kind.h"
 #include "common/crypto.h"
 #include "customer/vault/block.h"
 #include "customer/vault/objects.h"
@@ -21,6 +23,12 @@ void WriteCacheFile(const std::string& path, const std::string& data) {
   if (MakeDirs(path.substr(0, path.find_last_of('/')), 0700).ok()) {
     WriteFileAtomically(path, data, 0600).IgnoreError();
   }
+}
+
+// A listed object that no supplier serves a valid copy of (GetListedObject
+// warned about it): skipped. Unreachable suppliers are an error instead.
+bool IsSkippable(const absl::Status& s) {
+  return absl::IsNotFound(s) && KindOf(s) != ErrorKind::kSuppliersUnreachable;
 }
 
 }  // namespace
@@ -52,21 +60,50 @@ void Repository::Warn(const std::string& message) const {
   }
 }
 
-absl::StatusOr<std::vector<std::string>> Repository::ListNames(const std::string& prefix,
-                                                               ObjectKind kind) {
-  ASSIGN_OR_RETURN(std::vector<std::string> listed, suppliers_->ListObjectsUnion(prefix));
+std::string Repository::Addresses(uint64_t positions) const {
+  std::vector<std::string> out;
+  for (int i = 0; i < suppliers_->n(); ++i) {
+    if ((positions >> i) & 1) out.push_back(suppliers_->address(i));
+  }
+  return absl::StrJoin(out, ", ");
+}
+
+absl::StatusOr<std::vector<std::string>> Repository::ListNames(
+    const std::string& prefix, ObjectKind kind, std::map<std::string, uint64_t>* listed_by) {
+  std::vector<bool> was_down(suppliers_->n());
+  for (int i = 0; i < suppliers_->n(); ++i) was_down[i] = suppliers_->IsDown(i);
+  ASSIGN_OR_RETURN(std::vector<std::string> listed,
+                   suppliers_->ListObjectsUnion(prefix, listed_by));
+  for (int i = 0; i < suppliers_->n(); ++i) {
+    if (!was_down[i] && suppliers_->IsDown(i)) {
+      Warn(absl::StrCat("supplier ", suppliers_->address(i), ": listing ", prefix,
+                        " failed, going on without it: ", suppliers_->DownReason(i).message()));
+    }
+  }
   std::vector<std::string> names;
   for (auto& name : listed) {
     ObjectName parsed;
     if (!ParseObjectName(name, &parsed) || parsed.kind != kind) {
       // A supplier's listing is untrusted: such a name never reaches a path.
-      Warn(absl::StrCat("skipping object \"", PrintableName(name),
-                        "\" listed by a supplier: not a name this vault uses"));
+      Warn(absl::StrCat("skipping object \"", PrintableName(name), "\" listed by ",
+                        Addresses((*listed_by)[name]), ": not a name this vault uses"));
       continue;
     }
     names.push_back(std::move(name));
   }
   return names;
+}
+
+absl::StatusOr<std::string> Repository::GetListedObject(const std::string& name,
+                                                        uint64_t listed_by_mask) {
+  auto plain = GetObjectCached(name);
+  if (plain.ok() || !absl::IsNotFound(plain.status()) ||
+      KindOf(plain.status()) == ErrorKind::kSuppliersUnreachable) {
+    return plain;
+  }
+  Warn(absl::StrCat("skipping object ", name, " listed by ", Addresses(listed_by_mask),
+                    ": no supplier serves a valid copy"));
+  return plain;
 }
 
 absl::StatusOr<std::string> Repository::GetObjectCached(const std::string& name) {
@@ -100,10 +137,13 @@ absl::Status Repository::PutObject(const std::string& name, const std::string& p
 }
 
 absl::Status Repository::LoadIndex() {
+  std::map<std::string, uint64_t> listed_by;
   ASSIGN_OR_RETURN(std::vector<std::string> names,
-                   ListNames(kIndexPrefix, ObjectKind::kIndexPiece));
+                   ListNames(kIndexPrefix, ObjectKind::kIndexPiece, &listed_by));
   for (const auto& name : names) {
-    ASSIGN_OR_RETURN(std::string plain, GetObjectCached(name));
+    auto got = GetListedObject(name, listed_by[name]);
+    if (IsSkippable(got.status())) continue;
+    ASSIGN_OR_RETURN(std::string plain, std::move(got));
     vault::v1::IndexPiece piece;
     if (!piece.ParseFromString(plain)) {
       return absl::DataLossError(absl::StrCat("index piece ", name, " does not parse"));
@@ -114,11 +154,14 @@ absl::Status Repository::LoadIndex() {
 }
 
 absl::StatusOr<std::vector<vault::v1::Snapshot>> Repository::LoadSnapshots() {
+  std::map<std::string, uint64_t> listed_by;
   ASSIGN_OR_RETURN(std::vector<std::string> names,
-                   ListNames(kSnapshotPrefix, ObjectKind::kSnapshot));
+                   ListNames(kSnapshotPrefix, ObjectKind::kSnapshot, &listed_by));
   std::vector<vault::v1::Snapshot> out;
   for (const auto& name : names) {
-    ASSIGN_OR_RETURN(std::string plain, GetObjectCached(name));
+    auto got = GetListedObject(name, listed_by[name]);
+    if (IsSkippable(got.status())) continue;
+    ASSIGN_OR_RETURN(std::string plain, std::move(got));
     vault::v1::Snapshot snap;
     if (!snap.ParseFromString(plain)) {
       return absl::DataLossError(absl::StrCat("snapshot record ", name, " does not parse"));

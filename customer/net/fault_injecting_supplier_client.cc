@@ -51,6 +51,8 @@ const char* SupplierMethodName(SupplierMethod method) {
       return "ListObjects";
     case SupplierMethod::kGetKeyRecord:
       return "GetKeyRecord";
+    case SupplierMethod::kListFragments:
+      return "ListFragments";
   }
   return "?";
 }
@@ -243,6 +245,13 @@ absl::StatusOr<std::string> FaultInjectingSupplierClient::GetFragmentOfSize(cons
   auto data = real_->GetFragmentOfSize(key, size);
   if (data.ok()) Flip(corrupt, &*data);
   return data;
+}
+
+absl::StatusOr<std::vector<v1::FragmentInfo>> FaultInjectingSupplierClient::ListFragments(
+    const std::string& prefix) {
+  int corrupt = 0;
+  RETURN_IF_ERROR(faults_->Before(SupplierMethod::kListFragments, address(), &corrupt));
+  return real_->ListFragments(prefix);
 }
 
 absl::Status FaultInjectingSupplierClient::PutObject(const std::string& name, std::string_view data,

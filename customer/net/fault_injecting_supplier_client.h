@@ -52,8 +52,9 @@ enum class SupplierMethod : int {
   kGetObject,
   kListObjects,
   kGetKeyRecord,
+  kListFragments,
 };
-inline constexpr int kSupplierMethodCount = 10;
+inline constexpr int kSupplierMethodCount = 11;
 
 // "PutFragment", ... for messages.
 const char* SupplierMethodName(SupplierMethod method);
@@ -175,6 +176,8 @@ class FaultInjectingSupplierClient : public SupplierClient {
                          std::string_view vault_id = {}) override;
   absl::StatusOr<std::string> GetObject(const std::string& name) override;
   absl::StatusOr<std::vector<v1::ObjectInfo>> ListObjects(const std::string& prefix) override;
+  // Fail/Hang/Refuse faults only (the listing faults are ListObjects').
+  absl::StatusOr<std::vector<v1::FragmentInfo>> ListFragments(const std::string& prefix) override;
   absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view vault_id) override;
 
  private:

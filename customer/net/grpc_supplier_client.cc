@@ -215,6 +215,43 @@ class GrpcSupplierClient : public SupplierClient {
     return out;
   }
 
+  absl::StatusOr<std::vector<v1::FragmentInfo>> ListFragments(const std::string& prefix) override {
+    std::vector<v1::FragmentInfo> out;
+    std::string after;
+    for (;;) {
+      v1::ListFragmentsRequest req;
+      req.set_prefix(prefix);
+      req.set_start_after(after);
+      req.set_page_size(protocol::kListPageSize);
+      RETURN_IF_ERROR(SignRequest(signing::method::kListFragments, &req));
+      grpc::ClientContext ctx;
+      SetDeadline(&ctx, kSmallCallMs);
+      v1::ListFragmentsResponse resp;
+      RETURN_IF_ERROR(Convert(stub_->ListFragments(&ctx, req, &resp),
+                              absl::StrCat("ListFragments ", prefix)));
+      // Bounded as ListObjects: page size, total, progress.
+      auto refuse = [&](const std::string& why) {
+        return absl::DataLossError(absl::StrCat(address_, ": ListFragments ", prefix, ": ", why));
+      };
+      if (resp.fragments_size() > static_cast<int>(protocol::kListPageSize)) {
+        return refuse(absl::StrCat("a page of ", resp.fragments_size(), " keys, ",
+                                   protocol::kListPageSize, " asked for"));
+      }
+      if (out.size() + resp.fragments_size() > protocol::kMaxListedObjects) {
+        return refuse(absl::StrCat("more than ", protocol::kMaxListedObjects, " keys"));
+      }
+      for (auto& f : *resp.mutable_fragments()) {
+        if ((!out.empty() || !after.empty()) && f.key() <= after) {
+          return refuse("keys out of order or repeated");
+        }
+        after = f.key();
+        out.push_back(std::move(f));
+      }
+      if (!resp.more() || resp.fragments_size() == 0) break;
+    }
+    return out;
+  }
+
   absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view vault_id) override {
     v1::GetKeyRecordRequest req;
     req.set_vault_id(vault_id.data(), vault_id.size());

@@ -353,6 +353,24 @@ absl::StatusOr<std::string> MemSupplier::GetObject(std::string_view customer,
   return it->second;
 }
 
+absl::StatusOr<std::vector<v1::FragmentInfo>> MemSupplier::ListFragments(
+    std::string_view customer, std::string_view prefix) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(CheckRunning());
+  ASSIGN_OR_RETURN(Customer * c, Find(customer));
+  std::vector<v1::FragmentInfo> out;
+  for (auto it = c->fragments.lower_bound(std::string(prefix));
+       it != c->fragments.end() && std::string_view(it->first).substr(0, prefix.size()) == prefix;
+       ++it) {
+    v1::FragmentInfo info;
+    info.set_key(it->first);
+    info.set_size(it->second.first.size());
+    info.set_sha256(it->second.second);
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<v1::ObjectInfo>> MemSupplier::ListObjects(
     std::string_view customer, std::string_view prefix) const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -494,6 +512,14 @@ absl::StatusOr<std::vector<v1::ObjectInfo>> MemSupplierClient::ListObjects(
   return r;
 }
 
+absl::StatusOr<std::vector<v1::FragmentInfo>> MemSupplierClient::ListFragments(
+    const std::string& prefix) {
+  RETURN_IF_ERROR(CheckIdentity());
+  auto r = supplier_->ListFragments(customer_, prefix);
+  if (!r.ok()) return Prefix(r.status(), absl::StrCat("ListFragments ", prefix));
+  return r;
+}
+
 absl::StatusOr<v1::GetKeyRecordResponse> MemSupplierClient::GetKeyRecord(
     std::string_view vault_id) {
   auto r = supplier_->GetKeyRecord(vault_id);
@@ -532,6 +558,9 @@ class UnreachableClient : public SupplierClient {
   }
   absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view) override {
     return Down("GetKeyRecord");
+  }
+  absl::StatusOr<std::vector<v1::FragmentInfo>> ListFragments(const std::string& prefix) override {
+    return Down(absl::StrCat("ListFragments ", prefix));
   }
 
  private:

@@ -107,6 +107,8 @@ class MemSupplier {
   // NotFound if absent.
   absl::StatusOr<std::string> GetObject(std::string_view customer, std::string_view name);
   // Every object whose name starts with `prefix`, in byte order of the name.
+  absl::StatusOr<std::vector<v1::FragmentInfo>> ListFragments(std::string_view customer,
+                                                              std::string_view prefix) const;
   absl::StatusOr<std::vector<v1::ObjectInfo>> ListObjects(std::string_view customer,
                                                           std::string_view prefix) const;
   // Unauthenticated. InvalidArgument for an empty or over-long vault ID;
@@ -161,6 +163,7 @@ class MemSupplierClient : public SupplierClient {
                          std::string_view vault_id = {}) override;
   absl::StatusOr<std::string> GetObject(const std::string& name) override;
   absl::StatusOr<std::vector<v1::ObjectInfo>> ListObjects(const std::string& prefix) override;
+  absl::StatusOr<std::vector<v1::FragmentInfo>> ListFragments(const std::string& prefix) override;
   absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view vault_id) override;
 
  private:

@@ -55,6 +55,15 @@ class SupplierClient {
   // for in-process clients); the gRPC client bounds the stream itself.
   virtual absl::StatusOr<std::string> GetFragmentOfSize(const std::string& key, uint64_t size);
 
+  // Every fragment of this customer whose key starts with `prefix` (all
+  // pages), sorted by key, with the size and SHA-256 declared at upload (the
+  // supplier checked the bytes against it then; it does not re-read them
+  // here). Bounded as ListObjects. The default is Unimplemented (clients
+  // made for one test).
+  virtual absl::StatusOr<std::vector<v1::FragmentInfo>> ListFragments(const std::string& prefix) {
+    return absl::UnimplementedError(absl::StrCat(address(), ": ListFragments not offered"));
+  }
+
   // Small metadata objects. `vault_id` only for the "keys" object.
   virtual absl::Status PutObject(const std::string& name, std::string_view data,
                                  std::string_view vault_id = {}) = 0;

@@ -24,6 +24,7 @@ const std::vector<CommandSpec>& CommandTable() {
       {"snapshots", "list the snapshots", SetupSnapshots},
       {"ls", "list what a snapshot holds", SetupLs},
       {"restore", "bring a snapshot (or part of it) back into a directory", SetupRestore},
+      {"check", "are the fragments every snapshot needs where they belong?", SetupCheck},
       {"version", "print the version", SetupVersion},
   };
   return *table;

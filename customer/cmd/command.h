@@ -64,6 +64,7 @@ CommandAction SetupBackup(CLI::App& command);
 CommandAction SetupSnapshots(CLI::App& command);
 CommandAction SetupLs(CLI::App& command);
 CommandAction SetupRestore(CLI::App& command);
+CommandAction SetupCheck(CLI::App& command);
 CommandAction SetupVersion(CLI::App& command);
 
 // Adds the paragraphs of a command's help: `intro` after the usage line

@@ -1,0 +1,135 @@
+// `check` (and `repair`) through the real CLI against real supplier
+// processes: flipped bytes in a supplier's fragment files, a killed
+// supplier, a backup with a supplier down.
+#include <sys/stat.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "tests/customer/cli_test_util.h"
+#include "tests/harness/supplier_cluster.h"
+
+namespace shardkeep::cli_test {
+namespace {
+
+using testing::SupplierCluster;
+using testing::SupplierClusterOptions;
+
+RunResult Shell(const std::string& command) { return RunCommand({"/bin/bash", "-c", command}, {}); }
+
+std::string RandomBytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+std::unique_ptr<SupplierCluster> StartCluster(int n) {
+  SupplierClusterOptions o;
+  o.capacity_bytes = 1ULL << 30;
+  auto c = SupplierCluster::Start(n, o);
+  if (!c.ok()) {
+    ADD_FAILURE() << c.status();
+    return nullptr;
+  }
+  return std::move(*c);
+}
+
+// Flips one byte in the middle of every fragment file of supplier `i`;
+// returns how many files.
+int FlipFragments(const SupplierCluster& cluster, int i) {
+  RunResult flip = Shell(
+      absl::StrCat("set -e; n=0; for f in $(find ", cluster.DataDir(i), "/fragments -type f); do ",
+                   "python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,\"rb\").read()); "
+                   "b[len(b)//2]^=1; open(p,\"wb\").write(b)' $f; n=$((n+1)); done; echo $n"));
+  EXPECT_EQ(flip.code, 0) << flip.Describe();
+  return flip.code == 0 ? std::stoi(flip.out) : 0;
+}
+
+class CheckRepairTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster_ = StartCluster(4);
+    ASSERT_NE(cluster_, nullptr);
+    RunResult init = c_.Sk({"init", "--suppliers", cluster_->AddressList(), "--needed", "256MiB",
+                            "--block-size", "64KiB"});
+    ASSERT_EQ(init.code, 0) << init.Describe();
+    src_ = TempDir("src");
+    a_ = RandomBytes(300 << 10, 1);
+    WriteFile(src_ + "/a.bin", a_);
+    WriteFile(src_ + "/small.txt", "small\n");
+  }
+  void Backup() {
+    RunResult r = c_.Sk({"backup", src_});
+    ASSERT_EQ(r.code, 0) << r.Describe();
+  }
+  void ExpectRestores() {
+    std::string t = TempDir("restore");
+    RunResult r = c_.Sk({"restore", "latest", "--target", t});
+    EXPECT_EQ(r.code, 0) << r.Describe();
+    EXPECT_TRUE(ReadFile(t + src_ + "/a.bin") == a_);
+  }
+
+  std::unique_ptr<SupplierCluster> cluster_;
+  Customer c_;
+  std::string src_, a_;
+};
+
+TEST_F(CheckRepairTest, CheckFindsFlippedBytesAndLostSuppliers) {
+  Backup();
+  RunResult healthy = c_.Sk({"check"});
+  ASSERT_EQ(healthy.code, 0) << healthy.Describe();
+  EXPECT_NE(healthy.out.find("healthy (survives 2 more supplier losses)"), std::string::npos)
+      << healthy.out;
+
+  ASSERT_GT(FlipFragments(*cluster_, 0), 0);
+  // The listing carries the hashes declared at upload: only reading shows it.
+  EXPECT_EQ(c_.Sk({"check"}).code, 0);
+  RunResult read = c_.Sk({"check", "--read-data", "--json"});
+  EXPECT_EQ(read.code, 4) << read.Describe();
+  EXPECT_EQ(JsonField(read.out, "state"), "degraded") << read.out;
+  EXPECT_NE(read.out.find(absl::StrCat("\"address\":\"", cluster_->Address(0),
+                                       "\",\"reachable\":true,\"expected\":")),
+            std::string::npos);
+  EXPECT_EQ(JsonField(read.out, "blocks_damaged"), "0") << read.out;
+  ExpectRestores();
+
+  // A killed supplier: unreachable, margin down to 0 with the corrupt one.
+  ASSERT_TRUE(cluster_->Kill(1).ok());
+  RunResult down = c_.Sk({"check", "--read-data"});
+  EXPECT_EQ(down.code, 4) << down.Describe();
+  EXPECT_NE(down.out.find(absl::StrCat("1  ", cluster_->Address(1), "  unreachable")),
+            std::string::npos)
+      << down.out;
+  EXPECT_NE(down.out.find("degraded: survives 0 more supplier losses, not 2"), std::string::npos)
+      << down.out;
+  // Fewer than k answering: 13.
+  ASSERT_TRUE(cluster_->Kill(2).ok());
+  ASSERT_TRUE(cluster_->Kill(3).ok());
+  EXPECT_EQ(c_.Sk({"check"}).code, 13);
+  EXPECT_EQ(c_.Sk({"check", "--read-data", "--read-data-subset", "1/2"}).code, 2);
+  EXPECT_EQ(c_.Sk({"check", "--read-data-subset", "0%"}).code, 2);
+}
+
+TEST_F(CheckRepairTest, CheckNamesFilesThatCannotComeBack) {
+  Backup();
+  // A file backed up with supplier 3 down is on 0, 1, 2 only; losing 0 and 1
+  // leaves it one fragment short.
+  ASSERT_TRUE(cluster_->Kill(3).ok());
+  WriteFile(src_ + "/late.bin", RandomBytes(200 << 10, 2));
+  Backup();
+  ASSERT_TRUE(cluster_->Restart(3).ok());
+  ASSERT_TRUE(cluster_->Wipe(0).ok());
+  ASSERT_TRUE(cluster_->Restart(0).ok());  // back, empty, another supplier ID: refused
+  ASSERT_TRUE(cluster_->Kill(1).ok());
+  RunResult r = c_.Sk({"check"});
+  EXPECT_EQ(r.code, 5) << r.Describe();
+  EXPECT_NE(r.out.find("lost: " + src_ + "/late.bin"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("lost: " + src_ + "/a.bin"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace shardkeep::cli_test

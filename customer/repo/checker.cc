@@ -329,6 +329,16 @@ absl::StatusOr<CheckResult> Checker::Run() {
     for (auto& t : workers) t.join();
   }
   result_.blocks = blocks_.size();
+  result_.block_health.resize(blocks_.size());
+  for (uint32_t b = 0; b < blocks_.size(); ++b) {
+    BlockHealth& h = result_.block_health[b];
+    h.unreadable = blocks_[b].unreadable;
+    for (int i = 0; i < n_; ++i) {
+      const FragState f = blocks_[b].frags[i];
+      if (f == FragState::kOk) h.ok |= uint64_t{1} << i;
+      if (f == FragState::kMissing || f == FragState::kCorrupt) h.bad |= uint64_t{1} << i;
+    }
+  }
   for (uint32_t b = 0; b < blocks_.size(); ++b) {
     int m = MarginOf(b);
     if (m < 0) {

@@ -76,8 +76,16 @@ struct SnapshotCheck {
   std::vector<std::string> damaged_files;
 };
 
+// One block's fragments as the check saw them (bit i: position i).
+struct BlockHealth {
+  uint64_t ok = 0;       // listed (and, if read, read back) with the right size and hash
+  uint64_t bad = 0;      // missing or corrupt at a supplier that answered
+  bool unreadable = false;  // read-data: k good fragments that do not decode, open or verify
+};
+
 struct CheckResult {
   int n = 0, k = 0;
+  std::vector<BlockHealth> block_health;  // by block number in the index
   std::vector<SupplierCheck> suppliers;  // by position
   std::vector<SnapshotCheck> snapshots;  // oldest first
   uint64_t blocks = 0;           // in the index

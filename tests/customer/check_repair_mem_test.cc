@@ -1,7 +1,9 @@
-// CheckVault over in-memory suppliers (a real backup by RunBackup first):
-// healthy, a stopped supplier (degraded), fragments replaced at a supplier
-// (corrupt in the listing), too many of them (damaged, naming the files),
-// bit rot only a download shows (--read-data), and read-data subsets.
+// CheckVault and RepairVault over in-memory suppliers (a real backup by
+// RunBackup first): healthy, a stopped supplier (degraded), fragments
+// replaced at a supplier (corrupt in the listing), too many of them (damaged,
+// naming the files), bit rot only a download shows (--read-data), read-data
+// subsets; repair of a backup made with a supplier down and of replaced
+// fragments, idempotent, dry run.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +17,7 @@
 #include "customer/repo/checker.h"
 #include "customer/repo/mem_vault_for_test.h"
 #include "customer/repo/progress.h"
+#include "customer/repo/repairer.h"
 #include "customer/vault/names.h"
 #include "gtest/gtest.h"
 
@@ -179,6 +182,107 @@ TEST_F(CheckMemTest, ReadDataSubsetsCoverEveryBlockOnce) {
     CheckOptions b;
     EXPECT_FALSE(ParseReadDataSubset(bad, &b).ok()) << bad;
   }
+}
+
+absl::StatusOr<RepairResult> Repair(Repository& repo, bool dry_run = false) {
+  RepairOptions o;
+  o.dry_run = dry_run;
+  Progress p;
+  return RepairVault(repo, o, p);
+}
+
+TEST_F(CheckMemTest, RepairHealsABackupMadeWithASupplierDown) {
+  // A second backup with position 3 failing every upload: its blocks are
+  // committed on 0, 1, 2 only.
+  WriteFile(src_ + "/late.bin", crypto::RandomBytes(200 << 10));
+  {
+    mv_->faults(3).Fail(M::kPutFragment, absl::UnavailableError("down"));
+    auto repo = mv_->Open();
+    ASSERT_TRUE(repo.ok());
+    BackupOptions opts;
+    opts.paths = {src_};
+    opts.hostname = "h";
+    auto r = RunBackup(**repo, opts, progress_);
+    ASSERT_TRUE(r.ok()) << r.status();
+    mv_->faults(3).ClearAll();
+  }
+  auto before = Check();
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->state, State::kDegraded);
+  const uint64_t degraded = before->suppliers[3].missing;
+  ASSERT_GT(degraded, 0u);
+
+  // Dry run: nothing stored.
+  auto dry = Repair(*repo_, true);
+  ASSERT_TRUE(dry.ok()) << dry.status();
+  EXPECT_EQ(dry->blocks_to_heal, degraded);
+  EXPECT_EQ(dry->fragments_written, 0u);
+  EXPECT_EQ(dry->records_written, 0u);
+
+  auto fixed = Repair(*repo_);
+  ASSERT_TRUE(fixed.ok()) << fixed.status();
+  EXPECT_EQ(fixed->blocks_healed, degraded);
+  EXPECT_EQ(fixed->fragments_written, degraded);
+  EXPECT_EQ(fixed->written_per_position[3], degraded);
+  EXPECT_EQ(fixed->written_per_position[0], 0u);
+  EXPECT_EQ(fixed->records_written, degraded);
+  EXPECT_TRUE(fixed->errors.empty());
+
+  auto after = Check();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->state, State::kHealthy);
+  // Idempotent: nothing left to do, nothing written.
+  auto again = Repair(*repo_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->blocks_to_heal, 0u);
+  EXPECT_EQ(again->fragments_written, 0u);
+  EXPECT_EQ(again->records_written, 0u);
+
+  // The repair records reach the index: with 0 and 1 gone every block reads
+  // from 2 and 3 (before, the late blocks were recorded at 0, 1, 2 only).
+  mv_->supplier(0).Stop();
+  mv_->supplier(1).Stop();
+  repo_.reset();
+  auto repo = mv_->Open(2);
+  ASSERT_TRUE(repo.ok()) << repo.status();
+  for (uint32_t b = 0; b < (*repo)->index().block_count(); ++b) {
+    auto plain = (*repo)->LoadBlock(b);
+    EXPECT_TRUE(plain.ok()) << b << ": " << plain.status();
+  }
+  mv_->supplier(0).Start();
+  mv_->supplier(1).Start();
+}
+
+TEST_F(CheckMemTest, RepairReplacesCorruptFragments) {
+  ReplaceDataFragments(1);
+  auto before = Check();
+  ASSERT_TRUE(before.ok());
+  const uint64_t corrupt = before->suppliers[1].corrupt;
+  ASSERT_GT(corrupt, 0u);
+  auto fixed = Repair(*repo_);
+  ASSERT_TRUE(fixed.ok()) << fixed.status();
+  EXPECT_EQ(fixed->fragments_written, corrupt);
+  EXPECT_EQ(fixed->records_written, 0u);  // the records already name position 1
+  CheckOptions all;
+  all.read_data = CheckOptions::ReadData::kAll;
+  auto after = Check(all);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->state, State::kHealthy);
+  EXPECT_EQ(after->suppliers[1].corrupt, 0u);
+}
+
+TEST_F(CheckMemTest, TooDamagedBlocksAreReportedNotTouched) {
+  ReplaceDataFragments(1);
+  ReplaceDataFragments(2);
+  ReplaceDataFragments(3);
+  auto r = Check();
+  ASSERT_TRUE(r.ok());
+  auto fixed = Repair(*repo_);
+  ASSERT_TRUE(fixed.ok()) << fixed.status();
+  EXPECT_GT(fixed->blocks_unrepairable, 0u);
+  EXPECT_EQ(fixed->blocks_unrepairable, fixed->blocks_to_heal);
+  EXPECT_EQ(fixed->fragments_written, 0u);
+  EXPECT_EQ(fixed->errors.size(), fixed->blocks_unrepairable);
 }
 
 }  // namespace

@@ -25,6 +25,7 @@ const std::vector<CommandSpec>& CommandTable() {
       {"ls", "list what a snapshot holds", SetupLs},
       {"restore", "bring a snapshot (or part of it) back into a directory", SetupRestore},
       {"check", "are the fragments every snapshot needs where they belong?", SetupCheck},
+      {"repair", "rebuild missing or corrupt fragments from the others", SetupRepair},
       {"version", "print the version", SetupVersion},
   };
   return *table;

@@ -65,6 +65,7 @@ CommandAction SetupSnapshots(CLI::App& command);
 CommandAction SetupLs(CLI::App& command);
 CommandAction SetupRestore(CLI::App& command);
 CommandAction SetupCheck(CLI::App& command);
+CommandAction SetupRepair(CLI::App& command);
 CommandAction SetupVersion(CLI::App& command);
 
 // Adds the paragraphs of a command's help: `intro` after the usage line

@@ -10,7 +10,7 @@ const char kExitCodesHelp[] =
     "  3   partial: backup saved the snapshot, but some files could not be read;\n"
     "      restore restored everything else, but the files it names are lost\n"
     "  4   check: degraded (everything can be restored, with less margin than n-k)\n"
-    "  5   check: damaged (some files cannot be restored; they are named)\n"
+    "  5   check, repair: damaged (some files cannot be restored; they are named)\n"
     "  10  no vault in the config dir (run `shardkeep init`)\n"
     "  12  wrong passphrase\n"
     "  13  suppliers unreachable (too few answered)\n";

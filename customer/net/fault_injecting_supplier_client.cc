@@ -53,6 +53,8 @@ const char* SupplierMethodName(SupplierMethod method) {
       return "GetKeyRecord";
     case SupplierMethod::kListFragments:
       return "ListFragments";
+    case SupplierMethod::kDeleteFragment:
+      return "DeleteFragments";
   }
   return "?";
 }
@@ -252,6 +254,12 @@ absl::StatusOr<std::vector<v1::FragmentInfo>> FaultInjectingSupplierClient::List
   int corrupt = 0;
   RETURN_IF_ERROR(faults_->Before(SupplierMethod::kListFragments, address(), &corrupt));
   return real_->ListFragments(prefix);
+}
+
+absl::Status FaultInjectingSupplierClient::DeleteFragment(const std::string& key) {
+  int corrupt = 0;
+  RETURN_IF_ERROR(faults_->Before(SupplierMethod::kDeleteFragment, address(), &corrupt));
+  return real_->DeleteFragment(key);
 }
 
 absl::Status FaultInjectingSupplierClient::PutObject(const std::string& name, std::string_view data,

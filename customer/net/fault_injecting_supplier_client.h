@@ -53,8 +53,9 @@ enum class SupplierMethod : int {
   kListObjects,
   kGetKeyRecord,
   kListFragments,
+  kDeleteFragment,
 };
-inline constexpr int kSupplierMethodCount = 11;
+inline constexpr int kSupplierMethodCount = 12;
 
 // "PutFragment", ... for messages.
 const char* SupplierMethodName(SupplierMethod method);
@@ -178,6 +179,7 @@ class FaultInjectingSupplierClient : public SupplierClient {
   absl::StatusOr<std::vector<v1::ObjectInfo>> ListObjects(const std::string& prefix) override;
   // Fail/Hang/Refuse faults only (the listing faults are ListObjects').
   absl::StatusOr<std::vector<v1::FragmentInfo>> ListFragments(const std::string& prefix) override;
+  absl::Status DeleteFragment(const std::string& key) override;
   absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view vault_id) override;
 
  private:

@@ -252,6 +252,17 @@ class GrpcSupplierClient : public SupplierClient {
     return out;
   }
 
+  absl::Status DeleteFragment(const std::string& key) override {
+    v1::DeleteFragmentsRequest req;
+    req.add_keys(key);
+    RETURN_IF_ERROR(SignRequest(signing::method::kDeleteFragments, &req));
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, kSmallCallMs);
+    v1::DeleteFragmentsResponse resp;
+    return Convert(stub_->DeleteFragments(&ctx, req, &resp),
+                   absl::StrCat("DeleteFragments ", key));
+  }
+
   absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view vault_id) override {
     v1::GetKeyRecordRequest req;
     req.set_vault_id(vault_id.data(), vault_id.size());

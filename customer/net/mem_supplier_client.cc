@@ -353,6 +353,20 @@ absl::StatusOr<std::string> MemSupplier::GetObject(std::string_view customer,
   return it->second;
 }
 
+absl::Status MemSupplier::DeleteFragment(std::string_view customer, std::string_view key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(CheckRunning());
+  RETURN_IF_ERROR(CheckFragmentKey(key));
+  ASSIGN_OR_RETURN(Customer * c, Find(customer));
+  auto it = c->fragments.find(std::string(key));
+  if (it == c->fragments.end()) return absl::OkStatus();
+  v1::Contract& k = c->contract;
+  k.set_used_bytes(k.used_bytes() - it->second.first.size());
+  k.set_fragments(k.fragments() - 1);
+  c->fragments.erase(it);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<v1::FragmentInfo>> MemSupplier::ListFragments(
     std::string_view customer, std::string_view prefix) const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -512,6 +526,13 @@ absl::StatusOr<std::vector<v1::ObjectInfo>> MemSupplierClient::ListObjects(
   return r;
 }
 
+absl::Status MemSupplierClient::DeleteFragment(const std::string& key) {
+  RETURN_IF_ERROR(CheckIdentity());
+  absl::Status s = supplier_->DeleteFragment(customer_, key);
+  if (!s.ok()) return Prefix(s, absl::StrCat("DeleteFragments ", key));
+  return s;
+}
+
 absl::StatusOr<std::vector<v1::FragmentInfo>> MemSupplierClient::ListFragments(
     const std::string& prefix) {
   RETURN_IF_ERROR(CheckIdentity());
@@ -561,6 +582,9 @@ class UnreachableClient : public SupplierClient {
   }
   absl::StatusOr<std::vector<v1::FragmentInfo>> ListFragments(const std::string& prefix) override {
     return Down(absl::StrCat("ListFragments ", prefix));
+  }
+  absl::Status DeleteFragment(const std::string& key) override {
+    return Down(absl::StrCat("DeleteFragments ", key));
   }
 
  private:

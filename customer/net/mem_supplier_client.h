@@ -107,6 +107,7 @@ class MemSupplier {
   // NotFound if absent.
   absl::StatusOr<std::string> GetObject(std::string_view customer, std::string_view name);
   // Every object whose name starts with `prefix`, in byte order of the name.
+  absl::Status DeleteFragment(std::string_view customer, std::string_view key);
   absl::StatusOr<std::vector<v1::FragmentInfo>> ListFragments(std::string_view customer,
                                                               std::string_view prefix) const;
   absl::StatusOr<std::vector<v1::ObjectInfo>> ListObjects(std::string_view customer,
@@ -164,6 +165,7 @@ class MemSupplierClient : public SupplierClient {
   absl::StatusOr<std::string> GetObject(const std::string& name) override;
   absl::StatusOr<std::vector<v1::ObjectInfo>> ListObjects(const std::string& prefix) override;
   absl::StatusOr<std::vector<v1::FragmentInfo>> ListFragments(const std::string& prefix) override;
+  absl::Status DeleteFragment(const std::string& key) override;
   absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view vault_id) override;
 
  private:

@@ -64,6 +64,14 @@ class SupplierClient {
     return absl::UnimplementedError(absl::StrCat(address(), ": ListFragments not offered"));
   }
 
+  // Deletes the fragment under `key` (OK if there was none). Repair uses it
+  // before storing a rebuilt fragment over one that rotted: a supplier
+  // answers a PutFragment of the size and hash it has on record as
+  // "already present" without reading its copy. Default Unimplemented.
+  virtual absl::Status DeleteFragment(const std::string& key) {
+    return absl::UnimplementedError(absl::StrCat(address(), ": DeleteFragments not offered"));
+  }
+
   // Small metadata objects. `vault_id` only for the "keys" object.
   virtual absl::Status PutObject(const std::string& name, std::string_view data,
                                  std::string_view vault_id = {}) = 0;

@@ -75,8 +75,12 @@ absl::StatusOr<uint64_t> Repairer::Heal(uint32_t b, uint64_t good, uint64_t bad)
       return absl::DataLossError(absl::StrCat("rebuilt fragment ", i,
                                               " does not match the index; nothing stored"));
     }
-    absl::Status s = repo_.suppliers().at(i)->PutFragment(FragmentKey(rec.block_id(), i), all[i],
-                                                          sha);
+    // Delete first: a supplier answers a put of the size and hash it has on
+    // record as "already present" without reading its (rotten) copy. A
+    // fragment that is not there is deleted as a no-op.
+    SupplierClient* client = repo_.suppliers().at(i);
+    absl::Status s = client->DeleteFragment(FragmentKey(rec.block_id(), i));
+    if (s.ok()) s = client->PutFragment(FragmentKey(rec.block_id(), i), all[i], sha);
     std::lock_guard<std::mutex> lock(mu_);
     if (!s.ok()) {
       absl::StrAppend(&failed, "; ", s.message());

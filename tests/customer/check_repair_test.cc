@@ -97,14 +97,26 @@ TEST_F(CheckRepairTest, CheckFindsFlippedBytesAndLostSuppliers) {
   EXPECT_EQ(JsonField(read.out, "blocks_damaged"), "0") << read.out;
   ExpectRestores();
 
-  // A killed supplier: unreachable, margin down to 0 with the corrupt one.
+  // repair --read-data rewrites the rotten fragments; a second check is clean.
+  RunResult fix = c_.Sk({"repair", "--read-data", "--json"});
+  EXPECT_EQ(fix.code, 0) << fix.Describe();
+  EXPECT_NE(JsonField(fix.out, "fragments_written"), "0") << fix.out;
+  EXPECT_EQ(JsonField(fix.out, "blocks_healed"), JsonField(fix.out, "blocks_to_heal")) << fix.out;
+  RunResult clean = c_.Sk({"check", "--read-data"});
+  EXPECT_EQ(clean.code, 0) << clean.Describe();
+  RunResult again = c_.Sk({"repair", "--read-data", "--json"});
+  EXPECT_EQ(again.code, 0) << again.Describe();
+  EXPECT_EQ(JsonField(again.out, "fragments_written"), "0") << again.out;
+  ExpectRestores();
+
+  // A killed supplier: unreachable, one loss of margin.
   ASSERT_TRUE(cluster_->Kill(1).ok());
   RunResult down = c_.Sk({"check", "--read-data"});
   EXPECT_EQ(down.code, 4) << down.Describe();
   EXPECT_NE(down.out.find(absl::StrCat("1  ", cluster_->Address(1), "  unreachable")),
             std::string::npos)
       << down.out;
-  EXPECT_NE(down.out.find("degraded: survives 0 more supplier losses, not 2"), std::string::npos)
+  EXPECT_NE(down.out.find("degraded: survives 1 more supplier losses, not 2"), std::string::npos)
       << down.out;
   // Fewer than k answering: 13.
   ASSERT_TRUE(cluster_->Kill(2).ok());
@@ -129,6 +141,32 @@ TEST_F(CheckRepairTest, CheckNamesFilesThatCannotComeBack) {
   EXPECT_EQ(r.code, 5) << r.Describe();
   EXPECT_NE(r.out.find("lost: " + src_ + "/late.bin"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("lost: " + src_ + "/a.bin"), std::string::npos) << r.out;
+}
+
+// The case: a backup with one supplier down, the supplier back,
+// repair, check clean; then the healed supplier stands in for two lost ones.
+TEST_F(CheckRepairTest, BackupWithASupplierDownThenRepairThenCheckIsClean) {
+  ASSERT_TRUE(cluster_->Kill(3).ok());
+  Backup();
+  ASSERT_TRUE(cluster_->Restart(3).ok());
+  RunResult before = c_.Sk({"check"});
+  EXPECT_EQ(before.code, 4) << before.Describe();
+
+  RunResult dry = c_.Sk({"repair", "--dry-run", "--json"});
+  EXPECT_EQ(dry.code, 0) << dry.Describe();
+  EXPECT_EQ(JsonField(dry.out, "fragments_written"), "0") << dry.out;
+  EXPECT_EQ(c_.Sk({"check"}).code, 4);
+
+  RunResult fix = c_.Sk({"repair"});
+  EXPECT_EQ(fix.code, 0) << fix.Describe();
+  EXPECT_NE(fix.out.find(absl::StrCat("3  ", cluster_->Address(3))), std::string::npos) << fix.out;
+  RunResult after = c_.Sk({"check", "--read-data"});
+  EXPECT_EQ(after.code, 0) << after.Describe();
+
+  // 0 and 1 gone: every block comes back from 2 and the healed 3.
+  ASSERT_TRUE(cluster_->Kill(0).ok());
+  ASSERT_TRUE(cluster_->Kill(1).ok());
+  ExpectRestores();
 }
 
 }  // namespace

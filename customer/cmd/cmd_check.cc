@@ -56,6 +56,8 @@ Json CheckJson(const CheckResult& r) {
     o["extra"] = s.extra;
     o["read"] = s.read;
     o["read_failed"] = s.read_failed;
+    o["audited"] = s.audited;
+    o["audit_failed"] = s.audit_failed;
     sup.push_back(std::move(o));
   }
   j["suppliers"] = std::move(sup);
@@ -88,6 +90,10 @@ void PrintCheck(const CheckResult& r, FILE* out) {
     if (s.read_failed) fprintf(out, ", %llu unreadable", (unsigned long long)s.read_failed);
     if (s.extra) fprintf(out, ", %llu extra", (unsigned long long)s.extra);
     if (s.read) fprintf(out, " (%llu read)", (unsigned long long)s.read);
+    if (s.audited + s.audit_failed) {
+      fprintf(out, " (%llu audits passed, %llu failed)", (unsigned long long)s.audited,
+              (unsigned long long)s.audit_failed);
+    }
     fprintf(out, "\n");
   }
   fprintf(out, "snapshots:\n");

@@ -55,6 +55,8 @@ const char* SupplierMethodName(SupplierMethod method) {
       return "ListFragments";
     case SupplierMethod::kDeleteFragment:
       return "DeleteFragments";
+    case SupplierMethod::kAuditPiece:
+      return "AuditPiece";
   }
   return "?";
 }
@@ -254,6 +256,15 @@ absl::StatusOr<std::vector<v1::FragmentInfo>> FaultInjectingSupplierClient::List
   int corrupt = 0;
   RETURN_IF_ERROR(faults_->Before(SupplierMethod::kListFragments, address(), &corrupt));
   return real_->ListFragments(prefix);
+}
+
+absl::StatusOr<v1::AuditPieceResponse> FaultInjectingSupplierClient::AuditPiece(
+    const std::string& key, uint64_t piece) {
+  int corrupt = 0;
+  RETURN_IF_ERROR(faults_->Before(SupplierMethod::kAuditPiece, address(), &corrupt));
+  auto r = real_->AuditPiece(key, piece);
+  if (r.ok()) Flip(corrupt, r->mutable_data());
+  return r;
 }
 
 absl::Status FaultInjectingSupplierClient::DeleteFragment(const std::string& key) {

@@ -54,8 +54,9 @@ enum class SupplierMethod : int {
   kGetKeyRecord,
   kListFragments,
   kDeleteFragment,
+  kAuditPiece,
 };
-inline constexpr int kSupplierMethodCount = 12;
+inline constexpr int kSupplierMethodCount = 13;
 
 // "PutFragment", ... for messages.
 const char* SupplierMethodName(SupplierMethod method);
@@ -180,6 +181,9 @@ class FaultInjectingSupplierClient : public SupplierClient {
   // Fail/Hang/Refuse faults only (the listing faults are ListObjects').
   absl::StatusOr<std::vector<v1::FragmentInfo>> ListFragments(const std::string& prefix) override;
   absl::Status DeleteFragment(const std::string& key) override;
+  // Corrupt flips bytes of the piece returned.
+  absl::StatusOr<v1::AuditPieceResponse> AuditPiece(const std::string& key,
+                                                    uint64_t piece) override;
   absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view vault_id) override;
 
  private:

@@ -263,6 +263,20 @@ class GrpcSupplierClient : public SupplierClient {
                    absl::StrCat("DeleteFragments ", key));
   }
 
+  absl::StatusOr<v1::AuditPieceResponse> AuditPiece(const std::string& key,
+                                                    uint64_t piece) override {
+    v1::AuditPieceRequest req;
+    req.set_key(key);
+    req.set_piece(piece);
+    RETURN_IF_ERROR(SignRequest(signing::method::kAuditPiece, &req));
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, kSmallCallMs);
+    v1::AuditPieceResponse resp;
+    RETURN_IF_ERROR(
+        Convert(stub_->AuditPiece(&ctx, req, &resp), absl::StrCat("AuditPiece ", key)));
+    return resp;
+  }
+
   absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view vault_id) override {
     v1::GetKeyRecordRequest req;
     req.set_vault_id(vault_id.data(), vault_id.size());

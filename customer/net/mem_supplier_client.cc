@@ -7,6 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/crypto.h"
+#include "common/merkle.h"
+#include "proto/limits.h"
 #include "common/units.h"
 
 namespace shardkeep::customer {
@@ -367,6 +369,34 @@ absl::Status MemSupplier::DeleteFragment(std::string_view customer, std::string_
   return absl::OkStatus();
 }
 
+absl::StatusOr<v1::AuditPieceResponse> MemSupplier::AuditPiece(std::string_view customer,
+                                                               std::string_view key,
+                                                               uint64_t piece) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(CheckRunning());
+  RETURN_IF_ERROR(CheckFragmentKey(key));
+  ASSIGN_OR_RETURN(Customer * c, Find(customer));
+  auto it = c->fragments.find(std::string(key));
+  if (it == c->fragments.end()) {
+    return absl::NotFoundError(absl::StrCat("no fragment ", std::string(key)));
+  }
+  const std::string& data = it->second.first;
+  const uint64_t ps = protocol::kAuditPieceBytes;
+  const uint64_t count = merkle::PieceCount(data.size(), ps);
+  if (piece >= count) {
+    return absl::InvalidArgumentError(absl::StrCat("piece ", piece, " of a fragment of ",
+                                                   data.size(), " bytes: only ", count, " pieces"));
+  }
+  std::vector<std::string> leaves;
+  for (uint64_t i = 0; i < count; ++i) leaves.push_back(merkle::LeafHash(data.substr(i * ps, ps)));
+  v1::AuditPieceResponse r;
+  r.set_size(data.size());
+  r.set_data(data.substr(piece * ps, ps));
+  for (auto& h : merkle::Proof(leaves, piece)) r.add_proof(std::move(h));
+  bytes_sent_ += r.data().size();
+  return r;
+}
+
 absl::StatusOr<std::vector<v1::FragmentInfo>> MemSupplier::ListFragments(
     std::string_view customer, std::string_view prefix) const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -526,6 +556,14 @@ absl::StatusOr<std::vector<v1::ObjectInfo>> MemSupplierClient::ListObjects(
   return r;
 }
 
+absl::StatusOr<v1::AuditPieceResponse> MemSupplierClient::AuditPiece(const std::string& key,
+                                                                     uint64_t piece) {
+  RETURN_IF_ERROR(CheckIdentity());
+  auto r = supplier_->AuditPiece(customer_, key, piece);
+  if (!r.ok()) return Prefix(r.status(), absl::StrCat("AuditPiece ", key));
+  return r;
+}
+
 absl::Status MemSupplierClient::DeleteFragment(const std::string& key) {
   RETURN_IF_ERROR(CheckIdentity());
   absl::Status s = supplier_->DeleteFragment(customer_, key);
@@ -585,6 +623,9 @@ class UnreachableClient : public SupplierClient {
   }
   absl::Status DeleteFragment(const std::string& key) override {
     return Down(absl::StrCat("DeleteFragments ", key));
+  }
+  absl::StatusOr<v1::AuditPieceResponse> AuditPiece(const std::string& key, uint64_t) override {
+    return Down(absl::StrCat("AuditPiece ", key));
   }
 
  private:

@@ -108,6 +108,8 @@ class MemSupplier {
   absl::StatusOr<std::string> GetObject(std::string_view customer, std::string_view name);
   // Every object whose name starts with `prefix`, in byte order of the name.
   absl::Status DeleteFragment(std::string_view customer, std::string_view key);
+  absl::StatusOr<v1::AuditPieceResponse> AuditPiece(std::string_view customer,
+                                                    std::string_view key, uint64_t piece);
   absl::StatusOr<std::vector<v1::FragmentInfo>> ListFragments(std::string_view customer,
                                                               std::string_view prefix) const;
   absl::StatusOr<std::vector<v1::ObjectInfo>> ListObjects(std::string_view customer,
@@ -166,6 +168,8 @@ class MemSupplierClient : public SupplierClient {
   absl::StatusOr<std::vector<v1::ObjectInfo>> ListObjects(const std::string& prefix) override;
   absl::StatusOr<std::vector<v1::FragmentInfo>> ListFragments(const std::string& prefix) override;
   absl::Status DeleteFragment(const std::string& key) override;
+  absl::StatusOr<v1::AuditPieceResponse> AuditPiece(const std::string& key,
+                                                    uint64_t piece) override;
   absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view vault_id) override;
 
  private:

@@ -72,6 +72,14 @@ class SupplierClient {
     return absl::UnimplementedError(absl::StrCat(address(), ": DeleteFragments not offered"));
   }
 
+  // Piece `piece` of fragment `key` with its Merkle proof (NOT verified
+  // here: the caller checks it against the root it keeps). Default
+  // Unimplemented.
+  virtual absl::StatusOr<v1::AuditPieceResponse> AuditPiece(const std::string& key,
+                                                            uint64_t piece) {
+    return absl::UnimplementedError(absl::StrCat(address(), ": AuditPiece not offered"));
+  }
+
   // Small metadata objects. `vault_id` only for the "keys" object.
   virtual absl::Status PutObject(const std::string& name, std::string_view data,
                                  std::string_view vault_id = {}) = 0;

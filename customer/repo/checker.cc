@@ -6,6 +6,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <random>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -14,7 +15,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "common/crypto.h"
+#include "common/merkle.h"
+#include "proto/limits.h"
 #include "common/error_kind.h"
 #include "customer/repo/tree_walker.h"
 #include "customer/vault/block.h"
@@ -49,6 +53,8 @@ class Checker {
 
  private:
   void ListSuppliers();
+  void Audit(int position);
+  void KeepAuditHistory();
   void CompareListings();
   std::vector<uint32_t> ChooseBlocksToRead();
   void ReadBlock(uint32_t b);
@@ -129,6 +135,74 @@ void Checker::CompareListings() {
   for (int i = 0; i < n_; ++i) {
     result_.suppliers[i].extra = listed_[i].size() - matched[i];
   }
+}
+
+void Checker::Audit(int i) {
+  SupplierCheck& sc = result_.suppliers[i];
+  const VaultIndex& index = repo_.index();
+  std::vector<uint32_t> candidates;
+  for (uint32_t b = 0; b < blocks_.size(); ++b) {
+    if (blocks_[b].frags[i] == FragState::kOk &&
+        index.block(b).fragment_merkle_root_size() == n_) {
+      candidates.push_back(b);
+    }
+  }
+  std::string seed = crypto::RandomBytes(8);
+  std::mt19937_64 rng(Le32(seed) | (uint64_t{Le32(seed.substr(4))} << 32));
+  std::shuffle(candidates.begin(), candidates.end(), rng);
+  if (candidates.size() > static_cast<size_t>(opts_.audits_per_supplier)) {
+    candidates.resize(opts_.audits_per_supplier);
+  }
+  const uint64_t ps = protocol::kAuditPieceBytes;
+  for (uint32_t b : candidates) {
+    const vault::v1::BlockRecord& rec = index.block(b);
+    const uint64_t piece = rng() % merkle::PieceCount(rec.fragment_size(), ps);
+    auto r = repo_.suppliers().at(i)->AuditPiece(FragmentKey(rec.block_id(), i), piece);
+    FragState& f = blocks_[b].frags[i];  // only this thread touches position i
+    if (!r.ok()) {
+      sc.ok--;
+      if (absl::IsNotFound(r.status())) {
+        f = FragState::kMissing;
+        sc.missing++;
+      } else {
+        f = FragState::kUnreachable;
+        sc.read_failed++;
+      }
+      continue;
+    }
+    std::vector<std::string> proof(r->proof().begin(), r->proof().end());
+    if (r->size() == rec.fragment_size() &&
+        merkle::Verify(rec.fragment_merkle_root(i), rec.fragment_size(), ps, piece, r->data(),
+                       proof)) {
+      sc.audited++;
+    } else {
+      sc.audit_failed++;
+      sc.ok--;
+      sc.corrupt++;
+      f = FragState::kCorrupt;
+      progress_.Warn(absl::StrCat("warning: supplier ", sc.address, " failed an audit of ",
+                                  FragmentKey(rec.block_id(), i), " (piece ", piece, ")"));
+    }
+  }
+}
+
+void Checker::KeepAuditHistory() {
+  std::string line;
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  for (const auto& s : result_.suppliers) {
+    if (!s.reachable) {
+      absl::StrAppend(&line, now, " ", s.position, " ", s.address, " unreachable\n");
+    } else {
+      absl::StrAppend(&line, now, " ", s.position, " ", s.address, " audited=", s.audited,
+                      " failed=", s.audit_failed, "\n");
+    }
+  }
+  const std::string dir = repo_.vault().cache_path();
+  if (!MakeDirs(dir, 0700).ok()) return;  // best effort, as every cache write
+  FILE* f = fopen((dir + "/audit-history").c_str(), "a");
+  if (f == nullptr) return;
+  fputs(line.c_str(), f);
+  fclose(f);
 }
 
 std::vector<uint32_t> Checker::ChooseBlocksToRead() {
@@ -311,6 +385,14 @@ absl::StatusOr<CheckResult> Checker::Run() {
   }
   ListSuppliers();
   CompareListings();
+  if (opts_.read_data == CheckOptions::ReadData::kNone && opts_.audits_per_supplier > 0) {
+    std::vector<std::thread> auditors;
+    for (int i = 0; i < n_; ++i) {
+      if (result_.suppliers[i].reachable) auditors.emplace_back([this, i] { Audit(i); });
+    }
+    for (auto& t : auditors) t.join();
+    KeepAuditHistory();
+  }
   std::vector<uint32_t> to_read = ChooseBlocksToRead();
   progress_.total_files = to_read.size();
   progress_.totals_known = true;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -20,6 +21,7 @@
 #include "customer/repo/repairer.h"
 #include "customer/vault/names.h"
 #include "gtest/gtest.h"
+#include "proto/limits.h"
 
 namespace shardkeep::customer {
 namespace {
@@ -182,6 +184,34 @@ TEST_F(CheckMemTest, ReadDataSubsetsCoverEveryBlockOnce) {
     CheckOptions b;
     EXPECT_FALSE(ParseReadDataSubset(bad, &b).ok()) << bad;
   }
+}
+
+// Audits: every supplier answers for a random piece of sampled fragments;
+// one that sends wrong bytes fails them; transfer stays a piece per audit.
+TEST_F(CheckMemTest, AuditsCatchASupplierThatDoesNotHoldItsData) {
+  auto r = Check();
+  ASSERT_TRUE(r.ok());
+  const uint64_t sampled = std::min<uint64_t>(16, r->blocks);
+  for (const auto& s : r->suppliers) {
+    EXPECT_EQ(s.audited, sampled);
+    EXPECT_EQ(s.audit_failed, 0u);
+  }
+  mv_->faults(2).Corrupt(M::kAuditPiece);
+  const uint64_t sent_before = mv_->supplier(2).BytesSent();
+  r = Check();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->state, State::kDegraded);
+  EXPECT_EQ(r->suppliers[2].audit_failed, sampled);
+  EXPECT_EQ(r->suppliers[2].corrupt, sampled);
+  EXPECT_EQ(r->suppliers[1].audit_failed, 0u);
+  // One piece (at most kAuditPieceBytes) per audit, nothing else of size.
+  EXPECT_LE(mv_->supplier(2).BytesSent() - sent_before, sampled * protocol::kAuditPieceBytes);
+  // --read-data does not audit (it reads everything anyway).
+  CheckOptions all;
+  all.read_data = CheckOptions::ReadData::kAll;
+  r = Check(all);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->suppliers[2].audited + r->suppliers[2].audit_failed, 0u);
 }
 
 absl::StatusOr<RepairResult> Repair(Repository& repo, bool dry_run = false) {

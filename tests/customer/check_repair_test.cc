@@ -38,13 +38,13 @@ std::unique_ptr<SupplierCluster> StartCluster(int n) {
   return std::move(*c);
 }
 
-// Flips one byte in the middle of every fragment file of supplier `i`;
-// returns how many files.
+// Flips one byte in every 4 KiB of every fragment file of supplier `i` (so
+// every audit piece is hit); returns how many files.
 int FlipFragments(const SupplierCluster& cluster, int i) {
   RunResult flip = Shell(
       absl::StrCat("set -e; n=0; for f in $(find ", cluster.DataDir(i), "/fragments -type f); do ",
                    "python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,\"rb\").read()); "
-                   "b[len(b)//2]^=1; open(p,\"wb\").write(b)' $f; n=$((n+1)); done; echo $n"));
+                   "b[::4096]=bytes(x^1 for x in b[::4096]); open(p,\"wb\").write(b)' $f; n=$((n+1)); done; echo $n"));
   EXPECT_EQ(flip.code, 0) << flip.Describe();
   return flip.code == 0 ? std::stoi(flip.out) : 0;
 }
@@ -86,8 +86,18 @@ TEST_F(CheckRepairTest, CheckFindsFlippedBytesAndLostSuppliers) {
       << healthy.out;
 
   ASSERT_GT(FlipFragments(*cluster_, 0), 0);
-  // The listing carries the hashes declared at upload: only reading shows it.
-  EXPECT_EQ(c_.Sk({"check"}).code, 0);
+  // The listing carries the hashes declared at upload; the audits (one
+  // random piece of each sampled fragment, here all 3) show it.
+  RunResult audit = c_.Sk({"check", "--json"});
+  EXPECT_EQ(audit.code, 4) << audit.Describe();
+  EXPECT_NE(audit.out.find("\"audited\":0,\"audit_failed\":3}"), std::string::npos) << audit.out;
+  EXPECT_NE(audit.err.find(absl::StrCat("supplier ", cluster_->Address(0), " failed an audit")),
+            std::string::npos)
+      << audit.err;
+  RunResult history = Shell("cat $(find '" + c_.cache + "' -name audit-history)");
+  EXPECT_NE(history.out.find(absl::StrCat(" 0 ", cluster_->Address(0), " audited=0 failed=3")),
+            std::string::npos)
+      << history.Describe();
   RunResult read = c_.Sk({"check", "--read-data", "--json"});
   EXPECT_EQ(read.code, 4) << read.Describe();
   EXPECT_EQ(JsonField(read.out, "state"), "degraded") << read.out;

@@ -26,6 +26,9 @@ const std::vector<CommandSpec>& CommandTable() {
       {"restore", "bring a snapshot (or part of it) back into a directory", SetupRestore},
       {"check", "are the fragments every snapshot needs where they belong?", SetupCheck},
       {"repair", "rebuild missing or corrupt fragments from the others", SetupRepair},
+      {"status", "am I safe? margins, suppliers, leases, last backup", SetupStatus},
+      {"suppliers", "the vault's suppliers", nullptr,
+       {{"list", "suppliers, contracts, last audit, health", SetupSuppliersList}}},
       {"version", "print the version", SetupVersion},
   };
   return *table;

@@ -66,6 +66,8 @@ CommandAction SetupLs(CLI::App& command);
 CommandAction SetupRestore(CLI::App& command);
 CommandAction SetupCheck(CLI::App& command);
 CommandAction SetupRepair(CLI::App& command);
+CommandAction SetupSuppliersList(CLI::App& command);
+CommandAction SetupStatus(CLI::App& command);
 CommandAction SetupVersion(CLI::App& command);
 
 // Adds the paragraphs of a command's help: `intro` after the usage line

@@ -179,5 +179,32 @@ TEST_F(CheckRepairTest, BackupWithASupplierDownThenRepairThenCheckIsClean) {
   ExpectRestores();
 }
 
+// status and suppliers list: all well, then a supplier down needs attention.
+TEST_F(CheckRepairTest, StatusAndSuppliersList) {
+  Backup();
+  RunResult ok = c_.Sk({"status"});
+  EXPECT_EQ(ok.code, 0) << ok.Describe();
+  EXPECT_NE(ok.out.find("survives 2 of 2 supplier losses"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("all is well"), std::string::npos) << ok.out;
+  RunResult list = c_.Sk({"suppliers", "list", "--json"});
+  EXPECT_EQ(list.code, 0) << list.Describe();
+  EXPECT_NE(list.out.find(absl::StrCat("\"address\":\"", cluster_->Address(3), "\"")),
+            std::string::npos)
+      << list.out;
+  EXPECT_NE(JsonField(list.out, "quota_bytes"), "0") << list.out;
+  EXPECT_NE(JsonField(list.out, "last_audit"), "") << list.out;  // status audited
+  EXPECT_EQ(JsonField(list.out, "health"), "ok") << list.out;
+
+  ASSERT_TRUE(cluster_->Kill(2).ok());
+  RunResult down = c_.Sk({"status", "--json"});
+  EXPECT_EQ(down.code, 4) << down.Describe();
+  EXPECT_NE(down.out.find(absl::StrCat("supplier ", cluster_->Address(2), " (position 2) does not answer")),
+            std::string::npos)
+      << down.out;
+  RunResult list2 = c_.Sk({"suppliers", "list"});
+  EXPECT_EQ(list2.code, 4) << list2.Describe();
+  EXPECT_NE(list2.out.find("unreachable"), std::string::npos) << list2.out;
+}
+
 }  // namespace
 }  // namespace shardkeep::cli_test

@@ -27,6 +27,7 @@ const std::vector<CommandSpec>& CommandTable() {
       {"check", "are the fragments every snapshot needs where they belong?", SetupCheck},
       {"repair", "rebuild missing or corrupt fragments from the others", SetupRepair},
       {"status", "am I safe? margins, suppliers, leases, last backup", SetupStatus},
+      {"maintain", "the nightly job: leases, a sampled check with audits, repair", SetupMaintain},
       {"suppliers", "the vault's suppliers", nullptr,
        {{"list", "suppliers, contracts, last audit, health", SetupSuppliersList}}},
       {"version", "print the version", SetupVersion},

@@ -68,6 +68,7 @@ CommandAction SetupCheck(CLI::App& command);
 CommandAction SetupRepair(CLI::App& command);
 CommandAction SetupSuppliersList(CLI::App& command);
 CommandAction SetupStatus(CLI::App& command);
+CommandAction SetupMaintain(CLI::App& command);
 CommandAction SetupVersion(CLI::App& command);
 
 // Adds the paragraphs of a command's help: `intro` after the usage line

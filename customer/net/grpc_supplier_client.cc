@@ -263,6 +263,16 @@ class GrpcSupplierClient : public SupplierClient {
                    absl::StrCat("DeleteFragments ", key));
   }
 
+  absl::StatusOr<v1::Contract> RenewContract() override {
+    v1::RenewRequest req;
+    RETURN_IF_ERROR(SignRequest(signing::method::kRenewContract, &req));
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, kSmallCallMs);
+    v1::ContractResponse resp;
+    RETURN_IF_ERROR(Convert(stub_->RenewContract(&ctx, req, &resp), "RenewContract"));
+    return resp.contract();
+  }
+
   absl::StatusOr<v1::AuditPieceResponse> AuditPiece(const std::string& key,
                                                     uint64_t piece) override {
     v1::AuditPieceRequest req;

@@ -80,6 +80,12 @@ class SupplierClient {
     return absl::UnimplementedError(absl::StrCat(address(), ": AuditPiece not offered"));
   }
 
+  // Moves the contract's lease to a full lease from now. Default
+  // Unimplemented (the in-memory supplier has no leases).
+  virtual absl::StatusOr<v1::Contract> RenewContract() {
+    return absl::UnimplementedError(absl::StrCat(address(), ": RenewContract not offered"));
+  }
+
   // Small metadata objects. `vault_id` only for the "keys" object.
   virtual absl::Status PutObject(const std::string& name, std::string_view data,
                                  std::string_view vault_id = {}) = 0;

@@ -385,7 +385,7 @@ absl::StatusOr<CheckResult> Checker::Run() {
   }
   ListSuppliers();
   CompareListings();
-  if (opts_.read_data == CheckOptions::ReadData::kNone && opts_.audits_per_supplier > 0) {
+  if (opts_.read_data != CheckOptions::ReadData::kAll && opts_.audits_per_supplier > 0) {
     std::vector<std::thread> auditors;
     for (int i = 0; i < n_; ++i) {
       if (result_.suppliers[i].reachable) auditors.emplace_back([this, i] { Audit(i); });

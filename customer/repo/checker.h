@@ -54,7 +54,7 @@ struct CheckOptions {
   double percent = 0;
   uint32_t subset_n = 0, subset_m = 0;
   int read_workers = 4;
-  // Without read-data: possession audits of this many fragments per
+  // Unless every block is read: possession audits of this many fragments per
   // supplier, chosen at random among those listed right (one random piece
   // each, checked against the Merkle root in the index; 0: none).
   int audits_per_supplier = 16;

@@ -170,6 +170,11 @@ TEST_F(CheckRepairTest, BackupWithASupplierDownThenRepairThenCheckIsClean) {
   RunResult fix = c_.Sk({"repair"});
   EXPECT_EQ(fix.code, 0) << fix.Describe();
   EXPECT_NE(fix.out.find(absl::StrCat("3  ", cluster_->Address(3))), std::string::npos) << fix.out;
+  // maintain then finds nothing to heal and renews the 4 leases.
+  RunResult maintain = c_.Sk({"maintain"});
+  EXPECT_EQ(maintain.code, 0) << maintain.Describe();
+  EXPECT_NE(maintain.out.find("maintain: 4 leases renewed"), std::string::npos) << maintain.out;
+  EXPECT_NE(maintain.out.find("0 to heal"), std::string::npos) << maintain.out;
   RunResult after = c_.Sk({"check", "--read-data"});
   EXPECT_EQ(after.code, 0) << after.Describe();
 

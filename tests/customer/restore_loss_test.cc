@@ -69,8 +69,24 @@ std::string TempFilesIn(const std::string& dir) {
   return Shell("find '" + dir + "' -name '.sk-restore-*'").out;
 }
 
-TEST(RestoreLoss, AnyNMinusKKilledRestoresEverythingAndWarns) {
-  auto cluster = StartCluster(4);  // k = 2: any 2 may go
+// Every set of n-k positions of {0..n-1}, as bitmasks.
+std::vector<uint64_t> LossSets(int n, int lost) {
+  std::vector<uint64_t> out;
+  for (uint64_t m = 0; m < (uint64_t{1} << n); ++m) {
+    if (__builtin_popcountll(m) == lost) out.push_back(m);
+  }
+  return out;
+}
+
+// n = 2 and 4 always; n = 7 (35 loss sets, about 100 s) with
+// SHARDKEEP_LONG_TESTS=1 in the test environment (--test_env).
+class AnyNMinusK : public ::testing::TestWithParam<int> {};
+
+TEST_P(AnyNMinusK, KilledRestoresEverythingAndWarns) {
+  const int n = GetParam();
+  if (n > 4 && Env("SHARDKEEP_LONG_TESTS").empty()) GTEST_SKIP() << "set SHARDKEEP_LONG_TESTS=1";
+  const int k = (n + 1) / 2;  // init's default
+  auto cluster = StartCluster(n);
   ASSERT_NE(cluster, nullptr);
   Customer c;
   ASSERT_EQ(Init(c, *cluster).code, 0);
@@ -89,33 +105,39 @@ TEST(RestoreLoss, AnyNMinusKKilledRestoresEverythingAndWarns) {
   EXPECT_EQ(healthy.err.find("redundancy lost"), std::string::npos) << healthy.err;
   EXPECT_EQ(ReadFile(t0 + src + "/a.bin"), a);
 
-  for (int i = 0; i < 4; ++i) {
-    for (int j = i + 1; j < 4; ++j) {
-      SCOPED_TRACE(absl::StrCat("killed ", i, " and ", j));
-      ASSERT_TRUE(cluster->Kill(i).ok());
-      ASSERT_TRUE(cluster->Kill(j).ok());
-      std::string t = TempDir("restore");
-      RunResult r = c.Sk({"restore", id, "--target", t, "--json"});
-      ASSERT_EQ(r.code, 0) << r.Describe();
-      EXPECT_TRUE(ReadFile(t + src + "/a.bin") == a);
-      EXPECT_TRUE(ReadFile(t + src + "/d/b.bin") == b);
-      EXPECT_EQ(TempFilesIn(t), "");
-      // One summary line per failing supplier, not one per block.
-      for (int dead : {i, j}) {
-        std::string line =
-            absl::StrCat("supplier ", cluster->Address(dead), " (position ", dead, "): down");
-        EXPECT_EQ(Count(r.err, line), 1u) << r.err;
-      }
-      EXPECT_NE(r.err.find("redundancy lost: some blocks survive only 0 more supplier losses"),
-                std::string::npos)
-          << r.err;
-      EXPECT_EQ(JsonField(r.out, "margin"), "0") << r.out;
-      EXPECT_EQ(JsonField(r.out, "full_margin"), "2") << r.out;
-      ASSERT_TRUE(cluster->Restart(i).ok());
-      ASSERT_TRUE(cluster->Restart(j).ok());
+  for (uint64_t lost : LossSets(n, n - k)) {
+    SCOPED_TRACE(absl::StrCat("n = ", n, ", lost mask ", lost));
+    for (int i = 0; i < n; ++i) {
+      if ((lost >> i) & 1) ASSERT_TRUE(cluster->Kill(i).ok());
+    }
+    std::string t = TempDir("restore");
+    RunResult r = c.Sk({"restore", id, "--target", t, "--json"});
+    ASSERT_EQ(r.code, 0) << r.Describe();
+    EXPECT_TRUE(ReadFile(t + src + "/a.bin") == a);
+    EXPECT_TRUE(ReadFile(t + src + "/d/b.bin") == b);
+    EXPECT_EQ(TempFilesIn(t), "");
+    // One summary line per failing supplier, not one per block.
+    for (int dead = 0; dead < n; ++dead) {
+      if (!((lost >> dead) & 1)) continue;
+      std::string line =
+          absl::StrCat("supplier ", cluster->Address(dead), " (position ", dead, "): down");
+      EXPECT_EQ(Count(r.err, line), 1u) << r.err;
+    }
+    EXPECT_NE(r.err.find("redundancy lost: some blocks survive only 0 more supplier losses"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(JsonField(r.out, "margin"), "0") << r.out;
+    EXPECT_EQ(JsonField(r.out, "full_margin"), std::to_string(n - k)) << r.out;
+    for (int i = 0; i < n; ++i) {
+      if ((lost >> i) & 1) ASSERT_TRUE(cluster->Restart(i).ok());
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Suppliers, AnyNMinusK, ::testing::Values(2, 4, 7),
+                         [](const ::testing::TestParamInfo<int>& p) {
+                           return "n" + std::to_string(p.param);
+                         });
 
 TEST(RestoreLoss, TooFewFragmentsRestoresTheRestAndNamesTheLostFiles) {
   auto cluster = StartCluster(4);

@@ -78,7 +78,7 @@ std::vector<uint64_t> LossSets(int n, int lost) {
   return out;
 }
 
-// n = 2 and 4 always; n = 7 (35 loss sets, about 100 s) with
+// n = 2 and 4 always; n = 7 (35 loss sets, 66 s) with
 // SHARDKEEP_LONG_TESTS=1 in the test environment (--test_env).
 class AnyNMinusK : public ::testing::TestWithParam<int> {};
 

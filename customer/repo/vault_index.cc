@@ -14,6 +14,14 @@ absl::Status VaultIndex::AddPiece(const vault::v1::IndexPiece& piece) {
 
 absl::Status VaultIndex::AddBlock(vault::v1::BlockRecord record) {
   if (record.block_id().size() != 16) return absl::DataLossError("index: block ID is not 16 bytes");
+  // All or nothing: a chunk entered before a malformed one would point at a
+  // block number that never gets a record (block() out of range).
+  for (const auto& c : record.chunks()) {
+    if (c.id().size() != 32) {
+      return absl::DataLossError(absl::StrCat("index: block ", crypto::ToHex(record.block_id()),
+                                              " lists a chunk ID that is not 32 bytes"));
+    }
+  }
   std::lock_guard<std::mutex> lock(mu_);
   auto known = block_numbers_.find(record.block_id());
   const bool is_new = known == block_numbers_.end();
@@ -33,14 +41,6 @@ absl::Status VaultIndex::AddBlock(vault::v1::BlockRecord record) {
       } else {
         have.set_stored_mask(have.stored_mask() | record.stored_mask());
       }
-    }
-  }
-  // All or nothing: a chunk entered before a malformed one would point at a
-  // block number that never gets a record (block() out of range).
-  for (const auto& c : record.chunks()) {
-    if (c.id().size() != 32) {
-      return absl::DataLossError(absl::StrCat("index: block ", crypto::ToHex(record.block_id()),
-                                              " lists a chunk ID that is not 32 bytes"));
     }
   }
   for (const auto& c : record.chunks()) {

@@ -29,7 +29,8 @@ const std::vector<CommandSpec>& CommandTable() {
       {"status", "am I safe? margins, suppliers, leases, last backup", SetupStatus},
       {"maintain", "the nightly job: leases, a sampled check with audits, repair", SetupMaintain},
       {"suppliers", "the vault's suppliers", nullptr,
-       {{"list", "suppliers, contracts, last audit, health", SetupSuppliersList}}},
+       {{"list", "suppliers, contracts, last audit, health", SetupSuppliersList},
+        {"replace", "fire one supplier, hire another for its position", SetupSuppliersReplace}}},
       {"version", "print the version", SetupVersion},
   };
   return *table;

@@ -1,8 +1,13 @@
 // shardkeep suppliers list: the vault's suppliers, their contracts and health.
+// shardkeep suppliers replace: fire one, hire another for its position.
+#include <unistd.h>
+
 #include "absl/strings/str_cat.h"
 #include "common/units.h"
 #include "customer/cmd/command.h"
+#include "customer/repo/replacer.h"
 #include "customer/repo/vault_status.h"
+#include "customer/ui/progress_line.h"
 #include "customer/ui/format.h"
 #include "customer/ui/json.h"
 
@@ -67,7 +72,55 @@ absl::StatusOr<ExitCode> List(bool json, const CommandContext& ctx) {
   return kSuccess;
 }
 
+const char kReplaceIntro[] =
+    "Fires the supplier at POSITION (or ADDRESS) and hires HOST:PORT for that\n"
+    "position: contracts the new one, copies the vault's metadata objects to it,\n"
+    "rebuilds that position's fragment of every block from k of the others\n"
+    "(k fragments in and one out per block), records the new supplier in the\n"
+    "vault config (here and on every supplier), then cancels the old contract if\n"
+    "the old supplier answers. Needs k of the other suppliers. Interrupted, run\n"
+    "it again: what was stored already is not sent again.";
+
+struct ReplaceFlags {
+  std::string which, with;
+};
+
+absl::StatusOr<ExitCode> Replace(const ReplaceFlags& flags, const CommandContext& ctx) {
+  ASSIGN_OR_RETURN(auto repo, OpenRepository(ctx));
+  ProgressLine progress(isatty(STDERR_FILENO));
+  auto r = ReplaceSupplier(*repo, flags.which, flags.with, ctx.env->connector, progress);
+  progress.Stop();
+  if (!r.ok()) return r.status();
+  fprintf(ctx.out(),
+          "position %d: %s replaced by %s: %llu objects copied, %llu fragments stored (%s), "
+          "%llu fetched from the others, %.1f s\n",
+          r->position, r->old_address.c_str(), r->new_address.c_str(),
+          (unsigned long long)r->objects_copied, (unsigned long long)r->fragments_written,
+          FormatByteSize(r->fragment_bytes).c_str(), (unsigned long long)r->fragments_fetched,
+          r->seconds);
+  if (r->old_cancelled) {
+    fprintf(ctx.out(), "the contract with %s is cancelled\n", r->old_address.c_str());
+  } else {
+    fprintf(ctx.out(), "the contract with %s could not be cancelled: %s\n",
+            r->old_address.c_str(), r->cancel_error.c_str());
+  }
+  return kSuccess;
+}
+
 }  // namespace
+
+CommandAction SetupSuppliersReplace(CLI::App& command) {
+  auto flags = std::make_shared<ReplaceFlags>();
+  Describe(command, kReplaceIntro);
+  command.add_option("WHICH", flags->which, "the position (0..n-1) or address to replace")
+      ->type_name("POSITION|ADDRESS")
+      ->required();
+  command.add_option("--with", flags->with, "the new supplier")
+      ->type_name("HOST:PORT")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+      ->required();
+  return [flags](const CommandContext& ctx) { return Replace(*flags, ctx); };
+}
 
 CommandAction SetupSuppliersList(CLI::App& command) {
   auto json = std::make_shared<bool>(false);

@@ -67,6 +67,7 @@ CommandAction SetupRestore(CLI::App& command);
 CommandAction SetupCheck(CLI::App& command);
 CommandAction SetupRepair(CLI::App& command);
 CommandAction SetupSuppliersList(CLI::App& command);
+CommandAction SetupSuppliersReplace(CLI::App& command);
 CommandAction SetupStatus(CLI::App& command);
 CommandAction SetupMaintain(CLI::App& command);
 CommandAction SetupVersion(CLI::App& command);

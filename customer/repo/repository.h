@@ -39,6 +39,8 @@ class Repository {
   Repository& operator=(const Repository&) = delete;
 
   const Vault& vault() const { return *vault_; }
+  // For a change of the config (suppliers replace: Vault::SaveConfig).
+  Vault& mutable_vault() { return *vault_; }
   const vault::v1::VaultConfig& config() const { return vault_->config(); }
   SupplierSet& suppliers() { return *suppliers_; }
   VaultIndex& index() { return index_; }

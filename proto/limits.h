@@ -21,6 +21,15 @@ inline constexpr int kMaxMessageBytes = (1 << 20) + (64 << 10);
 // A metadata object travels in one message; the supplier refuses larger
 // ones (and says so in Info.max_object_bytes).
 inline constexpr uint64_t kMaxObjectBytes = 1 << 20;
+// Listing bounds the customer enforces on a supplier's ListObjects answers
+// (a hostile supplier could otherwise say "more" forever): at most this many
+// names in one listing, each page no larger than the page size asked for,
+// and every page's names sorted and after the previous page's last.
+inline constexpr uint32_t kListPageSize = 1000;
+inline constexpr size_t kMaxListedObjects = 1 << 20;
+// Audits (AuditPiece): a fragment's Merkle tree is over pieces of this size;
+// an audit answer carries one piece and its proof.
+inline constexpr uint64_t kAuditPieceBytes = 16 << 10;
 // The object that holds the key record; the only one a supplier will give
 // out without a signature (GetKeyRecord, by vault ID).
 inline constexpr char kKeysObjectName[] = "keys";

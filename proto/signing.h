@@ -47,6 +47,7 @@ inline constexpr char kGetFragment[] = "/shardkeep.v1.Supplier/GetFragment";
 inline constexpr char kListFragments[] = "/shardkeep.v1.Supplier/ListFragments";
 inline constexpr char kDeleteFragments[] = "/shardkeep.v1.Supplier/DeleteFragments";
 inline constexpr char kAuditFragment[] = "/shardkeep.v1.Supplier/AuditFragment";
+inline constexpr char kAuditPiece[] = "/shardkeep.v1.Supplier/AuditPiece";
 inline constexpr char kPutObject[] = "/shardkeep.v1.Supplier/PutObject";
 inline constexpr char kGetObject[] = "/shardkeep.v1.Supplier/GetObject";
 inline constexpr char kListObjects[] = "/shardkeep.v1.Supplier/ListObjects";

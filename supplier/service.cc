@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "common/crypto.h"
 #include "common/units.h"
+#include "common/merkle.h"
 #include "glog/logging.h"
 #include "proto/signing.h"
 #include "supplier/limits.h"
@@ -647,6 +648,44 @@ grpc::Status SupplierService::AuditFragment(grpc::ServerContext* ctx, const v1::
     return absl::OkStatus();
   }();
   return Reply(ctx, "AuditFragment", customer, s);
+}
+
+// One piece of a fragment and its Merkle proof, read from the fragment file
+// (every piece hashed for the proof, so the whole file is read: what the
+// answer proves is that the supplier holds these bytes now).
+grpc::Status SupplierService::AuditPiece(grpc::ServerContext* ctx,
+                                         const v1::AuditPieceRequest* req,
+                                         v1::AuditPieceResponse* resp) {
+  std::string customer;
+  absl::Status s = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(customer, Authenticate(m::kAuditPiece, *req));
+    RETURN_IF_ERROR(store_->Touch(customer));
+    RETURN_IF_ERROR(CheckFragmentKey(req->key()));
+    ASSIGN_OR_RETURN(Store::OpenedFragment f, store_->OpenFragment(customer, req->key()));
+    const uint64_t size = f.record.size();
+    const uint64_t ps = protocol::kAuditPieceBytes;
+    const uint64_t count = merkle::PieceCount(size, ps);
+    if (req->piece() >= count) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "piece %d of a fragment of %d bytes: only %d pieces", req->piece(), size, count));
+    }
+    std::vector<std::string> leaves;
+    leaves.reserve(count);
+    std::string buf;
+    for (uint64_t i = 0; i < count; ++i) {
+      if (ctx->IsCancelled()) return absl::CancelledError("audit cancelled by the client");
+      const uint64_t want = std::min<uint64_t>(ps, size - i * ps);
+      buf.clear();
+      RETURN_IF_ERROR(f.reader->ReadAt(i * ps, want, &buf));
+      if (buf.size() != want) return absl::DataLossError("fragment file ended early");
+      leaves.push_back(merkle::LeafHash(buf));
+      if (i == req->piece()) resp->set_data(buf);
+    }
+    resp->set_size(size);
+    for (auto& h : merkle::Proof(leaves, req->piece())) resp->add_proof(std::move(h));
+    return absl::OkStatus();
+  }();
+  return Reply(ctx, "AuditPiece", customer, s);
 }
 
 grpc::Status SupplierService::PutObject(grpc::ServerContext* ctx, const v1::PutObjectRequest* req,

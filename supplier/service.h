@@ -76,6 +76,8 @@ class SupplierService final : public shardkeep::v1::Supplier::Service {
                              v1::ListFragmentsResponse* resp) override;
   grpc::Status DeleteFragments(grpc::ServerContext* ctx, const v1::DeleteFragmentsRequest* req,
                                v1::DeleteFragmentsResponse* resp) override;
+  grpc::Status AuditPiece(grpc::ServerContext* ctx, const v1::AuditPieceRequest* req,
+                          v1::AuditPieceResponse* resp) override;
   grpc::Status AuditFragment(grpc::ServerContext* ctx, const v1::AuditRequest* req,
                              v1::AuditResponse* resp) override;
   grpc::Status PutObject(grpc::ServerContext* ctx, const v1::PutObjectRequest* req,

@@ -30,6 +30,13 @@ const std::vector<CommandSpec>& CommandTable() {
        nullptr,
        {{"passwd", "change the passphrase (no data is re-encrypted)", SetupKeyPasswd},
         {"export", "print the master key as a paper key", SetupKeyExport}}},
+      {"check", "are the fragments every snapshot needs where they belong?", SetupCheck},
+      {"repair", "rebuild missing or corrupt fragments from the others", SetupRepair},
+      {"status", "am I safe? margins, suppliers, leases, last backup", SetupStatus},
+      {"maintain", "the nightly job: leases, a sampled check with audits, repair", SetupMaintain},
+      {"suppliers", "the vault's suppliers", nullptr,
+       {{"list", "suppliers, contracts, last audit, health", SetupSuppliersList},
+        {"replace", "fire one supplier, hire another for its position", SetupSuppliersReplace}}},
       {"version", "print the version", SetupVersion},
   };
   return *table;

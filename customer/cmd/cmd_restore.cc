@@ -20,7 +20,10 @@ const char kIntro[] =
 
 const char kNotes[] =
     "Reads any k fragments of each block, data fragments first, so it works with\n"
-    "up to n-k suppliers gone.\n"
+    "up to n-k suppliers gone. A file is written under a temporary name and\n"
+    "renamed into place when complete. When a block cannot be had, everything\n"
+    "else is restored, the lost files are named and the exit code is 3.\n"
+    "Failing suppliers are summed up in one line each.\n"
     "\n"
     "Example: shardkeep restore latest --target /tmp/r --include /home/ann/docs\n";
 
@@ -54,6 +57,13 @@ absl::StatusOr<ExitCode> Restore(const RestoreFlags& flags, const CommandContext
   if (r->errors > 0) {
     return absl::DataLossError(
         absl::StrCat("restore finished with ", r->errors, " errors (see above)"));
+  }
+  if (!r->lost_files.empty()) {
+    fprintf(ctx.err(),
+            "partial restore: %zu files lost (too few fragments of their blocks could be "
+            "fetched); everything else is restored\n",
+            r->lost_files.size());
+    return kPartial;
   }
   return kSuccess;
 }

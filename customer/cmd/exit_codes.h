@@ -14,7 +14,10 @@ enum ExitCode : int {
   kSuccess = 0,
   kError = 1,                  // any other error
   kUsage = 2,                  // bad command line
-  kPartial = 3,                // backup finished, but some files could not be read
+  kPartial = 3,                // finished, but some files are missing: backup could not
+                               // read them, or restore lost them (fewer than k fragments)
+  kDegraded = 4,               // check: everything restorable, with less margin than n-k
+  kDamaged = 5,                // check: some files cannot be restored
   kNotInitialized = 10,        // no vault in the config dir
   kWrongPassphrase = 12,       // the passphrase does not unlock the key record
   kSuppliersUnreachable = 13,  // too few suppliers answered to do the job

@@ -107,14 +107,20 @@ std::vector<std::string> CleanComponents(std::string_view path);
 // "..". Restore refuses (InvalidArgument, naming it) anything else.
 bool IsSafeName(std::string_view name);
 
-// Writes one restored regular file. WriteAt may be called from several
+// Writes one restored regular file. The data goes to a temporary file
+// (".sk-restore-<pid>-<n>") in the file's directory; only Finish puts it under
+// its real name, replacing what was there, so a file is never seen
+// half-written under its real name. WriteAt may be called from several
 // threads at once for disjoint ranges; Finish once, after every WriteAt.
-// Destroying an unfinished writer closes the file as it is.
+// Destroying an unfinished writer removes the temporary file and leaves
+// whatever was at the real name untouched. REQUIRES: the writer does not
+// outlive its RestoreTarget.
 class FileWriter {
  public:
   virtual ~FileWriter() = default;
   virtual absl::Status WriteAt(uint64_t offset, std::string_view data) = 0;
-  // Sets the final size (ftruncate: unwritten ranges stay holes) and closes.
+  // Sets the final size (ftruncate: unwritten ranges stay holes), closes and
+  // renames the file into place.
   virtual absl::Status Finish(uint64_t size) = 0;
 };
 
@@ -137,6 +143,8 @@ class RestoreTarget {
   // Creates a directory (0700 until ApplyMetadata) if missing. An empty path
   // is the target itself (a no-op).
   virtual absl::Status MakeDir(const Path& path) = 0;
+  // A writer for a new regular file at `path` (see FileWriter: nothing
+  // appears at `path` until Finish).
   virtual absl::StatusOr<std::unique_ptr<FileWriter>> CreateFile(const Path& path) = 0;
   // `target` is stored as is (raw bytes; relative and dangling are fine).
   virtual absl::Status MakeSymlink(const Path& path, const std::string& target) = 0;

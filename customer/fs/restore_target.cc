@@ -14,6 +14,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <unordered_map>
 
 #include "absl/strings/match.h"
@@ -34,10 +35,30 @@ using Path = RestoreTarget::Path;
 // bounded well below the usual 1024-descriptor limit.
 constexpr size_t kMaxCachedDirs = 256;
 
+class PosixRestoreTarget;
+
+// Writes a restored file under a temporary name in its directory and renames
+// it into place in Finish, so the real name never shows a half-written file
+// (restore interrupted, or the file's data lost): it keeps whatever was there
+// before until the complete file replaces it. A writer destroyed unfinished
+// removes its temporary file. A restore killed outright (SIGKILL, power) can
+// leave ".sk-restore-*" files behind; never the real name half-written.
 class PosixFileWriter : public FileWriter {
  public:
-  PosixFileWriter(UniqueFd fd, std::string description)
-      : fd_(std::move(fd)), description_(std::move(description)) {}
+  PosixFileWriter(PosixRestoreTarget* target, std::shared_ptr<const UniqueFd> parent, Path path,
+                  std::string tmp_name, UniqueFd fd, std::string description)
+      : target_(target),
+        parent_(std::move(parent)),
+        path_(std::move(path)),
+        tmp_name_(std::move(tmp_name)),
+        fd_(std::move(fd)),
+        description_(std::move(description)) {}
+
+  ~PosixFileWriter() override {
+    if (finished_) return;
+    fd_.Reset();
+    unlinkat(parent_->get(), tmp_name_.c_str(), 0);
+  }
 
   absl::Status WriteAt(uint64_t offset, std::string_view data) override {
     if (!fd_.valid())
@@ -55,20 +76,16 @@ class PosixFileWriter : public FileWriter {
     return absl::OkStatus();
   }
 
-  absl::Status Finish(uint64_t size) override {
-    if (!fd_.valid())
-      return absl::FailedPreconditionError(absl::StrCat(description_, ": finished"));
-    if (ftruncate(fd_.get(), static_cast<off_t>(size)) != 0) {
-      int err = errno;
-      fd_.Reset();
-      return ErrnoStatus(err, "setting the size of", description_);
-    }
-    return fd_.Close(description_);
-  }
+  absl::Status Finish(uint64_t size) override;
 
  private:
+  PosixRestoreTarget* const target_;  // outlives the writer
+  const std::shared_ptr<const UniqueFd> parent_;
+  const Path path_;
+  const std::string tmp_name_;
   UniqueFd fd_;
   const std::string description_;
+  bool finished_ = false;
 };
 
 const char* TypeName(mode_t mode) {
@@ -131,15 +148,32 @@ class PosixRestoreTarget : public RestoreTarget {
   absl::StatusOr<std::unique_ptr<FileWriter>> CreateFile(const Path& path) override {
     RETURN_IF_ERROR(CheckNotRoot(path));
     ASSIGN_OR_RETURN(std::shared_ptr<const UniqueFd> parent, OpenParent(path));
-    // O_EXCL|O_NOFOLLOW: a new inode, never an existing file or a symlink's
-    // target (an existing hard link to a file outside must not be written).
-    int created = 0;
-    RETURN_IF_ERROR(CreateReplacing(parent->get(), path, "creating", [&] {
-      return created = openat(parent->get(), path.back().c_str(),
-                              O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    }));
-    UniqueFd fd(created);
-    return std::unique_ptr<FileWriter>(new PosixFileWriter(std::move(fd), Describe(path)));
+    // A fresh temporary name (O_EXCL|O_NOFOLLOW: a new inode, never an
+    // existing file or a symlink's target); short, so any real name's
+    // directory can hold it.
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      std::string tmp = absl::StrCat(".sk-restore-", getpid(), "-", tmp_counter_.fetch_add(1));
+      int fd = openat(parent->get(), tmp.c_str(),
+                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (fd < 0 && errno == EEXIST) continue;
+      if (fd < 0) return ErrnoStatus(errno, "creating", Describe(path));
+      return std::unique_ptr<FileWriter>(new PosixFileWriter(
+          this, std::move(parent), path, std::move(tmp), UniqueFd(fd), Describe(path)));
+    }
+    return absl::InternalError(
+        absl::StrCat("creating ", Describe(path), ": no free temporary name in its directory"));
+  }
+
+  // Moves the finished temporary file `tmp_name` (in `dirfd`) to `path`,
+  // replacing what is there (a directory only if empty).
+  absl::Status RenameIntoPlace(int dirfd, const std::string& tmp_name, const Path& path) {
+    return CreateReplacing(dirfd, path, "creating", [&] {
+      // renameat replaces a file, symlink or FIFO atomically; a directory in
+      // the way (EISDIR, ENOTEMPTY) is removed by CreateReplacing if empty.
+      int r = renameat(dirfd, tmp_name.c_str(), dirfd, path.back().c_str());
+      if (r != 0 && (errno == EISDIR || errno == ENOTEMPTY)) errno = EEXIST;
+      return r;
+    });
   }
 
   absl::Status MakeSymlink(const Path& path, const std::string& target) override {
@@ -407,9 +441,23 @@ class PosixRestoreTarget : public RestoreTarget {
 
   const std::shared_ptr<const UniqueFd> root_;
   const bool is_root_;
+  std::atomic<uint64_t> tmp_counter_{0};
   absl::Mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<const UniqueFd>> dirs_ ABSL_GUARDED_BY(mu_);
 };
+
+absl::Status PosixFileWriter::Finish(uint64_t size) {
+  if (!fd_.valid()) return absl::FailedPreconditionError(absl::StrCat(description_, ": finished"));
+  if (ftruncate(fd_.get(), static_cast<off_t>(size)) != 0) {
+    int err = errno;
+    fd_.Reset();
+    return ErrnoStatus(err, "setting the size of", description_);
+  }
+  RETURN_IF_ERROR(fd_.Close(description_));
+  RETURN_IF_ERROR(target_->RenameIntoPlace(parent_->get(), tmp_name_, path_));
+  finished_ = true;
+  return absl::OkStatus();
+}
 
 }  // namespace
 

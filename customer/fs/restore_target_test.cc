@@ -463,6 +463,42 @@ TEST(RestoreTargetTest, ExistingEntriesAreReplaced) {
   EXPECT_TRUE(S_ISREG(LstatOrDie(dst / "f").st_mode));
 }
 
+// A file appears under its real name only complete: until Finish an
+// existing file there is untouched, and an abandoned writer leaves neither a
+// partial file nor its temporary file behind.
+TEST(RestoreTargetTest, FileAppearsOnlyWhenFinished) {
+  TempDir dst;
+  std::unique_ptr<RestoreTarget> target = OpenTarget(dst.path());
+  ASSERT_NE(target, nullptr);
+  WriteFile(dst / "old", "previous contents");
+  {
+    absl::StatusOr<std::unique_ptr<FileWriter>> w = target->CreateFile({"old"});
+    ASSERT_TRUE(w.ok()) << w.status();
+    ASSERT_TRUE((*w)->WriteAt(0, "half").ok());
+    EXPECT_EQ(ReadFile(dst / "old"), "previous contents");
+    absl::StatusOr<std::unique_ptr<FileWriter>> n = target->CreateFile({"new"});
+    ASSERT_TRUE(n.ok()) << n.status();
+    ASSERT_TRUE((*n)->WriteAt(0, "half").ok());
+    struct stat st;
+    EXPECT_NE(lstat((dst / "new").c_str(), &st), 0);
+    // Both abandoned here (a lost block).
+  }
+  EXPECT_EQ(ReadFile(dst / "old"), "previous contents");
+  absl::StatusOr<std::vector<std::string>> names = ListDir(dst.path());
+  ASSERT_TRUE(names.ok());
+  EXPECT_EQ(*names, std::vector<std::string>{"old"});
+
+  absl::StatusOr<std::unique_ptr<FileWriter>> w = target->CreateFile({"old"});
+  ASSERT_TRUE(w.ok()) << w.status();
+  ASSERT_TRUE((*w)->WriteAt(0, "complete").ok());
+  EXPECT_EQ(ReadFile(dst / "old"), "previous contents");
+  ASSERT_TRUE((*w)->Finish(8).ok());
+  EXPECT_EQ(ReadFile(dst / "old"), "complete");
+  names = ListDir(dst.path());
+  ASSERT_TRUE(names.ok());
+  EXPECT_EQ(*names, std::vector<std::string>{"old"});
+}
+
 TEST(RestoreTargetTest, CachedDirectoryFdsFollowReplacements) {
   TempDir dst, outside;
   std::unique_ptr<RestoreTarget> target = OpenTarget(dst.path());

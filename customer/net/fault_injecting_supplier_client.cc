@@ -51,6 +51,12 @@ const char* SupplierMethodName(SupplierMethod method) {
       return "ListObjects";
     case SupplierMethod::kGetKeyRecord:
       return "GetKeyRecord";
+    case SupplierMethod::kListFragments:
+      return "ListFragments";
+    case SupplierMethod::kDeleteFragment:
+      return "DeleteFragments";
+    case SupplierMethod::kAuditPiece:
+      return "AuditPiece";
   }
   return "?";
 }
@@ -234,6 +240,37 @@ absl::StatusOr<std::string> FaultInjectingSupplierClient::GetFragment(const std:
   auto data = real_->GetFragment(key);
   if (data.ok()) Flip(corrupt, &*data);
   return data;
+}
+
+absl::StatusOr<std::string> FaultInjectingSupplierClient::GetFragmentOfSize(const std::string& key,
+                                                                            uint64_t size) {
+  int corrupt = 0;
+  RETURN_IF_ERROR(faults_->Before(SupplierMethod::kGetFragment, address(), &corrupt));
+  auto data = real_->GetFragmentOfSize(key, size);
+  if (data.ok()) Flip(corrupt, &*data);
+  return data;
+}
+
+absl::StatusOr<std::vector<v1::FragmentInfo>> FaultInjectingSupplierClient::ListFragments(
+    const std::string& prefix) {
+  int corrupt = 0;
+  RETURN_IF_ERROR(faults_->Before(SupplierMethod::kListFragments, address(), &corrupt));
+  return real_->ListFragments(prefix);
+}
+
+absl::StatusOr<v1::AuditPieceResponse> FaultInjectingSupplierClient::AuditPiece(
+    const std::string& key, uint64_t piece) {
+  int corrupt = 0;
+  RETURN_IF_ERROR(faults_->Before(SupplierMethod::kAuditPiece, address(), &corrupt));
+  auto r = real_->AuditPiece(key, piece);
+  if (r.ok()) Flip(corrupt, r->mutable_data());
+  return r;
+}
+
+absl::Status FaultInjectingSupplierClient::DeleteFragment(const std::string& key) {
+  int corrupt = 0;
+  RETURN_IF_ERROR(faults_->Before(SupplierMethod::kDeleteFragment, address(), &corrupt));
+  return real_->DeleteFragment(key);
 }
 
 absl::Status FaultInjectingSupplierClient::PutObject(const std::string& name, std::string_view data,

@@ -52,8 +52,11 @@ enum class SupplierMethod : int {
   kGetObject,
   kListObjects,
   kGetKeyRecord,
+  kListFragments,
+  kDeleteFragment,
+  kAuditPiece,
 };
-inline constexpr int kSupplierMethodCount = 10;
+inline constexpr int kSupplierMethodCount = 13;
 
 // "PutFragment", ... for messages.
 const char* SupplierMethodName(SupplierMethod method);
@@ -168,10 +171,19 @@ class FaultInjectingSupplierClient : public SupplierClient {
   absl::Status PutFragment(const std::string& key, std::string_view data,
                            std::string_view sha256) override;
   absl::StatusOr<std::string> GetFragment(const std::string& key) override;
+  // Same faults as GetFragment (counted as kGetFragment), over the real
+  // client's bounded fetch.
+  absl::StatusOr<std::string> GetFragmentOfSize(const std::string& key, uint64_t size) override;
   absl::Status PutObject(const std::string& name, std::string_view data,
                          std::string_view vault_id = {}) override;
   absl::StatusOr<std::string> GetObject(const std::string& name) override;
   absl::StatusOr<std::vector<v1::ObjectInfo>> ListObjects(const std::string& prefix) override;
+  // Fail/Hang/Refuse faults only (the listing faults are ListObjects').
+  absl::StatusOr<std::vector<v1::FragmentInfo>> ListFragments(const std::string& prefix) override;
+  absl::Status DeleteFragment(const std::string& key) override;
+  // Corrupt flips bytes of the piece returned.
+  absl::StatusOr<v1::AuditPieceResponse> AuditPiece(const std::string& key,
+                                                    uint64_t piece) override;
   absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view vault_id) override;
 
  private:

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "proto/limits.h"
@@ -102,11 +103,22 @@ class GrpcSupplierClient : public SupplierClient {
   }
 
   absl::StatusOr<std::string> GetFragment(const std::string& key) override {
+    return Fetch(key, std::nullopt);
+  }
+
+  absl::StatusOr<std::string> GetFragmentOfSize(const std::string& key, uint64_t size) override {
+    return Fetch(key, size);
+  }
+
+  // The fragment's bytes; with `expected`, an announced size other than it
+  // ends the call at once, so a hostile supplier cannot make us hold more
+  // than the index says (without it, up to 4 GiB as announced).
+  absl::StatusOr<std::string> Fetch(const std::string& key, std::optional<uint64_t> expected) {
     v1::GetFragmentRequest req;
     req.set_key(key);
     RETURN_IF_ERROR(SignRequest(signing::method::kGetFragment, &req));
     grpc::ClientContext ctx;
-    SetDeadline(&ctx, FragmentDeadlineMs(64 << 20));
+    SetDeadline(&ctx, FragmentDeadlineMs(expected ? *expected : 64 << 20));
     auto reader = stub_->GetFragment(&ctx, req);
     v1::FragmentData msg;
     std::string out;
@@ -115,14 +127,22 @@ class GrpcSupplierClient : public SupplierClient {
     while (reader->Read(&msg)) {
       if (first) {
         size = msg.size();
-        if (size <= (uint64_t{1} << 32)) out.reserve(size);
         first = false;
+        if (expected && size != *expected) {
+          ctx.TryCancel();
+          reader->Finish().ok();  // drain; the answer is refused whatever it says
+          return absl::DataLossError(absl::StrCat(address_, ": GetFragment ", key, " announced ",
+                                                  size, " bytes, the index expects ", *expected));
+        }
+        if (size <= (uint64_t{1} << 32)) out.reserve(size);
+      }
+      if (msg.data().size() > size - out.size()) {
+        ctx.TryCancel();
+        reader->Finish().ok();
+        return absl::DataLossError(absl::StrCat(address_, ": GetFragment ", key,
+                                                " sent more than the ", size, " bytes announced"));
       }
       out.append(msg.data());
-      if (out.size() > size) {
-        ctx.TryCancel();
-        break;
-      }
     }
     grpc::Status st = reader->Finish();
     RETURN_IF_ERROR(Convert(st, absl::StrCat("GetFragment ", key)));
@@ -164,18 +184,107 @@ class GrpcSupplierClient : public SupplierClient {
       v1::ListObjectsRequest req;
       req.set_prefix(prefix);
       req.set_start_after(after);
-      req.set_page_size(1000);
+      req.set_page_size(protocol::kListPageSize);
       RETURN_IF_ERROR(SignRequest(signing::method::kListObjects, &req));
       grpc::ClientContext ctx;
       SetDeadline(&ctx, kSmallCallMs);
       v1::ListObjectsResponse resp;
       RETURN_IF_ERROR(
           Convert(stub_->ListObjects(&ctx, req, &resp), absl::StrCat("ListObjects ", prefix)));
-      for (auto& o : *resp.mutable_objects()) out.push_back(std::move(o));
+      // The answer is untrusted: bounded pages, bounded total, and progress
+      // (sorted names after the last page's), so it cannot go on forever.
+      auto refuse = [&](const std::string& why) {
+        return absl::DataLossError(absl::StrCat(address_, ": ListObjects ", prefix, ": ", why));
+      };
+      if (resp.objects_size() > static_cast<int>(protocol::kListPageSize)) {
+        return refuse(absl::StrCat("a page of ", resp.objects_size(), " names, ",
+                                   protocol::kListPageSize, " asked for"));
+      }
+      if (out.size() + resp.objects_size() > protocol::kMaxListedObjects) {
+        return refuse(absl::StrCat("more than ", protocol::kMaxListedObjects, " names"));
+      }
+      for (auto& o : *resp.mutable_objects()) {
+        if ((!out.empty() || !after.empty()) && o.name() <= after) {
+          return refuse("names out of order or repeated");
+        }
+        after = o.name();
+        out.push_back(std::move(o));
+      }
       if (!resp.more() || resp.objects_size() == 0) break;
-      after = out.back().name();
     }
     return out;
+  }
+
+  absl::StatusOr<std::vector<v1::FragmentInfo>> ListFragments(const std::string& prefix) override {
+    std::vector<v1::FragmentInfo> out;
+    std::string after;
+    for (;;) {
+      v1::ListFragmentsRequest req;
+      req.set_prefix(prefix);
+      req.set_start_after(after);
+      req.set_page_size(protocol::kListPageSize);
+      RETURN_IF_ERROR(SignRequest(signing::method::kListFragments, &req));
+      grpc::ClientContext ctx;
+      SetDeadline(&ctx, kSmallCallMs);
+      v1::ListFragmentsResponse resp;
+      RETURN_IF_ERROR(Convert(stub_->ListFragments(&ctx, req, &resp),
+                              absl::StrCat("ListFragments ", prefix)));
+      // Bounded as ListObjects: page size, total, progress.
+      auto refuse = [&](const std::string& why) {
+        return absl::DataLossError(absl::StrCat(address_, ": ListFragments ", prefix, ": ", why));
+      };
+      if (resp.fragments_size() > static_cast<int>(protocol::kListPageSize)) {
+        return refuse(absl::StrCat("a page of ", resp.fragments_size(), " keys, ",
+                                   protocol::kListPageSize, " asked for"));
+      }
+      if (out.size() + resp.fragments_size() > protocol::kMaxListedObjects) {
+        return refuse(absl::StrCat("more than ", protocol::kMaxListedObjects, " keys"));
+      }
+      for (auto& f : *resp.mutable_fragments()) {
+        if ((!out.empty() || !after.empty()) && f.key() <= after) {
+          return refuse("keys out of order or repeated");
+        }
+        after = f.key();
+        out.push_back(std::move(f));
+      }
+      if (!resp.more() || resp.fragments_size() == 0) break;
+    }
+    return out;
+  }
+
+  absl::Status DeleteFragment(const std::string& key) override {
+    v1::DeleteFragmentsRequest req;
+    req.add_keys(key);
+    RETURN_IF_ERROR(SignRequest(signing::method::kDeleteFragments, &req));
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, kSmallCallMs);
+    v1::DeleteFragmentsResponse resp;
+    return Convert(stub_->DeleteFragments(&ctx, req, &resp),
+                   absl::StrCat("DeleteFragments ", key));
+  }
+
+  absl::StatusOr<v1::Contract> RenewContract() override {
+    v1::RenewRequest req;
+    RETURN_IF_ERROR(SignRequest(signing::method::kRenewContract, &req));
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, kSmallCallMs);
+    v1::ContractResponse resp;
+    RETURN_IF_ERROR(Convert(stub_->RenewContract(&ctx, req, &resp), "RenewContract"));
+    return resp.contract();
+  }
+
+  absl::StatusOr<v1::AuditPieceResponse> AuditPiece(const std::string& key,
+                                                    uint64_t piece) override {
+    v1::AuditPieceRequest req;
+    req.set_key(key);
+    req.set_piece(piece);
+    RETURN_IF_ERROR(SignRequest(signing::method::kAuditPiece, &req));
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, kSmallCallMs);
+    v1::AuditPieceResponse resp;
+    RETURN_IF_ERROR(
+        Convert(stub_->AuditPiece(&ctx, req, &resp), absl::StrCat("AuditPiece ", key)));
+    return resp;
   }
 
   absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view vault_id) override {

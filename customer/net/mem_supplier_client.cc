@@ -7,6 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/crypto.h"
+#include "common/merkle.h"
+#include "proto/limits.h"
 #include "common/units.h"
 
 namespace shardkeep::customer {
@@ -359,6 +361,66 @@ absl::StatusOr<std::string> MemSupplier::GetObject(std::string_view customer,
   return it->second;
 }
 
+absl::Status MemSupplier::DeleteFragment(std::string_view customer, std::string_view key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(CheckRunning());
+  RETURN_IF_ERROR(CheckFragmentKey(key));
+  ASSIGN_OR_RETURN(Customer * c, Find(customer));
+  auto it = c->fragments.find(std::string(key));
+  if (it == c->fragments.end()) return absl::OkStatus();
+  v1::Contract& k = c->contract;
+  k.set_used_bytes(k.used_bytes() - it->second.first.size());
+  k.set_fragments(k.fragments() - 1);
+  c->fragments.erase(it);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::AuditPieceResponse> MemSupplier::AuditPiece(std::string_view customer,
+                                                               std::string_view key,
+                                                               uint64_t piece) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(CheckRunning());
+  RETURN_IF_ERROR(CheckFragmentKey(key));
+  ASSIGN_OR_RETURN(Customer * c, Find(customer));
+  auto it = c->fragments.find(std::string(key));
+  if (it == c->fragments.end()) {
+    return absl::NotFoundError(absl::StrCat("no fragment ", std::string(key)));
+  }
+  const std::string& data = it->second.first;
+  const uint64_t ps = protocol::kAuditPieceBytes;
+  const uint64_t count = merkle::PieceCount(data.size(), ps);
+  if (piece >= count) {
+    return absl::InvalidArgumentError(absl::StrCat("piece ", piece, " of a fragment of ",
+                                                   data.size(), " bytes: only ", count, " pieces"));
+  }
+  std::vector<std::string> leaves;
+  for (uint64_t i = 0; i < count; ++i) leaves.push_back(merkle::LeafHash(data.substr(i * ps, ps)));
+  v1::AuditPieceResponse r;
+  r.set_size(data.size());
+  r.set_data(data.substr(piece * ps, ps));
+  for (auto& h : merkle::Proof(leaves, piece)) r.add_proof(std::move(h));
+  bytes_sent_ += r.data().size();
+  return r;
+}
+
+absl::StatusOr<std::vector<v1::FragmentInfo>> MemSupplier::ListFragments(
+    std::string_view customer, std::string_view prefix) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(CheckRunning());
+  ASSIGN_OR_RETURN(Customer * c, Find(customer));
+  std::vector<v1::FragmentInfo> out;
+  for (auto it = c->fragments.lower_bound(std::string(prefix));
+       it != c->fragments.end() && std::string_view(it->first).substr(0, prefix.size()) == prefix;
+       ++it) {
+    v1::FragmentInfo info;
+    info.set_key(it->first);
+    info.set_size(it->second.first.size());
+    info.set_sha256(it->second.second);
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<v1::ObjectInfo>> MemSupplier::ListObjects(
     std::string_view customer, std::string_view prefix) const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -513,6 +575,29 @@ absl::StatusOr<std::vector<v1::ObjectInfo>> MemSupplierClient::ListObjects(
   return r;
 }
 
+absl::StatusOr<v1::AuditPieceResponse> MemSupplierClient::AuditPiece(const std::string& key,
+                                                                     uint64_t piece) {
+  RETURN_IF_ERROR(CheckIdentity());
+  auto r = supplier_->AuditPiece(customer_, key, piece);
+  if (!r.ok()) return Prefix(r.status(), absl::StrCat("AuditPiece ", key));
+  return r;
+}
+
+absl::Status MemSupplierClient::DeleteFragment(const std::string& key) {
+  RETURN_IF_ERROR(CheckIdentity());
+  absl::Status s = supplier_->DeleteFragment(customer_, key);
+  if (!s.ok()) return Prefix(s, absl::StrCat("DeleteFragments ", key));
+  return s;
+}
+
+absl::StatusOr<std::vector<v1::FragmentInfo>> MemSupplierClient::ListFragments(
+    const std::string& prefix) {
+  RETURN_IF_ERROR(CheckIdentity());
+  auto r = supplier_->ListFragments(customer_, prefix);
+  if (!r.ok()) return Prefix(r.status(), absl::StrCat("ListFragments ", prefix));
+  return r;
+}
+
 absl::StatusOr<v1::GetKeyRecordResponse> MemSupplierClient::GetKeyRecord(
     std::string_view vault_id) {
   auto r = supplier_->GetKeyRecord(vault_id);
@@ -551,6 +636,15 @@ class UnreachableClient : public SupplierClient {
   }
   absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view) override {
     return Down("GetKeyRecord");
+  }
+  absl::StatusOr<std::vector<v1::FragmentInfo>> ListFragments(const std::string& prefix) override {
+    return Down(absl::StrCat("ListFragments ", prefix));
+  }
+  absl::Status DeleteFragment(const std::string& key) override {
+    return Down(absl::StrCat("DeleteFragments ", key));
+  }
+  absl::StatusOr<v1::AuditPieceResponse> AuditPiece(const std::string& key, uint64_t) override {
+    return Down(absl::StrCat("AuditPiece ", key));
   }
 
  private:

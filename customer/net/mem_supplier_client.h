@@ -109,6 +109,11 @@ class MemSupplier {
   // NotFound if absent.
   absl::StatusOr<std::string> GetObject(std::string_view customer, std::string_view name);
   // Every object whose name starts with `prefix`, in byte order of the name.
+  absl::Status DeleteFragment(std::string_view customer, std::string_view key);
+  absl::StatusOr<v1::AuditPieceResponse> AuditPiece(std::string_view customer,
+                                                    std::string_view key, uint64_t piece);
+  absl::StatusOr<std::vector<v1::FragmentInfo>> ListFragments(std::string_view customer,
+                                                              std::string_view prefix) const;
   absl::StatusOr<std::vector<v1::ObjectInfo>> ListObjects(std::string_view customer,
                                                           std::string_view prefix) const;
   // Unauthenticated. Every claimant's "keys" object, oldest claim first
@@ -167,6 +172,10 @@ class MemSupplierClient : public SupplierClient {
                          std::string_view vault_id = {}) override;
   absl::StatusOr<std::string> GetObject(const std::string& name) override;
   absl::StatusOr<std::vector<v1::ObjectInfo>> ListObjects(const std::string& prefix) override;
+  absl::StatusOr<std::vector<v1::FragmentInfo>> ListFragments(const std::string& prefix) override;
+  absl::Status DeleteFragment(const std::string& key) override;
+  absl::StatusOr<v1::AuditPieceResponse> AuditPiece(const std::string& key,
+                                                    uint64_t piece) override;
   absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view vault_id) override;
 
  private:

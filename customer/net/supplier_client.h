@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "proto/supplier.pb.h"
 
@@ -47,17 +48,66 @@ class SupplierClient {
   // The fragment's bytes as the supplier returns them (NOT verified here:
   // the caller checks them against the hash it recorded).
   virtual absl::StatusOr<std::string> GetFragment(const std::string& key) = 0;
+  // The fragment, which the index says has exactly `size` bytes: an answer
+  // announcing another size, or sending more, is refused (DataLoss naming
+  // the supplier) before more than `size` bytes are held. What every fetch
+  // of an indexed fragment uses. The default checks after GetFragment (fine
+  // for in-process clients); the gRPC client bounds the stream itself.
+  virtual absl::StatusOr<std::string> GetFragmentOfSize(const std::string& key, uint64_t size);
+
+  // Every fragment of this customer whose key starts with `prefix` (all
+  // pages), sorted by key, with the size and SHA-256 declared at upload (the
+  // supplier checked the bytes against it then; it does not re-read them
+  // here). Bounded as ListObjects. The default is Unimplemented (clients
+  // made for one test).
+  virtual absl::StatusOr<std::vector<v1::FragmentInfo>> ListFragments(const std::string& prefix) {
+    return absl::UnimplementedError(absl::StrCat(address(), ": ListFragments not offered"));
+  }
+
+  // Deletes the fragment under `key` (OK if there was none). Repair uses it
+  // before storing a rebuilt fragment over one that rotted: a supplier
+  // answers a PutFragment of the size and hash it has on record as
+  // "already present" without reading its copy. Default Unimplemented.
+  virtual absl::Status DeleteFragment(const std::string& key) {
+    return absl::UnimplementedError(absl::StrCat(address(), ": DeleteFragments not offered"));
+  }
+
+  // Piece `piece` of fragment `key` with its Merkle proof (NOT verified
+  // here: the caller checks it against the root it keeps). Default
+  // Unimplemented.
+  virtual absl::StatusOr<v1::AuditPieceResponse> AuditPiece(const std::string& key,
+                                                            uint64_t piece) {
+    return absl::UnimplementedError(absl::StrCat(address(), ": AuditPiece not offered"));
+  }
+
+  // Moves the contract's lease to a full lease from now. Default
+  // Unimplemented (the in-memory supplier has no leases).
+  virtual absl::StatusOr<v1::Contract> RenewContract() {
+    return absl::UnimplementedError(absl::StrCat(address(), ": RenewContract not offered"));
+  }
 
   // Small metadata objects. `vault_id` only for the "keys" object.
   virtual absl::Status PutObject(const std::string& name, std::string_view data,
                                  std::string_view vault_id = {}) = 0;
   virtual absl::StatusOr<std::string> GetObject(const std::string& name) = 0;
   // Every object whose name starts with `prefix` (all pages), sorted by name.
+  // At most protocol::kMaxListedObjects names: a longer (or endless, or
+  // unsorted) listing is DataLoss naming the supplier.
   virtual absl::StatusOr<std::vector<v1::ObjectInfo>> ListObjects(const std::string& prefix) = 0;
 
   // Unauthenticated: the key record stored for `vault_id`.
   virtual absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view vault_id) = 0;
 };
+
+inline absl::StatusOr<std::string> SupplierClient::GetFragmentOfSize(const std::string& key,
+                                                                     uint64_t size) {
+  ASSIGN_OR_RETURN(std::string data, GetFragment(key));
+  if (data.size() != size) {
+    return absl::DataLossError(absl::StrCat(address(), ": GetFragment ", key, " sent ",
+                                            data.size(), " bytes, the index expects ", size));
+  }
+  return data;
+}
 
 // How commands reach suppliers: the address, the customer's Ed25519 identity
 // seed (empty: only unauthenticated calls work), and the supplier's ID if

@@ -34,6 +34,7 @@ SupplierSet::SupplierSet(std::vector<std::unique_ptr<SupplierClient>> clients, i
     : clients_(std::move(clients)), k_(k), options_(options) {
   down_.resize(clients_.size());
   slow_.resize(clients_.size());
+  troubles_.resize(clients_.size());
   pools_.resize(clients_.size());
   sent_.reset(new std::atomic<uint64_t>[clients_.size()]);
   for (size_t i = 0; i < clients_.size(); ++i) sent_[i] = 0;
@@ -67,6 +68,25 @@ void SupplierSet::MarkDown(int position, const absl::Status& why) {
 void SupplierSet::MarkSlow(int position) {
   std::lock_guard<std::mutex> lock(mu_);
   slow_[position] = true;
+  troubles_[position].slow++;
+}
+
+std::vector<SupplierSet::FetchTrouble> SupplierSet::FetchTroubles() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return troubles_;
+}
+
+void SupplierSet::NoteFetchError(int position, const absl::Status& err) {
+  std::lock_guard<std::mutex> lock(mu_);
+  FetchTrouble& t = troubles_[position];
+  if (absl::IsUnavailable(err) || absl::IsDeadlineExceeded(err)) {
+    t.unreachable++;
+  } else if (absl::IsDataLoss(err)) {
+    t.corrupt++;
+  } else {
+    t.other++;
+  }
+  if (t.first_error.empty()) t.first_error = std::string(err.message());
 }
 
 bool SupplierSet::IsSlow(int position) const {
@@ -84,6 +104,11 @@ int SupplierSet::UpCount() const {
   int up = 0;
   for (const auto& d : down_) up += d.ok() ? 1 : 0;
   return up;
+}
+
+absl::Status SupplierSet::DownReason(int position) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return down_[position];
 }
 
 std::string SupplierSet::DownSummary() const {
@@ -216,10 +241,10 @@ absl::StatusOr<std::string> SupplierSet::GetObjectAny(
   return err;
 }
 
-absl::StatusOr<std::vector<std::optional<std::vector<std::string>>>>
-SupplierSet::ListObjectsEach(const std::string& prefix) {
-  std::vector<std::optional<std::vector<std::string>>> out(n());
+absl::StatusOr<std::vector<std::string>> SupplierSet::ListObjectsUnion(
+    const std::string& prefix, std::map<std::string, uint64_t>* listed_by) {
   std::mutex mu;
+  std::map<std::string, uint64_t> names;
   int answered = 0;
   Latch latch(n());
   for (int i = 0; i < n(); ++i) {
@@ -234,10 +259,7 @@ SupplierSet::ListObjectsEach(const std::string& prefix) {
         std::lock_guard<std::mutex> lock(mu);
         if (list.ok()) {
           ++answered;
-          std::vector<std::string> names;
-          names.reserve(list->size());
-          for (const auto& o : *list) names.push_back(o.name());
-          out[i] = std::move(names);
+          for (const auto& o : *list) names[o.name()] |= uint64_t{1} << i;
         }
       }
       latch.CountDown();  // last: the caller's locals die once the latch opens
@@ -249,16 +271,11 @@ SupplierSet::ListObjectsEach(const std::string& prefix) {
                         absl::StrCat("no supplier answered listing ", prefix, ": ", DownSummary())),
                     ErrorKind::kSuppliersUnreachable);
   }
+  std::vector<std::string> out;
+  out.reserve(names.size());
+  for (const auto& [name, mask] : names) out.push_back(name);
+  if (listed_by != nullptr) *listed_by = std::move(names);
   return out;
-}
-
-absl::StatusOr<std::vector<std::string>> SupplierSet::ListObjectsUnion(const std::string& prefix) {
-  ASSIGN_OR_RETURN(auto each, ListObjectsEach(prefix));
-  std::set<std::string> names;
-  for (const auto& list : each) {
-    if (list) names.insert(list->begin(), list->end());
-  }
-  return std::vector<std::string>(names.begin(), names.end());
 }
 
 void SupplierSet::PutFragmentsAsync(const std::string& block_id,
@@ -331,7 +348,7 @@ absl::StatusOr<std::map<int, std::string>> SupplierSet::FetchFragments(
     uint64_t want_size = block.fragment_size();
     SupplierClient* client = clients_[pos].get();
     pool(pos)->Submit([this, state, pos, key, want, want_size, client] {
-      auto data = client->GetFragment(key);
+      auto data = client->GetFragmentOfSize(key, want_size);
       absl::Status err;
       if (!data.ok()) {
         err = data.status();
@@ -340,6 +357,7 @@ absl::StatusOr<std::map<int, std::string>> SupplierSet::FetchFragments(
         err = absl::DataLossError(
             absl::StrCat(client->address(), ": fragment ", key, " fails its hash check"));
       }
+      if (!err.ok()) NoteFetchError(pos, err);
       std::lock_guard<std::mutex> lock(state->mu);
       state->outstanding--;
       state->completions++;

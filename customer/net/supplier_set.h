@@ -20,7 +20,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,12 +73,27 @@ class SupplierSet {
   bool IsSlow(int position) const;
   bool IsDown(int position) const;
   int UpCount() const;
+  // Why `position` was marked down (OK if it is up).
+  absl::Status DownReason(int position) const;
   // "host:port (reason); host:port (reason)" for the positions marked down.
   std::string DownSummary() const;
 
   // The smallest max_object_bytes the suppliers reported in CheckReachable
   // (1 MiB if none reported).
   uint64_t max_object_bytes() const;
+
+  // How fetches from one position went wrong during this command, for a
+  // one-line-per-supplier summary (restore, check) instead of one per block.
+  struct FetchTrouble {
+    uint64_t unreachable = 0;  // UNAVAILABLE / DEADLINE_EXCEEDED answers
+    uint64_t slow = 0;         // fetches hedged because it did not answer in time
+    uint64_t corrupt = 0;      // fragments of the wrong size or failing their hash
+    uint64_t other = 0;        // any other error (NOT_FOUND, PERMISSION_DENIED, ...)
+    std::string first_error;   // the first message, naming the supplier
+    bool any() const { return unreachable + slow + corrupt + other > 0; }
+  };
+  // By position.
+  std::vector<FetchTrouble> FetchTroubles() const;
 
   // Bytes of fragments and objects sent to each position so far.
   uint64_t BytesSent(int position) const { return sent_[position].load(); }
@@ -95,14 +109,11 @@ class SupplierSet {
   absl::StatusOr<std::string> GetObjectAny(
       const std::string& name, const std::function<absl::Status(const std::string&)>& accept);
   // Union of the object names under `prefix` over every supplier that is up
-  // and answers. kSuppliersUnreachable if none does.
-  absl::StatusOr<std::vector<std::string>> ListObjectsUnion(const std::string& prefix);
-  // Each supplier's own listing under `prefix`, by position; nullopt for a
-  // supplier that is down or did not answer (it is marked down).
-  // kSuppliersUnreachable if none answered. Lets callers name a supplier
-  // whose listing lacks what the others list (rollback detection).
-  absl::StatusOr<std::vector<std::optional<std::vector<std::string>>>> ListObjectsEach(
-      const std::string& prefix);
+  // and answers (one whose listing fails is marked down). kSuppliersUnreachable
+  // if none does. With `listed_by`, each name's positions that listed it
+  // (bit i: position i).
+  absl::StatusOr<std::vector<std::string>> ListObjectsUnion(
+      const std::string& prefix, std::map<std::string, uint64_t>* listed_by = nullptr);
 
   // ---- Fragments
   // Uploads fragment i of block `block_id` to position i for every position
@@ -120,6 +131,7 @@ class SupplierSet {
 
  private:
   ThreadPool* pool(int position);
+  void NoteFetchError(int position, const absl::Status& err);
 
   std::vector<std::unique_ptr<SupplierClient>> clients_;
   int k_;
@@ -127,6 +139,7 @@ class SupplierSet {
   mutable std::mutex mu_;
   std::vector<absl::Status> down_;  // OK = up
   std::vector<bool> slow_;
+  std::vector<FetchTrouble> troubles_;  // guarded by mu_
   std::vector<std::unique_ptr<ThreadPool>> pools_;
   std::unique_ptr<std::atomic<uint64_t>[]> sent_;
   uint64_t max_object_bytes_ = 0;  // guarded by mu_; 0 = not known

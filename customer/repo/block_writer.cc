@@ -5,6 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/crypto.h"
+#include "common/merkle.h"
+#include "proto/limits.h"
 #include "customer/net/supplier_set.h"
 #include "customer/vault/names.h"
 
@@ -112,6 +114,8 @@ void BlockWriter::SealAndUpload(std::unique_ptr<BlockBuilder> b) {
   for (const auto& f : up->fragments) {
     shas.push_back(crypto::Sha256(f));
     rec.add_fragment_sha256(shas.back());
+    // Lets `check` audit the supplier for one piece without downloading all.
+    rec.add_fragment_merkle_root(merkle::Root(f, protocol::kAuditPieceBytes));
   }
   if (rec.kind() == vault::v1::BLOCK_KIND_TREE) up->sealed = std::move(*sealed);
   up->remaining = repo_.n();

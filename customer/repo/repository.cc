@@ -9,6 +9,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "absl/strings/str_join.h"
+#include "common/error_kind.h"
 #include "common/crypto.h"
 #include "customer/vault/block.h"
 #include "customer/vault/objects.h"
@@ -23,6 +25,12 @@ void WriteCacheFile(const std::string& path, const std::string& data) {
   if (MakeDirs(path.substr(0, path.find_last_of('/')), 0700).ok()) {
     WriteFileAtomically(path, data, 0600).IgnoreError();
   }
+}
+
+// A listed object that no supplier serves a valid copy of (GetListedObject
+// warned about it): skipped. Unreachable suppliers are an error instead.
+bool IsSkippable(const absl::Status& s) {
+  return absl::IsNotFound(s) && KindOf(s) != ErrorKind::kSuppliersUnreachable;
 }
 
 }  // namespace
@@ -102,21 +110,50 @@ void Repository::Warn(const std::string& message) const {
   }
 }
 
-absl::StatusOr<std::vector<std::string>> Repository::ListNames(const std::string& prefix,
-                                                               ObjectKind kind) {
-  ASSIGN_OR_RETURN(std::vector<std::string> listed, suppliers_->ListObjectsUnion(prefix));
+std::string Repository::Addresses(uint64_t positions) const {
+  std::vector<std::string> out;
+  for (int i = 0; i < suppliers_->n(); ++i) {
+    if ((positions >> i) & 1) out.push_back(suppliers_->address(i));
+  }
+  return absl::StrJoin(out, ", ");
+}
+
+absl::StatusOr<std::vector<std::string>> Repository::ListNames(
+    const std::string& prefix, ObjectKind kind, std::map<std::string, uint64_t>* listed_by) {
+  std::vector<bool> was_down(suppliers_->n());
+  for (int i = 0; i < suppliers_->n(); ++i) was_down[i] = suppliers_->IsDown(i);
+  ASSIGN_OR_RETURN(std::vector<std::string> listed,
+                   suppliers_->ListObjectsUnion(prefix, listed_by));
+  for (int i = 0; i < suppliers_->n(); ++i) {
+    if (!was_down[i] && suppliers_->IsDown(i)) {
+      Warn(absl::StrCat("supplier ", suppliers_->address(i), ": listing ", prefix,
+                        " failed, going on without it: ", suppliers_->DownReason(i).message()));
+    }
+  }
   std::vector<std::string> names;
   for (auto& name : listed) {
     ObjectName parsed;
     if (!ParseObjectName(name, &parsed) || parsed.kind != kind) {
       // A supplier's listing is untrusted: such a name never reaches a path.
-      Warn(absl::StrCat("skipping object \"", PrintableName(name),
-                        "\" listed by a supplier: not a name this vault uses"));
+      Warn(absl::StrCat("skipping object \"", PrintableName(name), "\" listed by ",
+                        Addresses((*listed_by)[name]), ": not a name this vault uses"));
       continue;
     }
     names.push_back(std::move(name));
   }
   return names;
+}
+
+absl::StatusOr<std::string> Repository::GetListedObject(const std::string& name,
+                                                        uint64_t listed_by_mask) {
+  auto plain = GetObjectCached(name);
+  if (plain.ok() || !absl::IsNotFound(plain.status()) ||
+      KindOf(plain.status()) == ErrorKind::kSuppliersUnreachable) {
+    return plain;
+  }
+  Warn(absl::StrCat("skipping object ", name, " listed by ", Addresses(listed_by_mask),
+                    ": no supplier serves a valid copy"));
+  return plain;
 }
 
 absl::StatusOr<std::string> Repository::GetObjectCached(const std::string& name) {
@@ -150,10 +187,13 @@ absl::Status Repository::PutObject(const std::string& name, const std::string& p
 }
 
 absl::Status Repository::LoadIndex() {
+  std::map<std::string, uint64_t> listed_by;
   ASSIGN_OR_RETURN(std::vector<std::string> names,
-                   ListNames(kIndexPrefix, ObjectKind::kIndexPiece));
+                   ListNames(kIndexPrefix, ObjectKind::kIndexPiece, &listed_by));
   for (const auto& name : names) {
-    ASSIGN_OR_RETURN(std::string plain, GetObjectCached(name));
+    auto got = GetListedObject(name, listed_by[name]);
+    if (IsSkippable(got.status())) continue;
+    ASSIGN_OR_RETURN(std::string plain, std::move(got));
     vault::v1::IndexPiece piece;
     if (!piece.ParseFromString(plain)) {
       return absl::DataLossError(absl::StrCat("index piece ", name, " does not parse"));
@@ -164,27 +204,21 @@ absl::Status Repository::LoadIndex() {
 }
 
 absl::StatusOr<std::vector<vault::v1::Snapshot>> Repository::LoadSnapshots() {
-  ASSIGN_OR_RETURN(auto each, suppliers_->ListObjectsEach(kSnapshotPrefix));
-  // Which positions list each name (rollback detection names the ones that
-  // leave out what the others list).
+  // Which positions list each name: rollback detection names the suppliers
+  // that leave out what the others list.
   std::map<std::string, uint64_t> listed_by_name;
-  uint64_t answered = 0;
-  for (size_t pos = 0; pos < each.size() && pos < 64; ++pos) {
-    if (!each[pos]) continue;
-    answered |= uint64_t{1} << pos;
-    for (const auto& name : *each[pos]) listed_by_name[name] |= uint64_t{1} << pos;
+  ASSIGN_OR_RETURN(std::vector<std::string> names,
+                   ListNames(kSnapshotPrefix, ObjectKind::kSnapshot, &listed_by_name));
+  uint64_t answered = 0;  // the positions whose listing came back
+  for (int i = 0; i < n() && i < 64; ++i) {
+    if (!suppliers_->IsDown(i)) answered |= uint64_t{1} << i;
   }
   std::vector<vault::v1::Snapshot> out;
   std::map<std::string, uint64_t> listed_by;  // by snapshot ID
-  for (const auto& [name, mask] : listed_by_name) {
-    ObjectName parsed;
-    if (!ParseObjectName(name, &parsed) || parsed.kind != ObjectKind::kSnapshot) {
-      // A supplier's listing is untrusted: such a name never reaches a path.
-      Warn(absl::StrCat("skipping object \"", PrintableName(name),
-                        "\" listed by a supplier: not a name this vault uses"));
-      continue;
-    }
-    ASSIGN_OR_RETURN(std::string plain, GetObjectCached(name));
+  for (const auto& name : names) {
+    auto got = GetListedObject(name, listed_by_name[name]);
+    if (IsSkippable(got.status())) continue;
+    ASSIGN_OR_RETURN(std::string plain, std::move(got));
     vault::v1::Snapshot snap;
     if (!snap.ParseFromString(plain)) {
       return absl::DataLossError(absl::StrCat("snapshot record ", name, " does not parse"));
@@ -192,7 +226,7 @@ absl::StatusOr<std::vector<vault::v1::Snapshot>> Repository::LoadSnapshots() {
     if (snap.id().size() != kNameIdSize || SnapshotObjectName(snap.id()) != name) {
       return absl::DataLossError(absl::StrCat("snapshot record ", name, " carries another ID"));
     }
-    listed_by[snap.id()] = mask;
+    listed_by[snap.id()] = listed_by_name[name];
     out.push_back(std::move(snap));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {

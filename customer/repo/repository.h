@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -39,6 +40,7 @@ class Repository {
   Repository& operator=(const Repository&) = delete;
 
   const Vault& vault() const { return *vault_; }
+  // For a change of the config (key passwd, suppliers replace).
   Vault& mutable_vault() { return *vault_; }
   const vault::v1::VaultConfig& config() const { return vault_->config(); }
   SupplierSet& suppliers() { return *suppliers_; }
@@ -65,14 +67,16 @@ class Repository {
   std::vector<std::string> CheckLeases(int64_t now_ms, int64_t within_ms);
 
   // Loads every index piece the suppliers list (from the cache when present).
-  // A listed name that is not an index piece name (vault/names.h) is skipped
-  // with a warning.
+  // A listed name that is not an index piece name (vault/names.h), or that
+  // no supplier serves a valid copy of, is skipped with a warning naming the
+  // suppliers that listed it.
   absl::Status LoadIndex();
 
-  // Every snapshot record, oldest first. Listed names that do not parse are
-  // skipped with a warning. Also checks the history for rollback
-  // (snapshot_history.h): each problem is a warning, and history() keeps
-  // the result; the newest snapshot seen is remembered in the config dir.
+  // Every snapshot record, oldest first. Listed names that do not parse, or
+  // that no supplier serves a valid copy of, are skipped with a warning.
+  // Also checks the history for rollback (snapshot_history.h): each problem
+  // is a warning, and history() keeps the result; the newest snapshot seen
+  // is remembered in the config dir.
   absl::StatusOr<std::vector<vault::v1::Snapshot>> LoadSnapshots();
   // The last LoadSnapshots' history check.
   const SnapshotHistory& history() const { return history_; }
@@ -115,8 +119,16 @@ class Repository {
  private:
   Repository() = default;
   absl::StatusOr<std::string> GetObjectCached(const std::string& name);
-  // The listed names under `prefix` that parse as objects of `kind`.
-  absl::StatusOr<std::vector<std::string>> ListNames(const std::string& prefix, ObjectKind kind);
+  // The listed names under `prefix` that parse as objects of `kind`; in
+  // `listed_by`, which positions listed each. A supplier whose listing fails
+  // is named in a warning (and marked down by the SupplierSet).
+  absl::StatusOr<std::vector<std::string>> ListNames(const std::string& prefix, ObjectKind kind,
+                                                     std::map<std::string, uint64_t>* listed_by);
+  // The object `name` (listed by the positions in `listed_by_mask`); NotFound
+  // with a warning naming those suppliers when no supplier serves a valid
+  // copy (a phantom name from a hostile supplier: the caller skips it).
+  absl::StatusOr<std::string> GetListedObject(const std::string& name, uint64_t listed_by_mask);
+  std::string Addresses(uint64_t positions) const;
   void Warn(const std::string& message) const;
 
   std::unique_ptr<Vault> vault_;

@@ -1,5 +1,7 @@
 #include "customer/repo/vault_index.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 
@@ -12,15 +14,33 @@ absl::Status VaultIndex::AddPiece(const vault::v1::IndexPiece& piece) {
 
 absl::Status VaultIndex::AddBlock(vault::v1::BlockRecord record) {
   if (record.block_id().size() != 16) return absl::DataLossError("index: block ID is not 16 bytes");
-  std::lock_guard<std::mutex> lock(mu_);
-  if (block_numbers_.count(record.block_id())) return absl::OkStatus();
-  uint32_t number = static_cast<uint32_t>(blocks_.size());
   // All or nothing: a chunk entered before a malformed one would point at a
   // block number that never gets a record (block() out of range).
   for (const auto& c : record.chunks()) {
     if (c.id().size() != 32) {
       return absl::DataLossError(absl::StrCat("index: block ", crypto::ToHex(record.block_id()),
                                               " lists a chunk ID that is not 32 bytes"));
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  auto known = block_numbers_.find(record.block_id());
+  const bool is_new = known == block_numbers_.end();
+  uint32_t number = is_new ? static_cast<uint32_t>(blocks_.size()) : known->second;
+  if (!is_new) {
+    // Another record of a known block (a repair's, or a piece rewritten):
+    // the fragments are the same (same sealed block, deterministic code), so
+    // the positions stored are the union (0 = all); its chunks, if any, are
+    // added below (the repair record may have come first, without them).
+    vault::v1::BlockRecord& have = *blocks_[number];
+    if (have.sealed_size() == record.sealed_size() &&
+        have.fragment_size() == record.fragment_size() &&
+        std::equal(have.fragment_sha256().begin(), have.fragment_sha256().end(),
+                   record.fragment_sha256().begin(), record.fragment_sha256().end())) {
+      if (have.stored_mask() == 0 || record.stored_mask() == 0) {
+        have.set_stored_mask(0);
+      } else {
+        have.set_stored_mask(have.stored_mask() | record.stored_mask());
+      }
     }
   }
   for (const auto& c : record.chunks()) {
@@ -32,6 +52,7 @@ absl::Status VaultIndex::AddBlock(vault::v1::BlockRecord record) {
     loc.compressed = c.compressed();
     chunks_.emplace(ChunkKey::From(c.id()), loc);  // first location wins
   }
+  if (!is_new) return absl::OkStatus();
   record.clear_chunks();
   block_numbers_.emplace(record.block_id(), number);
   blocks_.push_back(std::make_unique<vault::v1::BlockRecord>(std::move(record)));

@@ -57,8 +57,10 @@ class VaultIndex {
   VaultIndex(const VaultIndex&) = delete;
   VaultIndex& operator=(const VaultIndex&) = delete;
 
-  // Adds every block of a piece. A block already known is skipped (pieces
-  // may overlap after a rebuild). DataLoss for a malformed record.
+  // Adds every block of a piece. A block already known is merged: its
+  // stored_mask becomes the union of both records' (0, all, wins) when their
+  // sizes and hashes agree, and the new record's chunks are added (a repair
+  // record without chunks may come first). DataLoss for a malformed record.
   absl::Status AddPiece(const vault::v1::IndexPiece& piece);
   // Adds one committed block (its chunks become findable).
   absl::Status AddBlock(vault::v1::BlockRecord record);

@@ -36,6 +36,7 @@ struct FileJob {
   std::mutex mu;
   std::unique_ptr<fs::FileWriter> writer;
   bool failed = false;      // guarded by mu
+  bool lost = false;        // guarded by mu: failed for want of fragments
   std::vector<Path> links;  // hard links to make once the file is complete
 };
 
@@ -107,6 +108,19 @@ class Restorer {
   absl::StatusOr<TreeWalker::Next> Plan(const Path& path, const TreeNode& tn);
   void PlanFile(const TreeNode& tn, Path path);
   void FinishFile(FileJob* job);
+  // One target of `job` is done: the last one finishes the file (or, if it
+  // failed, drops its writer, which removes the temporary file). The writer
+  // is only ever destroyed here, once no other thread can be writing to it.
+  void TargetDone(FileJob* job) {
+    if (job->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) FinishFile(job);
+  }
+  void Lost(const std::string& shown) {
+    std::lock_guard<std::mutex> lock(lost_mu_);
+    if (lost_.size() < kLostShown) progress_.Warn("error: lost: " + shown);
+    lost_.push_back(shown);
+  }
+  void ReportSuppliers(RestoreResult* r);
+  static constexpr size_t kLostShown = 20;
   void BlockWorker();
   absl::Status RestoreBlock(uint32_t block, const std::vector<Target>& targets);
 
@@ -127,8 +141,9 @@ class Restorer {
   std::atomic<size_t> next_block_{0};
   std::atomic<uint64_t> result_errors_{0}, result_warnings_{0};
   std::atomic<uint64_t> files_{0}, others_{0}, hardlinks_{0}, bytes_{0}, blocks_done_{0};
-  std::mutex fatal_mu_;
-  absl::Status fatal_;
+  std::mutex lost_mu_;
+  std::vector<std::string> lost_;  // guarded by lost_mu_
+  std::atomic<uint64_t> blocks_failed_{0};
 };
 
 absl::StatusOr<TreeWalker::Next> Restorer::Plan(const Path& path, const TreeNode& tn) {
@@ -264,8 +279,8 @@ void Restorer::FinishFile(FileJob* job) {
   std::unique_ptr<fs::FileWriter> writer;
   {
     std::lock_guard<std::mutex> lock(job->mu);
-    if (job->failed) return;
     writer = std::move(job->writer);
+    if (job->failed) return;  // `writer` goes, and its temporary file with it
   }
   absl::Status s = writer->Finish(job->node.size);
   writer.reset();
@@ -323,7 +338,7 @@ absl::Status Restorer::RestoreBlock(uint32_t block, const std::vector<Target>& t
         progress_.bytes += data.size();
       }
     }
-    if (job->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) FinishFile(job);
+    TargetDone(job);
   }
   return absl::OkStatus();
 }
@@ -335,17 +350,19 @@ void Restorer::BlockWorker() {
     const auto& [block, targets] = blocks_[i];
     absl::Status s = RestoreBlock(block, targets);
     if (!s.ok()) {
-      // Every file that needed this block is incomplete.
-      std::set<FileJob*> hit;
-      for (const Target& t : targets) hit.insert(t.job);
-      Error(absl::StrCat(s.message(), " (", hit.size(), " files affected)"));
+      // Every file that needed this block is lost. How each supplier failed
+      // is summed up once at the end (ReportSuppliers), not per block.
+      blocks_failed_++;
       for (const Target& t : targets) {
+        bool newly_lost = false;
         {
           std::lock_guard<std::mutex> lock(t.job->mu);
+          newly_lost = !t.job->lost && !t.job->failed;
           t.job->failed = true;
-          t.job->writer.reset();
+          t.job->lost = true;
         }
-        t.job->pending.fetch_sub(1, std::memory_order_acq_rel);
+        if (newly_lost) Lost(target_->Describe(t.job->path));
+        TargetDone(t.job);
       }
       continue;
     }
@@ -368,8 +385,15 @@ absl::StatusOr<RestoreResult> Restorer::Run(const vault::v1::Snapshot& snap) {
   TreeWalker walker(repo_);
   RETURN_IF_ERROR(walker.Walk(
       snap.root(), [this](const Path& p, const TreeNode& tn) { return Plan(p, tn); },
-      [this](const Path&, const absl::Status& s) {
-        Error(std::string(s.message()));
+      [this](const Path& dir, const absl::Status& s) {
+        // Data lost (too few fragments of a tree block): the directory's
+        // contents are lost files; any other failure is an error.
+        if (absl::IsDataLoss(s) && ScopeOf(dir) != Scope::kSkip) {
+          progress_.Warn(absl::StrCat("error: ", s.message()));
+          Lost(target_->Describe(dir) + "/");
+        } else {
+          Error(std::string(s.message()));
+        }
         return absl::OkStatus();
       }));
   ReportIncludesNotFound();
@@ -389,6 +413,7 @@ absl::StatusOr<RestoreResult> Restorer::Run(const vault::v1::Snapshot& snap) {
   }
 
   RestoreResult r;
+  ReportSuppliers(&r);
   r.files = files_;
   r.dirs = dirs_.size();
   r.others = others_;
@@ -397,8 +422,65 @@ absl::StatusOr<RestoreResult> Restorer::Run(const vault::v1::Snapshot& snap) {
   r.blocks = blocks_done_;
   r.errors = result_errors_;
   r.warnings = result_warnings_;
+  {
+    std::lock_guard<std::mutex> lock(lost_mu_);
+    r.lost_files = lost_;
+  }
+  if (r.lost_files.size() > kLostShown) {
+    progress_.Warn(absl::StrCat("error: ... and ", r.lost_files.size() - kLostShown,
+                                " more lost (--json lists them all)"));
+  }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
+}
+
+void Restorer::ReportSuppliers(RestoreResult* r) {
+  SupplierSet& set = repo_.suppliers();
+  const int n = set.n(), k = set.k();
+  const auto troubles = set.FetchTroubles();
+  uint64_t lost_positions = 0;  // bit i: position i counts as lost
+  for (int i = 0; i < n; ++i) {
+    const auto& t = troubles[i];
+    const bool down = set.IsDown(i);
+    if (!down && !t.any()) continue;
+    std::vector<std::string> how;
+    if (down || t.unreachable > 0) {
+      how.push_back(t.unreachable > 0 ? absl::StrCat("down (", t.unreachable, " fetches failed)")
+                                      : "down");
+    }
+    if (t.slow > 0) how.push_back(absl::StrCat("slow (no answer in time ", t.slow, " times)"));
+    if (t.corrupt > 0) {
+      how.push_back(absl::StrCat("corrupt (", t.corrupt, " fragments failed their hash check)"));
+    }
+    if (t.other > 0) how.push_back(absl::StrCat("refused (", t.other, " fetches)"));
+    std::string why = !t.first_error.empty() ? t.first_error : std::string(set.DownReason(i).message());
+    std::string line = absl::StrCat("supplier ", set.address(i), " (position ", i,
+                                    "): ", absl::StrJoin(how, ", "));
+    if (!why.empty()) absl::StrAppend(&line, "; first error: ", why);
+    r->supplier_report.push_back(line);
+    progress_.Warn("warning: " + line);
+    if (down || t.unreachable > 0 || t.corrupt > 0 || t.other > 0) lost_positions |= 1ULL << i;
+  }
+  r->full_margin = n - k;
+  for (const auto& [block, targets] : blocks_) {
+    const auto& rec = repo_.index().block(block);
+    int good = 0;
+    for (int i = 0; i < n; ++i) {
+      bool stored = rec.stored_mask() == 0 || ((rec.stored_mask() >> i) & 1);
+      if (stored && !((lost_positions >> i) & 1)) ++good;
+    }
+    // A lost block is named in lost_files; here it counts as no margin.
+    const int margin = std::max(0, good - k);
+    if (r->margin < 0 || margin < r->margin) r->margin = margin;
+  }
+  if (r->margin < 0) r->margin = r->full_margin;
+  if (r->margin < r->full_margin) {
+    progress_.Warn(absl::StrCat(
+        "warning: redundancy lost: some blocks survive only ", r->margin,
+        " more supplier losses (the vault was made to survive ", r->full_margin,
+        r->margin == 0 ? "); one more loss loses data" : ")",
+        ": bring the failing suppliers back or replace them"));
+  }
 }
 
 }  // namespace

@@ -9,7 +9,10 @@
 //    mismatch; all suppliers in parallel), verifies, decodes, opens, and
 //    writes its chunks into the files that need them (holes stay holes).
 //    A file gets its metadata, then its hard links, when its last chunk is in.
-//    Only a few decoded blocks are held at once.
+//    Only a few decoded blocks are held at once. A file is written under a
+//    temporary name and renamed into place when complete (fs::FileWriter);
+//    a file whose block cannot be had is lost: named, and nothing is left
+//    at its name.
 // 3. Directory metadata last, deepest first (so mtimes stay put).
 //
 // All writes go through fs::RestoreTarget, which refuses to leave the target
@@ -44,15 +47,33 @@ struct RestoreResult {
   uint64_t hardlinks = 0;
   uint64_t bytes = 0;  // file contents written
   uint64_t blocks = 0;
-  uint64_t errors = 0;
+  uint64_t errors = 0;    // problems other than lost data (see lost_files)
   uint64_t warnings = 0;
   double seconds = 0;
+  // Files (target-relative, printable) that could not be restored because
+  // fewer than k fragments of a block they need could be fetched, and
+  // directories whose listing was lost that way (ending in "/"). Nothing is
+  // left at their names (an existing file there is kept as it was).
+  std::vector<std::string> lost_files;
+  // One line per supplier that failed during the restore: how (down, slow,
+  // corrupt) and how often.
+  std::vector<std::string> supplier_report;
+  // Redundancy left, over the data blocks restored: how many more supplier
+  // losses every one of them survives, counting suppliers that were down or
+  // served corrupt fragments as lost (0 for lost blocks); `full_margin` is
+  // n - k, and `margin` too when no data block was needed.
+  int margin = -1;
+  int full_margin = 0;
 };
 
 // Restores `snapshot` into options.target. REQUIRES: repo's index loaded.
 // Per-file problems are reported to `progress` and counted in errors (the
-// restore goes on); a result with errors > 0 is returned as OK, the caller
-// decides the exit code. Errors that stop everything are returned.
+// restore goes on); files lost for want of fragments are listed in
+// lost_files (the first few also reported to `progress`), everything else is
+// still restored. After the blocks, one warning per failing supplier and one
+// when the margin is below n - k. A result with errors or lost files is
+// returned as OK: the caller decides the exit code. Errors that stop
+// everything are returned.
 absl::StatusOr<RestoreResult> RunRestore(Repository& repo, const vault::v1::Snapshot& snapshot,
                                          const RestoreOptions& options, Progress& progress);
 

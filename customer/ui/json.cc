@@ -92,6 +92,10 @@ Json RestoreSummaryJson(const std::string& snapshot_id_hex, const std::string& t
   j["blocks"] = r.blocks;
   j["errors"] = r.errors;
   j["warnings"] = r.warnings;
+  j["lost_files"] = r.lost_files;
+  j["suppliers"] = r.supplier_report;
+  j["margin"] = r.margin;
+  j["full_margin"] = r.full_margin;
   j["seconds"] = RoundSeconds(r.seconds);
   return j;
 }

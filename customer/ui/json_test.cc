@@ -84,12 +84,17 @@ TEST(JsonTest, RestoreSummary) {
   r.blocks = 6;
   r.errors = 7;
   r.warnings = 8;
+  r.lost_files = {"home/a"};
+  r.supplier_report = {"supplier x: down"};
+  r.margin = 1;
+  r.full_margin = 2;
   r.seconds = 0.1;
   EXPECT_EQ(DumpJson(RestoreSummaryJson(kIdHex, "/tmp/r", r)),
             "{\"message_type\":\"summary\",\"snapshot_id\":\"" + kIdHex +
                 "\",\"target\":\"/tmp/r\",\"files\":1,\"dirs\":2,\"other_nodes\":3,"
                 "\"hardlinks\":4,\"bytes\":5,\"blocks\":6,\"errors\":7,\"warnings\":8,"
-                "\"seconds\":0.1}");
+                "\"lost_files\":[\"home/a\"],\"suppliers\":[\"supplier x: down\"],"
+                "\"margin\":1,\"full_margin\":2,\"seconds\":0.1}");
 }
 
 TEST(JsonTest, SecondsAreRoundedToMilliseconds) {

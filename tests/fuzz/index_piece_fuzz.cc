@@ -4,10 +4,10 @@
 // Input: up to four Field()s, each a serialised IndexPiece (as OpenObject
 // returns it), loaded in order into one index, whether or not an earlier one
 // was refused. Against a model written here from docs/FORMAT.md ("the first
-// piece loaded wins, the first location of a chunk wins", block IDs are 16
-// bytes and chunk IDs 32):
-//   - a piece is refused iff it holds a malformed ID (in a block not already
-//     known); the blocks before the malformed one are kept, nothing of it;
+// record of a block gives it its number, a later one adds its chunks; the
+// first location of a chunk wins", block IDs are 16 bytes and chunk IDs 32):
+//   - a piece is refused iff it holds a malformed ID; the blocks before the
+//     malformed one are kept, nothing of it;
 //   - every chunk the index finds is at the location the model says, in a
 //     block the index has (block < block_count(), so block() is safe to call);
 //   - block and chunk counts match the model.
@@ -37,11 +37,10 @@ struct Model {
 bool Apply(const vault::IndexPiece& piece, Model* model) {
   for (const auto& b : piece.blocks()) {
     if (b.block_id().size() != 16) return false;
-    if (model->blocks.count(b.block_id())) continue;  // known: skipped unread
     for (const auto& c : b.chunks()) {
       if (c.id().size() != 32) return false;
     }
-    model->blocks.insert(b.block_id());
+    model->blocks.insert(b.block_id());  // a known block keeps its number
     for (const auto& c : b.chunks()) model->chunks.emplace(c.id(), std::make_pair(b.block_id(), c));
   }
   return true;

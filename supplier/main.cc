@@ -287,6 +287,11 @@ int Main(int argc, char** argv) {
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   // Two daemons on one port would silently share its connections.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Customers send keepalive pings every 30 s, also between calls
+  // (customer/net/transport_options.h); gRPC's default policy would answer
+  // pings more often than every 5 min without data with GOAWAY.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(NewUnparsableRequestInterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "customer/cmd/command.h"
 #include "customer/cmd/exit_codes.h"
+#include "common/units.h"
 
 namespace shardkeep::customer {
 namespace {
@@ -42,7 +43,8 @@ const char kProgramNotes[] =
 
 const char kGlobalNote[] =
     "Global: --config-dir DIR (env SHARDKEEP_CONFIG_DIR, default ~/.config/shardkeep),\n"
-    "--cache-dir DIR (env SHARDKEEP_CACHE_DIR, default ~/.cache/shardkeep).\n"
+    "--cache-dir DIR (env SHARDKEEP_CACHE_DIR, default ~/.cache/shardkeep),\n"
+    "--stall-timeout DURATION (env SHARDKEEP_STALL_TIMEOUT, default 60s).\n"
     "Passphrase: SHARDKEEP_PASSWORD, SHARDKEEP_PASSWORD_FILE, or a prompt.\n";
 
 // CLI11's help, rearranged as the hand-written help was: the usage line, what
@@ -183,6 +185,12 @@ int ParseAndRun(const std::vector<std::string>& args, CliEnv& env) {
                  "caches (env SHARDKEEP_CACHE_DIR,\ndefault ~/.cache/shardkeep)")
       ->type_name("DIR")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  std::string stall_timeout;
+  app.add_option("--stall-timeout", stall_timeout,
+                 "a supplier that moves no data for this long is\ntreated as down "
+                 "(env SHARDKEEP_STALL_TIMEOUT, default 60s)")
+      ->type_name("DURATION")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
   std::map<const CLI::App*, CommandAction> actions;
   AddCommands(app, CommandTable(), &actions);
@@ -224,6 +232,22 @@ int ParseAndRun(const std::vector<std::string>& args, CliEnv& env) {
                       : EnvOr(env, "SHARDKEEP_CACHE_DIR", home + "/.cache/shardkeep");
   ctx.env = &env;
   ctx.app = &app;
+  if (env.connect_with) {
+    TransportOptions transport;
+    const std::string stall = !stall_timeout.empty()
+                                  ? stall_timeout
+                                  : EnvOr(env, "SHARDKEEP_STALL_TIMEOUT", "");
+    if (!stall.empty()) {
+      absl::StatusOr<int64_t> ms = ParseDurationMs(stall);
+      if (!ms.ok() || *ms <= 0) {
+        fprintf(env.err, "shardkeep: --stall-timeout: not a positive duration: \"%s\"\n",
+                stall.c_str());
+        return kUsage;
+      }
+      transport.stall_timeout = std::chrono::milliseconds(*ms);
+    }
+    env.connector = env.connect_with(transport);
+  }
   absl::StatusOr<ExitCode> code = action->second(ctx);
   if (code.ok()) return *code;
   fprintf(env.err, "shardkeep: %s\n", std::string(code.status().message()).c_str());

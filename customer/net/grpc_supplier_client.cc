@@ -2,10 +2,14 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <random>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "customer/net/stall_watchdog.h"
 #include "proto/limits.h"
 #include "proto/signing.h"
 #include "proto/supplier.grpc.pb.h"
@@ -13,14 +17,23 @@
 namespace shardkeep::customer {
 namespace {
 
-constexpr size_t kMessageData = protocol::kMaxDataPerMessage;
-constexpr int64_t kSmallCallMs = 30000;
-constexpr int64_t kInfoMs = 5000;
+// Upload messages are smaller than the protocol allows (1 MiB) so that each
+// one moves within the stall timeout on a slow, shared link: progress is
+// seen per message (stall_watchdog.h).
+constexpr size_t kUploadMessageData = std::min<size_t>(256 << 10, protocol::kMaxDataPerMessage);
+// Info is the first call to a supplier (CheckReachable): one that does not
+// answer it quickly is reported unreachable without waiting for a stall.
+constexpr int64_t kInfoMs = 10000;
 
 class GrpcSupplierClient : public SupplierClient {
  public:
-  GrpcSupplierClient(std::string address, std::string seed, std::string supplier_id)
-      : address_(std::move(address)), seed_(std::move(seed)), supplier_id_(std::move(supplier_id)) {
+  GrpcSupplierClient(std::string address, std::string seed, std::string supplier_id,
+                     const TransportOptions& options)
+      : address_(std::move(address)),
+        seed_(std::move(seed)),
+        options_(options),
+        supplier_id_(std::move(supplier_id)),
+        watchdog_(StallWatchdog::Options{options.stall_timeout, {}, address_}) {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(64 << 20);
     args.SetMaxSendMessageSize(64 << 20);
@@ -28,6 +41,14 @@ class GrpcSupplierClient : public SupplierClient {
     // Fail fast while a supplier is down instead of backing off for minutes.
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+    // Keepalive pings, also between calls, so a dead connection (a NAT that
+    // forgot it, a supplier that vanished) is closed and the next call
+    // reconnects instead of waiting on it. The supplier permits pings this
+    // often (supplier/main.cc).
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(options.keepalive_time.count()));
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(options.keepalive_timeout.count()));
+    args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
     channel_ = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
     stub_ = v1::Supplier::NewStub(channel_);
   }
@@ -35,11 +56,11 @@ class GrpcSupplierClient : public SupplierClient {
   const std::string& address() const override { return address_; }
 
   absl::StatusOr<v1::InfoResponse> Info() override {
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, kInfoMs);
-    v1::InfoRequest req;
     v1::InfoResponse resp;
-    RETURN_IF_ERROR(Convert(stub_->Info(&ctx, req, &resp), "Info"));
+    RETURN_IF_ERROR(Attempts("Info", [&](grpc::ClientContext* ctx, StallWatchdog::Call*) {
+      SetDeadline(ctx, kInfoMs);
+      return stub_->Info(ctx, v1::InfoRequest(), &resp);
+    }));
     std::lock_guard<std::mutex> lock(mu_);
     if (supplier_id_.empty()) supplier_id_ = resp.supplier_id();
     return resp;
@@ -51,81 +72,85 @@ class GrpcSupplierClient : public SupplierClient {
     req.set_needed_bytes(needed_bytes);
     req.set_position(position);
     req.set_supplier_count(supplier_count);
-    RETURN_IF_ERROR(SignRequest(signing::method::kRequestContract, &req));
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, kSmallCallMs);
     v1::ContractResponse resp;
-    RETURN_IF_ERROR(Convert(stub_->RequestContract(&ctx, req, &resp), "RequestContract"));
+    RETURN_IF_ERROR(Unary(signing::method::kRequestContract, "RequestContract", &req, &resp,
+                          &v1::Supplier::Stub::RequestContract));
     return resp.contract();
   }
 
   absl::StatusOr<v1::Contract> GetContract() override {
     v1::GetContractRequest req;
-    RETURN_IF_ERROR(SignRequest(signing::method::kGetContract, &req));
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, kSmallCallMs);
     v1::ContractResponse resp;
-    RETURN_IF_ERROR(Convert(stub_->GetContract(&ctx, req, &resp), "GetContract"));
+    RETURN_IF_ERROR(Unary(signing::method::kGetContract, "GetContract", &req, &resp,
+                          &v1::Supplier::Stub::GetContract));
     return resp.contract();
   }
 
   absl::Status CancelContract() override {
     v1::CancelRequest req;
-    RETURN_IF_ERROR(SignRequest(signing::method::kCancelContract, &req));
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, kSmallCallMs);
     v1::CancelResponse resp;
-    return Convert(stub_->CancelContract(&ctx, req, &resp), "CancelContract");
+    return Unary(signing::method::kCancelContract, "CancelContract", &req, &resp,
+                 &v1::Supplier::Stub::CancelContract);
   }
 
   absl::Status PutFragment(const std::string& key, std::string_view data,
                            std::string_view sha256) override {
-    v1::PutFragmentChunk first;
-    v1::FragmentHeader* h = first.mutable_header();
-    h->set_key(key);
-    h->set_size(data.size());
-    h->set_sha256(sha256.data(), sha256.size());
-    RETURN_IF_ERROR(SignRequest(signing::method::kPutFragment, h));
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, FragmentDeadlineMs(data.size()));
-    v1::PutFragmentResponse resp;
-    auto writer = stub_->PutFragment(&ctx, &resp);
-    bool ok = writer->Write(first);
-    v1::PutFragmentChunk msg;
-    for (size_t off = 0; ok && off < data.size(); off += kMessageData) {
-      size_t len = std::min(kMessageData, data.size() - off);
-      msg.set_data(data.data() + off, len);
-      ok = writer->Write(msg);
-    }
-    if (ok) writer->WritesDone();
-    return Convert(writer->Finish(), absl::StrCat("PutFragment ", key));
+    RETURN_IF_ERROR(NeedIdentity());
+    return Attempts(
+        absl::StrCat("PutFragment ", key),
+        [&](grpc::ClientContext* ctx, StallWatchdog::Call* call) {
+          v1::PutFragmentChunk first;
+          v1::FragmentHeader* h = first.mutable_header();
+          h->set_key(key);
+          h->set_size(data.size());
+          h->set_sha256(sha256.data(), sha256.size());
+          Sign(signing::method::kPutFragment, h);
+          v1::PutFragmentResponse resp;
+          auto writer = stub_->PutFragment(ctx, &resp);
+          bool ok = writer->Write(first);
+          v1::PutFragmentChunk msg;
+          for (size_t off = 0; ok && off < data.size(); off += kUploadMessageData) {
+            call->Progress();
+            size_t len = std::min(kUploadMessageData, data.size() - off);
+            msg.set_data(data.data() + off, len);
+            ok = writer->Write(msg);
+          }
+          if (ok) writer->WritesDone();
+          return writer->Finish();
+        });
   }
 
   absl::StatusOr<std::string> GetFragment(const std::string& key) override {
-    v1::GetFragmentRequest req;
-    req.set_key(key);
-    RETURN_IF_ERROR(SignRequest(signing::method::kGetFragment, &req));
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, FragmentDeadlineMs(64 << 20));
-    auto reader = stub_->GetFragment(&ctx, req);
-    v1::FragmentData msg;
+    RETURN_IF_ERROR(NeedIdentity());
     std::string out;
     bool first = true;
     uint64_t size = 0;
-    while (reader->Read(&msg)) {
-      if (first) {
-        size = msg.size();
-        if (size <= (uint64_t{1} << 32)) out.reserve(size);
-        first = false;
-      }
-      out.append(msg.data());
-      if (out.size() > size) {
-        ctx.TryCancel();
-        break;
-      }
-    }
-    grpc::Status st = reader->Finish();
-    RETURN_IF_ERROR(Convert(st, absl::StrCat("GetFragment ", key)));
+    RETURN_IF_ERROR(Attempts(
+        absl::StrCat("GetFragment ", key),
+        [&](grpc::ClientContext* ctx, StallWatchdog::Call* call) {
+          v1::GetFragmentRequest req;
+          req.set_key(key);
+          Sign(signing::method::kGetFragment, &req);
+          auto reader = stub_->GetFragment(ctx, req);
+          v1::FragmentData msg;
+          out.clear();
+          first = true;
+          size = 0;
+          while (reader->Read(&msg)) {
+            call->Progress();
+            if (first) {
+              size = msg.size();
+              if (size <= (uint64_t{1} << 32)) out.reserve(size);
+              first = false;
+            }
+            out.append(msg.data());
+            if (out.size() > size) {
+              ctx->TryCancel();
+              break;
+            }
+          }
+          return reader->Finish();
+        }));
     if (first || out.size() != size) {
       return absl::DataLossError(absl::StrCat(address_, ": GetFragment ", key, " sent ", out.size(),
                                               " bytes, announced ", size));
@@ -139,21 +164,17 @@ class GrpcSupplierClient : public SupplierClient {
     req.set_name(name);
     req.set_data(data.data(), data.size());
     if (!vault_id.empty()) req.set_vault_id(vault_id.data(), vault_id.size());
-    RETURN_IF_ERROR(SignRequest(signing::method::kPutObject, &req));
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, kSmallCallMs);
     v1::PutObjectResponse resp;
-    return Convert(stub_->PutObject(&ctx, req, &resp), absl::StrCat("PutObject ", name));
+    return Unary(signing::method::kPutObject, absl::StrCat("PutObject ", name), &req, &resp,
+                 &v1::Supplier::Stub::PutObject);
   }
 
   absl::StatusOr<std::string> GetObject(const std::string& name) override {
     v1::GetObjectRequest req;
     req.set_name(name);
-    RETURN_IF_ERROR(SignRequest(signing::method::kGetObject, &req));
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, kSmallCallMs);
     v1::GetObjectResponse resp;
-    RETURN_IF_ERROR(Convert(stub_->GetObject(&ctx, req, &resp), absl::StrCat("GetObject ", name)));
+    RETURN_IF_ERROR(Unary(signing::method::kGetObject, absl::StrCat("GetObject ", name), &req,
+                          &resp, &v1::Supplier::Stub::GetObject));
     return std::move(*resp.mutable_data());
   }
 
@@ -165,12 +186,9 @@ class GrpcSupplierClient : public SupplierClient {
       req.set_prefix(prefix);
       req.set_start_after(after);
       req.set_page_size(1000);
-      RETURN_IF_ERROR(SignRequest(signing::method::kListObjects, &req));
-      grpc::ClientContext ctx;
-      SetDeadline(&ctx, kSmallCallMs);
       v1::ListObjectsResponse resp;
-      RETURN_IF_ERROR(
-          Convert(stub_->ListObjects(&ctx, req, &resp), absl::StrCat("ListObjects ", prefix)));
+      RETURN_IF_ERROR(Unary(signing::method::kListObjects, absl::StrCat("ListObjects ", prefix),
+                            &req, &resp, &v1::Supplier::Stub::ListObjects));
       for (auto& o : *resp.mutable_objects()) out.push_back(std::move(o));
       if (!resp.more() || resp.objects_size() == 0) break;
       after = out.back().name();
@@ -181,10 +199,10 @@ class GrpcSupplierClient : public SupplierClient {
   absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view vault_id) override {
     v1::GetKeyRecordRequest req;
     req.set_vault_id(vault_id.data(), vault_id.size());
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, kSmallCallMs);
     v1::GetKeyRecordResponse resp;
-    RETURN_IF_ERROR(Convert(stub_->GetKeyRecord(&ctx, req, &resp), "GetKeyRecord"));
+    RETURN_IF_ERROR(Attempts("GetKeyRecord", [&](grpc::ClientContext* ctx, StallWatchdog::Call*) {
+      return stub_->GetKeyRecord(ctx, req, &resp);
+    }));
     return resp;
   }
 
@@ -199,46 +217,109 @@ class GrpcSupplierClient : public SupplierClient {
                         absl::StrCat(address_, ": ", what, ": ", st.error_message()));
   }
 
-  template <typename Req>
-  absl::Status SignRequest(const char* method, Req* req) {
+  // Runs `attempt(ctx, call)` (one try of the whole call: sign, send,
+  // receive) under the stall watchdog, again after UNAVAILABLE with backoff
+  // (TransportOptions). Every try gets a fresh context and is signed anew,
+  // so a retry is never a replay. A try the watchdog cut off is not
+  // retried: the supplier is reported stalled (DEADLINE_EXCEEDED).
+  template <typename Fn>
+  absl::Status Attempts(const std::string& what, Fn&& attempt) {
+    std::chrono::milliseconds backoff = options_.retry_initial_backoff;
+    for (int n = 1;; ++n) {
+      grpc::ClientContext ctx;
+      grpc::Status st;
+      std::string stalled;
+      {
+        StallWatchdog::Call call(&watchdog_, [&ctx] { ctx.TryCancel(); });
+        st = attempt(&ctx, &call);
+        if (call.stalled()) stalled = call.why();
+      }
+      if (!stalled.empty()) return absl::DeadlineExceededError(absl::StrCat(what, ": ", stalled));
+      if (st.ok()) return absl::OkStatus();
+      absl::Status s = Convert(st, what);
+      if (st.error_code() != grpc::StatusCode::UNAVAILABLE || n >= options_.max_attempts) {
+        if (n > 1) s = absl::Status(s.code(), absl::StrCat(s.message(), " (", n, " attempts)"));
+        return s;
+      }
+      std::this_thread::sleep_for(Jitter(backoff));
+      backoff = std::min(backoff * 2, options_.retry_max_backoff);
+    }
+  }
+
+  // A signed unary call with retries.
+  template <typename Req, typename Resp, typename Method>
+  absl::Status Unary(const char* method, const std::string& what, Req* req, Resp* resp,
+                     Method rpc) {
+    RETURN_IF_ERROR(NeedIdentity());
+    return Attempts(what, [&](grpc::ClientContext* ctx, StallWatchdog::Call*) {
+      Sign(method, req);
+      return ((*stub_).*rpc)(ctx, *req, resp);
+    });
+  }
+
+  // 75%..125% of `d`, so clients cut off together do not retry together.
+  static std::chrono::milliseconds Jitter(std::chrono::milliseconds d) {
+    thread_local std::mt19937 rng(std::random_device{}());
+    std::uniform_int_distribution<int64_t> pct(75, 125);
+    return d * pct(rng) / 100;
+  }
+
+  // The identity to sign with, and the supplier's ID (asked with Info the
+  // first time if the caller did not know it).
+  absl::Status NeedIdentity() {
     if (seed_.size() != 32) {
       return absl::FailedPreconditionError(absl::StrCat(address_, ": no identity to sign with"));
     }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!supplier_id_.empty()) return absl::OkStatus();
+    }
+    return Info().status();
+  }
+
+  // REQUIRES: NeedIdentity() returned OK.
+  template <typename Req>
+  void Sign(const char* method, Req* req) {
     std::string id;
     {
       std::lock_guard<std::mutex> lock(mu_);
       id = supplier_id_;
     }
-    if (id.empty()) {
-      RETURN_IF_ERROR(Info().status());
-      std::lock_guard<std::mutex> lock(mu_);
-      id = supplier_id_;
-    }
     signing::Sign(method, id, seed_, req);
-    return absl::OkStatus();
   }
 
   const std::string address_;
   const std::string seed_;
+  const TransportOptions options_;
   std::mutex mu_;
   std::string supplier_id_;
+  StallWatchdog watchdog_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Supplier::Stub> stub_;
 };
 
 }  // namespace
 
-int64_t FragmentDeadlineMs(uint64_t bytes) {
-  return 30000 + static_cast<int64_t>(bytes / (10 << 20)) * 1000;
+absl::StatusOr<std::unique_ptr<SupplierClient>> ConnectGrpcSupplierWith(
+    const TransportOptions& options, const std::string& address, const std::string& identity_seed,
+    const std::string& supplier_id) {
+  if (address.empty()) return absl::InvalidArgumentError("empty supplier address");
+  return std::unique_ptr<SupplierClient>(
+      new GrpcSupplierClient(address, identity_seed, supplier_id, options));
 }
 
 absl::StatusOr<std::unique_ptr<SupplierClient>> ConnectGrpcSupplier(
     const std::string& address, const std::string& identity_seed, const std::string& supplier_id) {
-  if (address.empty()) return absl::InvalidArgumentError("empty supplier address");
-  return std::unique_ptr<SupplierClient>(
-      new GrpcSupplierClient(address, identity_seed, supplier_id));
+  return ConnectGrpcSupplierWith(TransportOptions(), address, identity_seed, supplier_id);
 }
 
-SupplierConnector DefaultConnector() { return ConnectGrpcSupplier; }
+SupplierConnector GrpcConnector(const TransportOptions& options) {
+  return [options](const std::string& address, const std::string& identity_seed,
+                   const std::string& supplier_id) {
+    return ConnectGrpcSupplierWith(options, address, identity_seed, supplier_id);
+  };
+}
+
+SupplierConnector DefaultConnector() { return GrpcConnector(TransportOptions()); }
 
 }  // namespace shardkeep::customer

@@ -29,6 +29,7 @@
 #include "supplier/limits.h"
 #include "supplier/replay_guard.h"
 #include "supplier/service.h"
+#include "supplier/tls_identity.h"
 #include "supplier/store.h"
 #include "common/units.h"
 
@@ -50,8 +51,13 @@ DEFINE_string(max_fragment_size, "64MiB", "largest fragment accepted (size)");
 DEFINE_bool(direct_io, true,
             "write fragment files with O_DIRECT (bypassing the page cache) where the file system "
             "supports it; --nodirect-io for buffered writes");
-DEFINE_string(tls_cert, "", "PEM certificate chain file; with --tls-key serves TLS");
+DEFINE_string(tls_cert, "",
+              "PEM certificate chain file served instead of the supplier's own TLS identity "
+              "(made in the data dir on first start); with --tls-key");
 DEFINE_string(tls_key, "", "PEM private key file for --tls-cert");
+DEFINE_bool(insecure_plaintext, false,
+            "serve plaintext gRPC instead of TLS (only where TLS is terminated elsewhere; "
+            "customers need --insecure-plaintext too)");
 DEFINE_string(port_file, "",
               "after listening, write the bound port number to this file (atomically)");
 DEFINE_string(idle_timeout, "60s",
@@ -124,15 +130,6 @@ int64_t DurationFlag(const char* name, const std::string& value) {
   auto v = ParseDurationMs(value);
   if (!v.ok()) Usage(std::string("--") + name + ": " + std::string(v.status().message()));
   return *v;
-}
-
-bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
 }
 
 bool WritePortFile(const std::string& path, int port) {
@@ -233,20 +230,6 @@ int Main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
-  if (!FLAGS_tls_cert.empty()) {
-    grpc::SslServerCredentialsOptions ssl;
-    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-    if (!ReadFile(FLAGS_tls_cert, &pair.cert_chain)) {
-      CannotStart("cannot read --tls-cert " + FLAGS_tls_cert);
-    }
-    if (!ReadFile(FLAGS_tls_key, &pair.private_key)) {
-      CannotStart("cannot read --tls-key " + FLAGS_tls_key);
-    }
-    ssl.pem_key_cert_pairs.push_back(pair);
-    creds = grpc::SslServerCredentials(ssl);
-  }
-
   std::unique_ptr<Clock> clock = FLAGS_test_clock_offset_file.empty()
                                      ? NewSystemClock()
                                      : NewOffsetFileClock(FLAGS_test_clock_offset_file);
@@ -278,6 +261,12 @@ int Main(int argc, char** argv) {
   ReplayGuard guard(store.get(), clock.get(), window_ms);
   if (absl::Status s = guard.Load(); !s.ok()) CannotStart(std::string(s.message()));
 
+  // TLS by default, with the supplier's own key (supplier/tls_identity.h).
+  absl::StatusOr<ServerTls> tls = LoadServerTls(FLAGS_data_dir, FLAGS_tls_cert, FLAGS_tls_key,
+                                                FLAGS_insecure_plaintext);
+  if (!tls.ok()) CannotStart(std::string(tls.status().message()));
+  std::shared_ptr<grpc::ServerCredentials> creds = tls->credentials;
+
   SupplierService service(store.get(), &guard, clock.get(), idle_ms);
   grpc::ServerBuilder builder;
   int port = 0;
@@ -305,7 +294,7 @@ int Main(int argc, char** argv) {
   }
   Totals t = store->GetTotals();
   LOG(INFO) << kVersion << " serving on " << FLAGS_listen << " (port " << port << ", "
-            << (FLAGS_tls_cert.empty() ? "plaintext" : "TLS") << "), data dir " << FLAGS_data_dir
+            << tls->description << "), data dir " << FLAGS_data_dir
             << ", capacity " << FormatByteSize(t.capacity_bytes) << ", granted "
             << FormatByteSize(t.granted_bytes) << ", used " << FormatByteSize(t.used_bytes)
             << " by " << t.customers << " customers (" << report.fragments << " fragments, "

@@ -44,7 +44,8 @@ const char kProgramNotes[] =
 const char kGlobalNote[] =
     "Global: --config-dir DIR (env SHARDKEEP_CONFIG_DIR, default ~/.config/shardkeep),\n"
     "--cache-dir DIR (env SHARDKEEP_CACHE_DIR, default ~/.cache/shardkeep),\n"
-    "--stall-timeout DURATION (env SHARDKEEP_STALL_TIMEOUT, default 60s).\n"
+    "--stall-timeout DURATION (env SHARDKEEP_STALL_TIMEOUT, default 60s),\n"
+    "--insecure-plaintext (env SHARDKEEP_INSECURE_PLAINTEXT=1).\n"
     "Passphrase: SHARDKEEP_PASSWORD, SHARDKEEP_PASSWORD_FILE, or a prompt.\n";
 
 // CLI11's help, rearranged as the hand-written help was: the usage line, what
@@ -191,6 +192,10 @@ int ParseAndRun(const std::vector<std::string>& args, CliEnv& env) {
                  "(env SHARDKEEP_STALL_TIMEOUT, default 60s)")
       ->type_name("DURATION")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  bool insecure_plaintext = false;
+  app.add_flag("--insecure-plaintext", insecure_plaintext,
+               "talk to suppliers without TLS (env SHARDKEEP_INSECURE_PLAINTEXT=1);\n"
+               "only to suppliers started with --insecure-plaintext");
 
   std::map<const CLI::App*, CommandAction> actions;
   AddCommands(app, CommandTable(), &actions);
@@ -246,6 +251,8 @@ int ParseAndRun(const std::vector<std::string>& args, CliEnv& env) {
       }
       transport.stall_timeout = std::chrono::milliseconds(*ms);
     }
+    transport.insecure_plaintext =
+        insecure_plaintext || EnvOr(env, "SHARDKEEP_INSECURE_PLAINTEXT", "") == "1";
     env.connector = env.connect_with(transport);
   }
   absl::StatusOr<ExitCode> code = action->second(ctx);

@@ -1,6 +1,9 @@
 #include "customer/net/grpc_supplier_client.h"
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
 
 #include <algorithm>
 #include <chrono>
@@ -8,7 +11,9 @@
 #include <random>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/tls_fingerprint.h"
 #include "customer/net/stall_watchdog.h"
 #include "proto/limits.h"
 #include "proto/signing.h"
@@ -24,6 +29,68 @@ constexpr size_t kUploadMessageData = std::min<size_t>(256 << 10, protocol::kMax
 // Info is the first call to a supplier (CheckReachable): one that does not
 // answer it quickly is reported unreachable without waiting for a stall.
 constexpr int64_t kInfoMs = 10000;
+
+// The pinned key of one supplier and what its handshakes showed; shared
+// between the client and the verifier gRPC owns (which may outlive it).
+struct TlsPin {
+  std::mutex mu;
+  std::string expected;  // 32 bytes, or empty: any key
+  std::string seen;      // the last handshake's key
+  std::string mismatch;  // set when the last handshake was refused for the pin
+};
+
+// Verifies a supplier's self-signed certificate by its public key alone:
+// there is no CA, the pin is the trust (chain and host name are not checked;
+// TlsChannelCredentialsOptions::set_verify_server_certs(false)). The TLS
+// handshake itself proves the peer holds the private key of the certificate
+// it presents.
+class PinnedKeyVerifier : public grpc::experimental::ExternalCertificateVerifier {
+ public:
+  PinnedKeyVerifier(std::shared_ptr<TlsPin> pin, std::string address)
+      : pin_(std::move(pin)), address_(std::move(address)) {}
+
+  bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request,
+              std::function<void(grpc::Status)>, grpc::Status* sync_status) override {
+    const std::string pem(request->peer_cert().data(), request->peer_cert().size());
+    absl::StatusOr<std::string> fp = tls::PublicKeyFingerprint(pem);
+    std::lock_guard<std::mutex> lock(pin_->mu);
+    if (!fp.ok()) {
+      pin_->mismatch = absl::StrCat(address_, ": the supplier's TLS certificate does not parse: ",
+                                    fp.status().message());
+      *sync_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED, pin_->mismatch);
+      return true;
+    }
+    pin_->seen = *fp;
+    if (!pin_->expected.empty() && pin_->expected != *fp) {
+      pin_->mismatch = absl::StrCat(
+          address_, ": refusing the supplier: its TLS key is ", tls::FormatFingerprint(*fp),
+          " but the vault pinned ", tls::FormatFingerprint(pin_->expected),
+          " at init (another machine answers at that address, or the supplier lost its "
+          "identity: treat it as a different supplier)");
+      *sync_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED, pin_->mismatch);
+      return true;
+    }
+    pin_->mismatch.clear();
+    *sync_status = grpc::Status::OK;
+    return true;
+  }
+
+  void Cancel(grpc::experimental::TlsCustomVerificationCheckRequest*) override {}
+
+ private:
+  const std::shared_ptr<TlsPin> pin_;
+  const std::string address_;
+};
+
+std::shared_ptr<grpc::ChannelCredentials> PinnedTlsCredentials(std::shared_ptr<TlsPin> pin,
+                                                               const std::string& address) {
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  options.set_verify_server_certs(false);
+  options.set_check_call_host(false);
+  options.set_certificate_verifier(
+      grpc::experimental::ExternalCertificateVerifier::Create<PinnedKeyVerifier>(pin, address));
+  return grpc::experimental::TlsCredentials(options);
+}
 
 class GrpcSupplierClient : public SupplierClient {
  public:
@@ -49,11 +116,26 @@ class GrpcSupplierClient : public SupplierClient {
     args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(options.keepalive_timeout.count()));
     args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
     args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-    channel_ = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
+    // TLS with the pinned key by default; plaintext only when asked for.
+    channel_ = grpc::CreateCustomChannel(
+        address_,
+        options.insecure_plaintext ? grpc::InsecureChannelCredentials()
+                                   : PinnedTlsCredentials(pin_, address_),
+        args);
     stub_ = v1::Supplier::NewStub(channel_);
   }
 
   const std::string& address() const override { return address_; }
+
+  void PinTlsFingerprint(const std::string& fingerprint) override {
+    std::lock_guard<std::mutex> lock(pin_->mu);
+    pin_->expected = fingerprint;
+  }
+
+  std::string TlsFingerprint() const override {
+    std::lock_guard<std::mutex> lock(pin_->mu);
+    return pin_->seen;
+  }
 
   absl::StatusOr<v1::InfoResponse> Info() override {
     v1::InfoResponse resp;
@@ -236,7 +318,19 @@ class GrpcSupplierClient : public SupplierClient {
       }
       if (!stalled.empty()) return absl::DeadlineExceededError(absl::StrCat(what, ": ", stalled));
       if (st.ok()) return absl::OkStatus();
+      {
+        // A refused pin is final: the same key would be refused again.
+        std::lock_guard<std::mutex> lock(pin_->mu);
+        if (!pin_->mismatch.empty()) {
+          return absl::PermissionDeniedError(absl::StrCat(what, ": ", pin_->mismatch));
+        }
+      }
       absl::Status s = Convert(st, what);
+      if (!options_.insecure_plaintext && absl::StrContains(st.error_message(), "andshake")) {
+        s = absl::Status(s.code(), absl::StrCat(s.message(),
+                                                " (TLS failed: if the supplier was started with "
+                                                "--insecure-plaintext, so must the customer be)"));
+      }
       if (st.error_code() != grpc::StatusCode::UNAVAILABLE || n >= options_.max_attempts) {
         if (n > 1) s = absl::Status(s.code(), absl::StrCat(s.message(), " (", n, " attempts)"));
         return s;
@@ -291,6 +385,7 @@ class GrpcSupplierClient : public SupplierClient {
   const std::string address_;
   const std::string seed_;
   const TransportOptions options_;
+  const std::shared_ptr<TlsPin> pin_ = std::make_shared<TlsPin>();
   std::mutex mu_;
   std::string supplier_id_;
   StallWatchdog watchdog_;

@@ -23,6 +23,8 @@ absl::StatusOr<std::unique_ptr<SupplierSet>> SupplierSet::Connect(
   std::vector<std::unique_ptr<SupplierClient>> clients;
   for (const auto& s : config.suppliers()) {
     ASSIGN_OR_RETURN(auto c, connector(s.address(), identity_seed, s.supplier_id()));
+    // Pinned at init; vaults made before pinning have none (any key).
+    c->PinTlsFingerprint(s.tls_fingerprint());
     clients.push_back(std::move(c));
   }
   return std::make_unique<SupplierSet>(std::move(clients), static_cast<int>(config.data_shards()),

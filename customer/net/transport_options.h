@@ -24,6 +24,9 @@ struct TransportOptions {
   int max_attempts = 5;
   std::chrono::milliseconds retry_initial_backoff{250};
   std::chrono::milliseconds retry_max_backoff{4000};
+  // Plaintext gRPC instead of TLS (--insecure-plaintext): only to suppliers
+  // started with --insecure-plaintext, behind TLS terminated elsewhere.
+  bool insecure_plaintext = false;
 };
 
 }  // namespace shardkeep::customer

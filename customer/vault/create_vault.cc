@@ -170,6 +170,9 @@ absl::StatusOr<CreatedVault> CreateVault(const CreateVaultRequest& request,
     s->set_supplier_id(ids[i]);
     s->set_position(i);
     s->set_quota_bytes(granted[i]);
+    // The key this supplier presented on the connection that answered Info
+    // with ids[i]: pinned with it (docs/NETWORK.md).
+    s->set_tls_fingerprint(set.at(i)->TlsFingerprint());
   }
   RETURN_IF_ERROR(ValidateConfig(config));
 

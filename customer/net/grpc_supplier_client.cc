@@ -191,9 +191,14 @@ class GrpcSupplierClient : public SupplierClient {
           auto writer = stub_->PutFragment(ctx, &resp);
           bool ok = writer->Write(first);
           v1::PutFragmentChunk msg;
-          for (size_t off = 0; ok && off < data.size(); off += kUploadMessageData) {
+          const size_t step =
+              options_.upload ? options_.upload->MessageBytes(kUploadMessageData)
+                              : kUploadMessageData;
+          for (size_t off = 0; ok && off < data.size(); off += step) {
+            size_t len = std::min(step, data.size() - off);
+            // Time spent waiting for the limit is ours, not the supplier's.
+            if (options_.upload) options_.upload->Acquire(len);
             call->Progress();
-            size_t len = std::min(kUploadMessageData, data.size() - off);
             msg.set_data(data.data() + off, len);
             ok = writer->Write(msg);
           }
@@ -220,6 +225,10 @@ class GrpcSupplierClient : public SupplierClient {
           size = 0;
           while (reader->Read(&msg)) {
             call->Progress();
+            if (options_.download) {
+              options_.download->Acquire(msg.ByteSizeLong());
+              call->Progress();
+            }
             if (first) {
               size = msg.size();
               if (size <= (uint64_t{1} << 32)) out.reserve(size);
@@ -247,6 +256,7 @@ class GrpcSupplierClient : public SupplierClient {
     req.set_data(data.data(), data.size());
     if (!vault_id.empty()) req.set_vault_id(vault_id.data(), vault_id.size());
     v1::PutObjectResponse resp;
+    if (options_.upload) options_.upload->Acquire(data.size());
     return Unary(signing::method::kPutObject, absl::StrCat("PutObject ", name), &req, &resp,
                  &v1::Supplier::Stub::PutObject);
   }
@@ -257,6 +267,7 @@ class GrpcSupplierClient : public SupplierClient {
     v1::GetObjectResponse resp;
     RETURN_IF_ERROR(Unary(signing::method::kGetObject, absl::StrCat("GetObject ", name), &req,
                           &resp, &v1::Supplier::Stub::GetObject));
+    if (options_.download) options_.download->Acquire(resp.data().size());
     return std::move(*resp.mutable_data());
   }
 

@@ -5,6 +5,9 @@
 #define SHARDKEEP_CUSTOMER_NET_TRANSPORT_OPTIONS_H_
 
 #include <chrono>
+#include <memory>
+
+#include "customer/net/rate_limiter.h"
 
 namespace shardkeep::customer {
 
@@ -27,6 +30,10 @@ struct TransportOptions {
   // Plaintext gRPC instead of TLS (--insecure-plaintext): only to suppliers
   // started with --insecure-plaintext, behind TLS terminated elsewhere.
   bool insecure_plaintext = false;
+  // Shared by every supplier's client (null: unlimited, unmetered):
+  // --limit-upload and --limit-download (rate_limiter.h).
+  std::shared_ptr<RateLimiter> upload;
+  std::shared_ptr<RateLimiter> download;
 };
 
 }  // namespace shardkeep::customer

@@ -350,11 +350,17 @@ absl::StatusOr<std::map<int, std::string>> SupplierSet::FetchFragments(
       continue;
     }
     if (state->outstanding == 0) break;
-    // Wait for an answer. Hedge against a supplier that hangs: after a quiet
-    // while, ask one more, and put the silent ones last for later blocks.
+    // Wait for an answer. Hedge against a supplier that hangs: when another
+    // supplier has answered for this block and the rest stay quiet for
+    // hedge_after, ask one more, and put the silent ones last for later
+    // blocks. No answer at all is not a reason: on a slow link every
+    // fragment takes long, and a hedge would only take bandwidth from the
+    // fetches in flight (a supplier that stopped moving data is cut off by
+    // the client's stall timeout instead, and the next one is asked then).
     const int seen = state->completions;
     if (!state->cv.wait_for(lock, options_.hedge_after,
-                            [&] { return state->completions != seen; })) {
+                            [&] { return state->completions != seen; }) &&
+        state->completions > 0) {
       for (int pos : state->waiting) MarkSlow(pos);
       if (next < order.size()) launch(order[next++]);
     }

@@ -59,19 +59,23 @@ absl::Status ShapeLoopback(int kbit) {
 absl::StatusOr<std::unique_ptr<LinkProxy>> LinkProxy::Start(const std::string& target,
                                                              const std::string& dir,
                                                              LinkProxyOptions options) {
+  return StartShared({target}, dir, options);
+}
+
+absl::StatusOr<std::unique_ptr<LinkProxy>> LinkProxy::StartShared(
+    const std::vector<std::string>& targets, const std::string& dir, LinkProxyOptions options) {
   std::unique_ptr<LinkProxy> p(new LinkProxy());
   p->dir_ = dir;
   const std::string port_file = dir + "/proxy-port";
   unlink(port_file.c_str());
-  std::vector<std::string> args = {"/usr/bin/python3",
-                                   ProxyScript(),
-                                   target,
-                                   "--port-file=" + port_file,
+  std::vector<std::string> args = {"/usr/bin/python3", ProxyScript()};
+  args.insert(args.end(), targets.begin(), targets.end());
+  args.insert(args.end(), {"--port-file=" + port_file,
                                    "--stats-file=" + dir + "/proxy-stats",
                                    "--blackhole-file=" + dir + "/proxy-blackhole",
                                    absl::StrCat("--delay-ms=", options.delay_ms),
                                    absl::StrCat("--rate-kbit=", options.rate_kbit),
-                                   absl::StrCat("--reset-every=", options.reset_every_s)};
+                           absl::StrCat("--reset-every=", options.reset_every_s)});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -91,7 +95,10 @@ absl::StatusOr<std::unique_ptr<LinkProxy>> LinkProxy::Start(const std::string& t
   p->pid_ = pid;
   for (int i = 0; i < 1000; ++i) {
     std::ifstream in(port_file);
-    if (in >> p->port_ && p->port_ > 0) return p;
+    p->ports_.clear();
+    int port = 0;
+    while (in >> port) p->ports_.push_back(port);
+    if (p->ports_.size() == targets.size()) return p;
     int status;
     if (waitpid(pid, &status, WNOHANG) == pid) {
       p->pid_ = 0;
@@ -109,7 +116,15 @@ LinkProxy::~LinkProxy() {
   }
 }
 
-std::string LinkProxy::Address() const { return absl::StrCat("127.0.0.1:", port_); }
+std::string LinkProxy::Address(size_t i) const { return absl::StrCat("127.0.0.1:", ports_[i]); }
+
+std::string LinkProxy::AddressList() const {
+  std::string out;
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    absl::StrAppend(&out, i == 0 ? "" : ",", Address(i));
+  }
+  return out;
+}
 
 void LinkProxy::SetBlackholed(bool on) {
   const std::string f = dir_ + "/proxy-blackhole";

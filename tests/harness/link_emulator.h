@@ -10,16 +10,18 @@
 //     customer's uplink and downlink each get `kbit` (shared by all
 //     suppliers) — when suppliers are reached through a LinkProxy, each byte
 //     crosses lo twice: use the proxy's own rate instead.
-//   - LinkProxy: tests/harness/link_proxy.py in front of one supplier:
-//     added latency per direction, its own bandwidth, connection resets
-//     every S seconds, black-holing on demand.
+//   - LinkProxy: tests/harness/link_proxy.py in front of one or several
+//     suppliers (one shared link): added latency per direction, bandwidth,
+//     connection resets every S seconds, black-holing on demand.
 // Tests that use the proxy add data = ["//tests/harness:link_proxy.py"].
 #ifndef SHARDKEEP_TESTS_HARNESS_LINK_EMULATOR_H_
 #define SHARDKEEP_TESTS_HARNESS_LINK_EMULATOR_H_
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -47,12 +49,19 @@ class LinkProxy {
   static absl::StatusOr<std::unique_ptr<LinkProxy>> Start(const std::string& target,
                                                           const std::string& dir,
                                                           LinkProxyOptions options);
+  // One proxy, one port per target, all sharing one rate per direction:
+  // the customer's single uplink to n suppliers.
+  static absl::StatusOr<std::unique_ptr<LinkProxy>> StartShared(
+      const std::vector<std::string>& targets, const std::string& dir, LinkProxyOptions options);
   ~LinkProxy();  // SIGKILL and reap
   LinkProxy(const LinkProxy&) = delete;
   LinkProxy& operator=(const LinkProxy&) = delete;
 
-  // "127.0.0.1:<port>": give this to the customer instead of the target.
-  std::string Address() const;
+  // "127.0.0.1:<port>": give this to the customer instead of the target
+  // (the first one's; Address(i) for the i-th target).
+  std::string Address(size_t i = 0) const;
+  // All of them, comma-separated: what `init --suppliers` takes.
+  std::string AddressList() const;
   // While on, nothing is forwarded and nothing refused (packets vanish).
   void SetBlackholed(bool on);
   // Connections reset so far.
@@ -61,7 +70,7 @@ class LinkProxy {
  private:
   LinkProxy() = default;
   pid_t pid_ = 0;
-  int port_ = 0;
+  std::vector<int> ports_;
   std::string dir_;
 };
 

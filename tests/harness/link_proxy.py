@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """A TCP proxy that behaves like a bad link, for tests (tests/harness/link_emulator.h).
 
-Listens on 127.0.0.1 (port 0: any), forwards every connection to TARGET
-(host:port) and, per direction:
+For each TARGET (host:port) listens on a port of 127.0.0.1 and forwards every
+connection to it; all targets share one link (one pacer per direction): the
+customer's uplink to n suppliers. Per direction:
   --delay-ms D       holds every chunk D ms before passing it on (added latency;
                      a round trip gains 2 D)
   --rate-kbit R      paces each direction to R kbit/s over all connections
@@ -11,7 +12,8 @@ Listens on 127.0.0.1 (port 0: any), forwards every connection to TARGET
                      sides, as a NAT or a flaky link does); new ones are accepted
   --blackhole-file F while file F exists, nothing is forwarded and nothing is
                      refused (a black-holed peer: packets vanish)
-Writes the port it listens on to --port-file once it listens, and counts the
+Writes the ports it listens on (one line per target, in order) to --port-file
+once it listens, and counts the
 resets it made in --stats-file (one line "resets N") if given.
 
 Python 3 standard library only (Debian's python3). Bytes are queued at most
@@ -47,8 +49,6 @@ class Pacer:
 class Proxy:
     def __init__(self, args):
         self.args = args
-        host, port = args.target.rsplit(":", 1)
-        self.target = (host, int(port))
         self.up = Pacer(args.rate_kbit)    # client -> target
         self.down = Pacer(args.rate_kbit)  # target -> client
         self.conns = set()                 # (client writer, target writer)
@@ -89,9 +89,9 @@ class Proxy:
         except (ConnectionError, OSError, asyncio.CancelledError):
             pass
 
-    async def handle(self, c_reader, c_writer):
+    async def handle(self, target, c_reader, c_writer):
         try:
-            t_reader, t_writer = await asyncio.open_connection(*self.target)
+            t_reader, t_writer = await asyncio.open_connection(*target)
         except OSError:
             abort(c_writer)
             return
@@ -122,17 +122,22 @@ class Proxy:
             os.replace(tmp, self.args.stats_file)
 
     async def main(self):
-        server = await asyncio.start_server(self.handle, "127.0.0.1", self.args.port)
-        port = server.sockets[0].getsockname()[1]
+        servers, ports = [], []
+        for t in self.args.targets:
+            host, port = t.rsplit(":", 1)
+            target = (host, int(port))
+            server = await asyncio.start_server(
+                lambda r, w, target=target: self.handle(target, r, w), "127.0.0.1", 0)
+            servers.append(server)
+            ports.append(server.sockets[0].getsockname()[1])
         self.write_stats()
         tmp = self.args.port_file + ".tmp"
         with open(tmp, "w") as f:
-            f.write("%d\n" % port)
+            f.write("".join("%d\n" % p for p in ports))
         os.replace(tmp, self.args.port_file)
         if self.args.reset_every > 0:
             asyncio.ensure_future(self.resetter())
-        async with server:
-            await server.serve_forever()
+        await asyncio.gather(*(s.serve_forever() for s in servers))
 
 
 def abort(writer):
@@ -148,8 +153,7 @@ def abort(writer):
 
 def parse():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("target")
-    p.add_argument("--port", type=int, default=0)
+    p.add_argument("targets", nargs="+")
     p.add_argument("--port-file", required=True)
     p.add_argument("--delay-ms", type=float, default=0)
     p.add_argument("--rate-kbit", type=float, default=0)

@@ -250,6 +250,20 @@ absl::StatusOr<std::vector<std::string>> SupplierSet::ListObjectsUnion(const std
   return std::vector<std::string>(names.begin(), names.end());
 }
 
+void SupplierSet::NoteFetchTime(std::chrono::steady_clock::duration took) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const double ms = std::chrono::duration<double, std::milli>(took).count();
+  fetch_ms_ = fetch_ms_ == 0 ? ms : 0.75 * fetch_ms_ + 0.25 * ms;
+}
+
+std::chrono::milliseconds SupplierSet::HedgeAfter() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Twice what a fragment fetch takes now: on a slow link every fetch takes
+  // long, and only one much slower than its peers is worth a hedge.
+  return std::max(options_.hedge_after,
+                  std::chrono::milliseconds(static_cast<int64_t>(2 * fetch_ms_)));
+}
+
 void SupplierSet::PutFragmentsAsync(const std::string& block_id,
                                     const std::vector<std::string>* fragments,
                                     const std::vector<std::string>& sha256s,
@@ -320,7 +334,9 @@ absl::StatusOr<std::map<int, std::string>> SupplierSet::FetchFragments(
     uint64_t want_size = block.fragment_size();
     SupplierClient* client = clients_[pos].get();
     pool(pos)->Submit([this, state, pos, key, want, want_size, client] {
+      const auto started = std::chrono::steady_clock::now();
       auto data = client->GetFragment(key);
+      if (data.ok()) NoteFetchTime(std::chrono::steady_clock::now() - started);
       absl::Status err;
       if (!data.ok()) {
         err = data.status();
@@ -358,7 +374,7 @@ absl::StatusOr<std::map<int, std::string>> SupplierSet::FetchFragments(
     // fetches in flight (a supplier that stopped moving data is cut off by
     // the client's stall timeout instead, and the next one is asked then).
     const int seen = state->completions;
-    if (!state->cv.wait_for(lock, options_.hedge_after,
+    if (!state->cv.wait_for(lock, HedgeAfter(),
                             [&] { return state->completions != seen; }) &&
         state->completions > 0) {
       for (int pos : state->waiting) MarkSlow(pos);

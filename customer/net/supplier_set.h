@@ -41,8 +41,9 @@ class SupplierSet {
  public:
   struct Options {
     int threads_per_supplier = 2;
-    // A fetch whose other suppliers stay silent this long after one of them
-    // answered asks one more supplier (tests shorten it).
+    // A fetch whose other suppliers stay silent this long (or twice the
+    // recent fetch time, if longer) after one of them answered asks one
+    // more supplier (tests shorten it).
     std::chrono::milliseconds hedge_after{5000};
   };
 
@@ -115,6 +116,10 @@ class SupplierSet {
 
  private:
   ThreadPool* pool(int position);
+  // A successful fragment fetch took `took` (from leaving the queue).
+  void NoteFetchTime(std::chrono::steady_clock::duration took);
+  // options_.hedge_after, or twice the recent fetch time if longer.
+  std::chrono::milliseconds HedgeAfter() const;
 
   std::vector<std::unique_ptr<SupplierClient>> clients_;
   int k_;
@@ -125,6 +130,7 @@ class SupplierSet {
   std::vector<std::unique_ptr<ThreadPool>> pools_;
   std::unique_ptr<std::atomic<uint64_t>[]> sent_;
   uint64_t max_object_bytes_ = 0;  // guarded by mu_; 0 = not known
+  double fetch_ms_ = 0;            // guarded by mu_: moving average of fetch times
 };
 
 }  // namespace shardkeep::customer

@@ -281,6 +281,12 @@ int Main(int argc, char** argv) {
   // pings more often than every 5 min without data with GOAWAY.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // A fixed 512 KiB HTTP/2 window per stream instead of BDP probing, which
+  // grows it to megabytes: a customer on a slow uplink then has at most that
+  // much per stream in buffers it cannot see, so its stall watchdog sees
+  // progress within seconds (docs/NETWORK.md, "Flow control").
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 512 << 10);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(NewUnparsableRequestInterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));

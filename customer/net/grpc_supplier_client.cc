@@ -116,6 +116,11 @@ class GrpcSupplierClient : public SupplierClient {
     args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(options.keepalive_timeout.count()));
     args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
     args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+    // Downloads: a fixed 512 KiB window per stream, as the supplier does for
+    // uploads (supplier/main.cc), so no more than that waits unseen in
+    // buffers of a slow link.
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 512 << 10);
     // TLS with the pinned key by default; plaintext only when asked for.
     channel_ = grpc::CreateCustomChannel(
         address_,

@@ -48,9 +48,10 @@ for rep in $(seq "$REPS"); do
   sk init --suppliers "$proxied" --needed 8GiB >"$work/init.log"
   k=$(grep -o '[0-9]* data' "$work/init.log" | cut -d' ' -f1)
   t0=$(date +%s.%N)
-  sk backup "$work/data.bin" >"$work/backup.log" 2>&1
+  sk backup "$work/data.bin" >"$work/backup.log" 2>&1 || { cat "$work/backup.log" >&2; exit 1; }
   t1=$(date +%s.%N)
-  sk restore latest --target "$work/restore" >"$work/restore.log" 2>&1
+  sk restore latest --target "$work/restore" >"$work/restore.log" 2>&1 ||
+    { cat "$work/restore.log" >&2; exit 1; }
   t2=$(date +%s.%N)
   cmp "$work/data.bin" "$work/restore$work/data.bin"
   python3 - "$MIB" "$RATE_KBIT" "$N" "$k" "$t0" "$t1" "$t2" "$DELAY_MS" <<'PY'

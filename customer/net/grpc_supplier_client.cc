@@ -29,6 +29,9 @@ constexpr size_t kUploadMessageData = std::min<size_t>(256 << 10, protocol::kMax
 // Info is the first call to a supplier (CheckReachable): one that does not
 // answer it quickly is reported unreachable without waiting for a stall.
 constexpr int64_t kInfoMs = 10000;
+// How often a call that moved data before its connection dropped may start
+// its count of retries afresh (TransportOptions::max_attempts).
+constexpr int kMaxFreshStarts = 20;
 
 // The pinned key of one supplier and what its handshakes showed; shared
 // between the client and the verifier gRPC owns (which may outlive it).
@@ -323,14 +326,19 @@ class GrpcSupplierClient : public SupplierClient {
   template <typename Fn>
   absl::Status Attempts(const std::string& what, Fn&& attempt) {
     std::chrono::milliseconds backoff = options_.retry_initial_backoff;
-    for (int n = 1;; ++n) {
+    int fresh_starts = 0;
+    for (int n = 1, total = 1;; ++n, ++total) {
       grpc::ClientContext ctx;
       grpc::Status st;
       std::string stalled;
+      bool moved = false;
       {
         StallWatchdog::Call call(&watchdog_, [&ctx] { ctx.TryCancel(); });
         st = attempt(&ctx, &call);
         if (call.stalled()) stalled = call.why();
+        // Data moved before it broke (not just the request): a link that
+        // drops now and then, not a supplier that is gone.
+        moved = call.moves() >= 2;
       }
       if (!stalled.empty()) return absl::DeadlineExceededError(absl::StrCat(what, ": ", stalled));
       if (st.ok()) return absl::OkStatus();
@@ -347,8 +355,21 @@ class GrpcSupplierClient : public SupplierClient {
                                                 " (TLS failed: if the supplier was started with "
                                                 "--insecure-plaintext, so must the customer be)"));
       }
+      // A try that moved data before the connection dropped starts the
+      // count of consecutive failures again, up to kMaxFreshStarts times,
+      // so a link that drops every minute does not use up the attempts of
+      // a long transfer; a supplier that is gone fails max_attempts times
+      // in a row.
+      if (st.error_code() == grpc::StatusCode::UNAVAILABLE && moved &&
+          fresh_starts < kMaxFreshStarts) {
+        ++fresh_starts;
+        n = 0;
+        backoff = options_.retry_initial_backoff;
+      }
       if (st.error_code() != grpc::StatusCode::UNAVAILABLE || n >= options_.max_attempts) {
-        if (n > 1) s = absl::Status(s.code(), absl::StrCat(s.message(), " (", n, " attempts)"));
+        if (total > 1) {
+          s = absl::Status(s.code(), absl::StrCat(s.message(), " (", total, " attempts)"));
+        }
         return s;
       }
       std::this_thread::sleep_for(Jitter(backoff));

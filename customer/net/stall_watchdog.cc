@@ -49,7 +49,13 @@ void StallWatchdog::Call::Progress() {
   std::lock_guard<std::mutex> lock(watchdog_->mu_);
   const Clock::time_point now = Clock::now();
   entry_->last_move = now;
+  entry_->moves++;
   watchdog_->last_move_ = now;
+}
+
+int StallWatchdog::Call::moves() const {
+  std::lock_guard<std::mutex> lock(watchdog_->mu_);
+  return entry_->moves;
 }
 
 bool StallWatchdog::Call::stalled() const {

@@ -64,6 +64,8 @@ class StallWatchdog {
 
     // A message moved (for this call and for the connection).
     void Progress();
+    // How many times Progress() was called.
+    int moves() const;
     // Whether the watchdog cancelled this call, and why (a sentence naming
     // the supplier and the timeout): the caller reports that instead of the
     // CANCELLED status gRPC gives back.
@@ -90,6 +92,7 @@ class StallWatchdog {
 struct StallWatchdog::Entry {
   std::function<void()> cancel;
   Clock::time_point last_move;
+  int moves = 0;
   bool stalled = false;
   std::string why;
 };

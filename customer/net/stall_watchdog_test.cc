@@ -28,6 +28,7 @@ TEST(StallWatchdog, CallThatKeepsMovingIsNeverCut) {
   }
   EXPECT_EQ(cancels.load(), 0);
   EXPECT_FALSE(call.stalled());
+  EXPECT_EQ(call.moves(), 30);
 }
 
 TEST(StallWatchdog, SilentConnectionIsCutWithinBound) {

@@ -33,6 +33,7 @@
 #include "supplier/reaper.h"
 #include "supplier/replay_guard.h"
 #include "supplier/service.h"
+#include "supplier/tls_identity.h"
 #include "supplier/store.h"
 
 DEFINE_string(listen, "0.0.0.0:7700",
@@ -81,8 +82,13 @@ DEFINE_uint64(max_nonces_new_customers, 10000,
 DEFINE_bool(direct_io, true,
             "write fragment files with O_DIRECT (bypassing the page cache) where the file system "
             "supports it; --nodirect-io for buffered writes");
-DEFINE_string(tls_cert, "", "PEM certificate chain file; with --tls-key serves TLS");
+DEFINE_string(tls_cert, "",
+              "PEM certificate chain file served instead of the supplier's own TLS identity "
+              "(made in the data dir on first start); with --tls-key");
 DEFINE_string(tls_key, "", "PEM private key file for --tls-cert");
+DEFINE_bool(insecure_plaintext, false,
+            "serve plaintext gRPC instead of TLS (only where TLS is terminated elsewhere; "
+            "customers need --insecure-plaintext too)");
 DEFINE_string(port_file, "",
               "after listening, write the bound port number to this file (atomically)");
 DEFINE_string(idle_timeout, "60s",
@@ -184,15 +190,6 @@ int64_t DurationFlag(const char* name, const std::string& value) {
   auto v = ParseDurationMs(value);
   if (!v.ok()) Usage(std::string("--") + name + ": " + std::string(v.status().message()));
   return *v;
-}
-
-bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
 }
 
 bool WritePortFile(const std::string& path, int port) {
@@ -389,20 +386,6 @@ int Main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
-  if (!FLAGS_tls_cert.empty()) {
-    grpc::SslServerCredentialsOptions ssl;
-    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-    if (!ReadFile(FLAGS_tls_cert, &pair.cert_chain)) {
-      CannotStart("cannot read --tls-cert " + FLAGS_tls_cert);
-    }
-    if (!ReadFile(FLAGS_tls_key, &pair.private_key)) {
-      CannotStart("cannot read --tls-key " + FLAGS_tls_key);
-    }
-    ssl.pem_key_cert_pairs.push_back(pair);
-    creds = grpc::SslServerCredentials(ssl);
-  }
-
   std::unique_ptr<Clock> clock = FLAGS_test_clock_offset_file.empty()
                                      ? NewSystemClock()
                                      : NewOffsetFileClock(FLAGS_test_clock_offset_file);
@@ -444,6 +427,12 @@ int Main(int argc, char** argv) {
   replay_limits.max_newcomers = static_cast<size_t>(FLAGS_max_nonces_new_customers);
   ReplayGuard guard(store.get(), clock.get(), window_ms, replay_limits);
   if (absl::Status s = guard.Load(); !s.ok()) CannotStart(std::string(s.message()));
+
+  // TLS by default, with the supplier's own key (supplier/tls_identity.h).
+  absl::StatusOr<ServerTls> tls = LoadServerTls(FLAGS_data_dir, FLAGS_tls_cert, FLAGS_tls_key,
+                                                FLAGS_insecure_plaintext);
+  if (!tls.ok()) CannotStart(std::string(tls.status().message()));
+  std::shared_ptr<grpc::ServerCredentials> creds = tls->credentials;
 
   {
     auto secret = LoadOrCreateInviteSecret(FLAGS_data_dir);
@@ -523,6 +512,17 @@ int Main(int argc, char** argv) {
         GRPC_ARG_MAX_CONCURRENT_STREAMS,
         static_cast<int>(std::min<uint64_t>(FLAGS_max_streams_per_connection, INT32_MAX)));
   }
+  // Customers send keepalive pings every 30 s, also between calls
+  // (customer/net/transport_options.h); gRPC's default policy would answer
+  // pings more often than every 5 min without data with GOAWAY.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // A fixed 512 KiB HTTP/2 window per stream instead of BDP probing, which
+  // grows it to megabytes: a customer on a slow uplink then has at most that
+  // much per stream in buffers it cannot see, so its stall watchdog sees
+  // progress within seconds (docs/NETWORK.md, "Flow control").
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 512 << 10);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(NewUnparsableRequestInterceptorFactory());
   interceptors.push_back(NewMetricsInterceptorFactory(&metrics));
@@ -537,7 +537,7 @@ int Main(int argc, char** argv) {
   }
   Totals t = store->GetTotals();
   LOG(INFO) << kVersion << " serving on " << FLAGS_listen << " (port " << port << ", "
-            << (FLAGS_tls_cert.empty() ? "plaintext" : "TLS") << "), data dir " << FLAGS_data_dir
+            << tls->description << "), data dir " << FLAGS_data_dir
             << ", capacity " << FormatByteSize(t.capacity_bytes) << ", granted "
             << FormatByteSize(t.granted_bytes) << ", used " << FormatByteSize(t.used_bytes)
             << " by " << t.customers << " customers (" << report.fragments << " fragments, "

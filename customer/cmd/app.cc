@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <sstream>
+#include <tuple>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/match.h"
@@ -11,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "customer/cmd/command.h"
 #include "customer/cmd/exit_codes.h"
+#include "common/units.h"
 
 namespace shardkeep::customer {
 namespace {
@@ -55,7 +57,10 @@ const char kProgramNotes[] =
 
 const char kGlobalNote[] =
     "Global: --config-dir DIR (env SHARDKEEP_CONFIG_DIR, default ~/.config/shardkeep),\n"
-    "--cache-dir DIR (env SHARDKEEP_CACHE_DIR, default ~/.cache/shardkeep).\n"
+    "--cache-dir DIR (env SHARDKEEP_CACHE_DIR, default ~/.cache/shardkeep),\n"
+    "--stall-timeout DURATION (env SHARDKEEP_STALL_TIMEOUT, default 60s),\n"
+    "--insecure-plaintext (env SHARDKEEP_INSECURE_PLAINTEXT=1),\n"
+    "--limit-upload RATE, --limit-download RATE (env SHARDKEEP_LIMIT_UPLOAD, ..._DOWNLOAD).\n"
     "Passphrase: SHARDKEEP_PASSWORD, SHARDKEEP_PASSWORD_FILE, or a prompt.\n";
 
 // CLI11's help, rearranged as the hand-written help was: the usage line, what
@@ -196,6 +201,26 @@ int ParseAndRun(const std::vector<std::string>& args, CliEnv& env) {
                  "caches (env SHARDKEEP_CACHE_DIR,\ndefault ~/.cache/shardkeep)")
       ->type_name("DIR")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  std::string stall_timeout;
+  app.add_option("--stall-timeout", stall_timeout,
+                 "a supplier that moves no data for this long is\ntreated as down "
+                 "(env SHARDKEEP_STALL_TIMEOUT, default 60s)")
+      ->type_name("DURATION")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  std::string limit_upload, limit_download;
+  app.add_option("--limit-upload", limit_upload,
+                 "at most RATE to all suppliers together, e.g. 4Mbit\nor 500KiB "
+                 "(env SHARDKEEP_LIMIT_UPLOAD)")
+      ->type_name("RATE")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--limit-download", limit_download,
+                 "at most RATE from all suppliers together\n(env SHARDKEEP_LIMIT_DOWNLOAD)")
+      ->type_name("RATE")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  bool insecure_plaintext = false;
+  app.add_flag("--insecure-plaintext", insecure_plaintext,
+               "talk to suppliers without TLS (env SHARDKEEP_INSECURE_PLAINTEXT=1);\n"
+               "only to suppliers started with --insecure-plaintext");
 
   std::map<const CLI::App*, CommandAction> actions;
   AddCommands(app, CommandTable(), &actions);
@@ -237,6 +262,43 @@ int ParseAndRun(const std::vector<std::string>& args, CliEnv& env) {
                       : EnvOr(env, "SHARDKEEP_CACHE_DIR", home + "/.cache/shardkeep");
   ctx.env = &env;
   ctx.app = &app;
+  if (env.connect_with) {
+    TransportOptions transport;
+    const std::string stall = !stall_timeout.empty()
+                                  ? stall_timeout
+                                  : EnvOr(env, "SHARDKEEP_STALL_TIMEOUT", "");
+    if (!stall.empty()) {
+      absl::StatusOr<int64_t> ms = ParseDurationMs(stall);
+      if (!ms.ok() || *ms <= 0) {
+        fprintf(env.err, "shardkeep: --stall-timeout: not a positive duration: \"%s\"\n",
+                stall.c_str());
+        return kUsage;
+      }
+      transport.stall_timeout = std::chrono::milliseconds(*ms);
+    }
+    // Always metered (the progress line shows the rate); limited if asked.
+    for (auto [flag, value, env_name, limiter] :
+         {std::make_tuple("--limit-upload", &limit_upload, "SHARDKEEP_LIMIT_UPLOAD",
+                          &transport.upload),
+          std::make_tuple("--limit-download", &limit_download, "SHARDKEEP_LIMIT_DOWNLOAD",
+                          &transport.download)}) {
+      const std::string text = !value->empty() ? *value : EnvOr(env, env_name, "");
+      uint64_t rate = 0;
+      if (!text.empty()) {
+        absl::StatusOr<uint64_t> r = ParseRate(text);
+        if (!r.ok()) {
+          fprintf(env.err, "shardkeep: %s: %s\n", flag, std::string(r.status().message()).c_str());
+          return kUsage;
+        }
+        rate = *r;
+      }
+      *limiter = std::make_shared<RateLimiter>(rate);
+    }
+    SetTransferMeters({transport.upload.get(), transport.download.get()});
+    transport.insecure_plaintext =
+        insecure_plaintext || EnvOr(env, "SHARDKEEP_INSECURE_PLAINTEXT", "") == "1";
+    env.connector = env.connect_with(transport);
+  }
   absl::StatusOr<ExitCode> code = action->second(ctx);
   if (code.ok()) return *code;
   fprintf(env.err, "shardkeep: %s\n", std::string(code.status().message()).c_str());

@@ -7,10 +7,12 @@
 #define SHARDKEEP_CUSTOMER_CMD_APP_H_
 
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "customer/net/supplier_client.h"
+#include "customer/net/transport_options.h"
 #include "customer/ui/passphrase.h"
 
 namespace shardkeep::customer {
@@ -19,6 +21,9 @@ namespace shardkeep::customer {
 // file system: the suppliers, the output streams and the environment.
 struct CliEnv {
   SupplierConnector connector;   // REQUIRED for commands that talk to suppliers
+  // If set, RunCli replaces `connector` with its result for the transport
+  // options of the command line (--stall-timeout; main.cc: the gRPC client).
+  std::function<SupplierConnector(const TransportOptions&)> connect_with;
   FILE* out = stdout;            // results, and --help when asked for
   FILE* err = stderr;            // errors, warnings, usage on a bad command line
   EnvLookup env = ProcessEnv();  // SHARDKEEP_*, HOME

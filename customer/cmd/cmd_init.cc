@@ -6,6 +6,7 @@
 #include "absl/strings/str_split.h"
 #include "common/crypto.h"
 #include "common/error_kind.h"
+#include "common/tls_fingerprint.h"
 #include "common/units.h"
 #include "customer/cmd/command.h"
 #include "customer/ui/format.h"
@@ -77,6 +78,9 @@ void PrintCreated(const CreatedVault& created, const std::string& config_dir, FI
   for (const auto& s : config.suppliers()) {
     fprintf(out, "  position %-2d %-24s quota %s\n", static_cast<int>(s.position()),
             s.address().c_str(), FormatByteSize(s.quota_bytes()).c_str());
+    fprintf(out, "              TLS key pinned: %s\n",
+            s.tls_fingerprint().empty() ? "none (plaintext)"
+                                        : tls::FormatFingerprint(s.tls_fingerprint()).c_str());
     addresses.push_back(s.address());
   }
   fprintf(out,

@@ -11,5 +11,6 @@ int main(int argc, char** argv) {
   shardkeep::TuneMallocForLargeBuffers();
   shardkeep::customer::CliEnv env;
   env.connector = shardkeep::customer::DefaultConnector();
+  env.connect_with = shardkeep::customer::GrpcConnector;
   return shardkeep::customer::RunCli(std::vector<std::string>(argv + 1, argv + argc), env);
 }

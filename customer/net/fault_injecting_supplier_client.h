@@ -163,6 +163,10 @@ class FaultInjectingSupplierClient : public SupplierClient {
   SupplierClient* wrapped() const { return real_.get(); }
 
   const std::string& address() const override;
+  void PinTlsFingerprint(const std::string& fingerprint) override {
+    real_->PinTlsFingerprint(fingerprint);
+  }
+  std::string TlsFingerprint() const override { return real_->TlsFingerprint(); }
   absl::StatusOr<v1::InfoResponse> Info() override;
   absl::StatusOr<v1::Contract> RequestContract(uint64_t needed_bytes, uint32_t position,
                                                uint32_t supplier_count) override;

@@ -97,6 +97,16 @@ class SupplierClient {
 
   // Unauthenticated: the key record stored for `vault_id`.
   virtual absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view vault_id) = 0;
+
+  // TLS pinning (docs/NETWORK.md, "TLS and pinned suppliers"). From now on
+  // the client refuses a supplier whose TLS public key does not hash to
+  // `fingerprint` (32 bytes, common/tls_fingerprint.h): its calls fail with
+  // PERMISSION_DENIED naming both fingerprints. Empty: any key (trust on
+  // first use, as init does). Clients without TLS ignore it.
+  virtual void PinTlsFingerprint(const std::string& fingerprint) { (void)fingerprint; }
+  // The fingerprint of the key the supplier presented at the last TLS
+  // handshake; empty before one (or without TLS).
+  virtual std::string TlsFingerprint() const { return {}; }
 };
 
 inline absl::StatusOr<std::string> SupplierClient::GetFragmentOfSize(const std::string& key,

@@ -23,6 +23,8 @@ absl::StatusOr<std::unique_ptr<SupplierSet>> SupplierSet::Connect(
   std::vector<std::unique_ptr<SupplierClient>> clients;
   for (const auto& s : config.suppliers()) {
     ASSIGN_OR_RETURN(auto c, connector(s.address(), identity_seed, s.supplier_id()));
+    // Pinned at init; vaults made before pinning have none (any key).
+    c->PinTlsFingerprint(s.tls_fingerprint());
     clients.push_back(std::move(c));
   }
   return std::make_unique<SupplierSet>(std::move(clients), static_cast<int>(config.data_shards()),
@@ -278,6 +280,20 @@ absl::StatusOr<std::vector<std::string>> SupplierSet::ListObjectsUnion(
   return out;
 }
 
+void SupplierSet::NoteFetchTime(std::chrono::steady_clock::duration took) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const double ms = std::chrono::duration<double, std::milli>(took).count();
+  fetch_ms_ = fetch_ms_ == 0 ? ms : 0.75 * fetch_ms_ + 0.25 * ms;
+}
+
+std::chrono::milliseconds SupplierSet::HedgeAfter() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Twice what a fragment fetch takes now: on a slow link every fetch takes
+  // long, and only one much slower than its peers is worth a hedge.
+  return std::max(options_.hedge_after,
+                  std::chrono::milliseconds(static_cast<int64_t>(2 * fetch_ms_)));
+}
+
 void SupplierSet::PutFragmentsAsync(const std::string& block_id,
                                     const std::vector<std::string>* fragments,
                                     const std::vector<std::string>& sha256s,
@@ -348,7 +364,9 @@ absl::StatusOr<std::map<int, std::string>> SupplierSet::FetchFragments(
     uint64_t want_size = block.fragment_size();
     SupplierClient* client = clients_[pos].get();
     pool(pos)->Submit([this, state, pos, key, want, want_size, client] {
+      const auto started = std::chrono::steady_clock::now();
       auto data = client->GetFragmentOfSize(key, want_size);
+      if (data.ok()) NoteFetchTime(std::chrono::steady_clock::now() - started);
       absl::Status err;
       if (!data.ok()) {
         err = data.status();
@@ -379,11 +397,17 @@ absl::StatusOr<std::map<int, std::string>> SupplierSet::FetchFragments(
       continue;
     }
     if (state->outstanding == 0) break;
-    // Wait for an answer. Hedge against a supplier that hangs: after a quiet
-    // while, ask one more, and put the silent ones last for later blocks.
+    // Wait for an answer. Hedge against a supplier that hangs: when another
+    // supplier has answered for this block and the rest stay quiet for
+    // hedge_after, ask one more, and put the silent ones last for later
+    // blocks. No answer at all is not a reason: on a slow link every
+    // fragment takes long, and a hedge would only take bandwidth from the
+    // fetches in flight (a supplier that stopped moving data is cut off by
+    // the client's stall timeout instead, and the next one is asked then).
     const int seen = state->completions;
-    if (!state->cv.wait_for(lock, options_.hedge_after,
-                            [&] { return state->completions != seen; })) {
+    if (!state->cv.wait_for(lock, HedgeAfter(),
+                            [&] { return state->completions != seen; }) &&
+        state->completions > 0) {
       for (int pos : state->waiting) MarkSlow(pos);
       if (next < order.size()) launch(order[next++]);
     }

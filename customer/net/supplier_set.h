@@ -6,9 +6,11 @@
 // Each position has its own small thread pool, so fragments move to and from
 // all suppliers at once while calls to one supplier stay few. A supplier that
 // fails during a command is marked down for the rest of it (its error kept
-// for messages): uploads skip it, fetches try it last. A fetch that gets no
-// answer within a few seconds asks one more supplier (a hedge) and marks the
-// silent ones slow: later fetches try them last.
+// for messages): uploads skip it, fetches try it last. A fetch whose
+// suppliers stay silent for a few seconds after another one answered asks
+// one more supplier (a hedge) and marks the silent ones slow: later fetches
+// try them last. (Not when none has answered yet: that is a slow link, where
+// a hedge would only steal bandwidth; see FetchFragments.)
 //
 // Thread-safe.
 #ifndef SHARDKEEP_CUSTOMER_NET_SUPPLIER_SET_H_
@@ -39,8 +41,9 @@ class SupplierSet {
  public:
   struct Options {
     int threads_per_supplier = 2;
-    // A fetch that has had no answer for this long asks one more supplier
-    // (tests shorten it).
+    // A fetch whose other suppliers stay silent this long (or twice the
+    // recent fetch time, if longer) after one of them answered asks one
+    // more supplier (tests shorten it).
     std::chrono::milliseconds hedge_after{5000};
   };
 
@@ -132,6 +135,10 @@ class SupplierSet {
  private:
   ThreadPool* pool(int position);
   void NoteFetchError(int position, const absl::Status& err);
+  // A successful fragment fetch took `took` (from leaving the queue).
+  void NoteFetchTime(std::chrono::steady_clock::duration took);
+  // options_.hedge_after, or twice the recent fetch time if longer.
+  std::chrono::milliseconds HedgeAfter() const;
 
   std::vector<std::unique_ptr<SupplierClient>> clients_;
   int k_;
@@ -143,6 +150,7 @@ class SupplierSet {
   std::vector<std::unique_ptr<ThreadPool>> pools_;
   std::unique_ptr<std::atomic<uint64_t>[]> sent_;
   uint64_t max_object_bytes_ = 0;  // guarded by mu_; 0 = not known
+  double fetch_ms_ = 0;            // guarded by mu_: moving average of fetch times
 };
 
 }  // namespace shardkeep::customer

@@ -144,6 +144,9 @@ absl::StatusOr<ReplaceResult> ReplaceSupplier(Repository& repo, const std::strin
   vault::v1::SupplierEntry* e = next.mutable_suppliers(pos);
   e->set_address(new_address);
   e->set_supplier_id(info.supplier_id());
+  // The TLS key the new supplier presented on the connection that answered
+  // Info: pinned with its ID, as init pins (docs/NETWORK.md).
+  e->set_tls_fingerprint(fresh->TlsFingerprint());
   e->set_quota_bytes(contract.quota_bytes());
   ASSIGN_OR_RETURN(std::string sealed, repo.vault().SealObject(kConfigObject, next.SerializeAsString()));
   RETURN_IF_ERROR(fresh->PutObject(kConfigObject, sealed));

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "absl/strings/str_format.h"
+#include "customer/net/rate_limiter.h"
 
 namespace shardkeep::customer {
 
@@ -43,6 +44,17 @@ void ProgressLine::Draw() {
     line += absl::StrFormat(" of %d files, %s", tf, FormatByteSize(tb));
     if (rate > 0 && tb > b) {
       line += absl::StrFormat(", ETA %s", FormatDuration((tb - b) / rate));
+    }
+  }
+  // The link's current rates (last 2-4 s), and the limits if any.
+  const TransferMeters meters = GetTransferMeters();
+  for (auto [name, meter] : {std::make_pair("up", meters.upload),
+                             std::make_pair("down", meters.download)}) {
+    if (meter == nullptr || meter->TotalBytes() == 0) continue;
+    line += absl::StrFormat(", %s %s/s", name,
+                            FormatByteSize(static_cast<uint64_t>(meter->CurrentRate())));
+    if (meter->limited()) {
+      line += absl::StrFormat(" (limit %s/s)", FormatByteSize(meter->bytes_per_second()));
     }
   }
   fprintf(stderr, "\r\033[K%s", line.c_str());

@@ -177,6 +177,9 @@ absl::StatusOr<CreatedVault> CreateVault(const CreateVaultRequest& request,
     s->set_supplier_id(ids[i]);
     s->set_position(i);
     s->set_quota_bytes(granted[i]);
+    // The key this supplier presented on the connection that answered Info
+    // with ids[i]: pinned with it (docs/NETWORK.md).
+    s->set_tls_fingerprint(set.at(i)->TlsFingerprint());
   }
   ASSIGN_OR_RETURN(vault::v1::KeyRecord record,
                    WrapMasterKey(master, vault_id, pass, request.kdf, keys.identity_public));

@@ -19,6 +19,8 @@
 #           shardkeep-base the same with the binaries in $SK_BASE_BIN (customer/shardkeep,
 #                          supplier/shardkeep-supplier): an earlier build, for a
 #                          before/after comparison in one sitting
+#           shardkeep-plain  as shardkeep, but plaintext gRPC (--insecure-plaintext on
+#                          both sides): what TLS costs
 #           copy           floor reference: backup = cp -a, incr = rsync -a
 #                          (nothing to copy), restore = cp -a back
 #           default: restic borg borg-zstd3
@@ -294,15 +296,16 @@ run_tool() {
       before "$repo"
       run_step "$tool" "$rep" restore "" "$PREWARM_NOTE" -- bash -c 'cd "$1" && exec borg extract "$2"' _ "$dst" "$repo::b2"
       ;;
-    shardkeep|shardkeep-base)
-      local n=${SK_N:-4} bin=$SK_BIN sup=$repo/suppliers
+    shardkeep|shardkeep-base|shardkeep-plain)
+      local n=${SK_N:-4} bin=$SK_BIN sup=$repo/suppliers plain=()
       [ "$tool" = shardkeep-base ] && bin=${SK_BASE_BIN:?shardkeep-base needs SK_BASE_BIN}
+      [ "$tool" = shardkeep-plain ] && plain=(--insecure-plaintext)
       mkdir -p "$sup"
       local ports=() addrs=""
       for i in $(seq 0 $((n - 1))); do
         mkdir -p "$sup/$i"
         "$bin/supplier/shardkeep-supplier" --listen 127.0.0.1:0 --port-file "$sup/$i/port" \
-          --data-dir "$sup/$i" --capacity 64GiB >"$sup/$i/log" 2>&1 &
+          --data-dir "$sup/$i" --capacity 64GiB "${plain[@]}" >"$sup/$i/log" 2>&1 &
         SK_PIDS+=($!)
       done
       for i in $(seq 0 $((n - 1))); do
@@ -310,6 +313,7 @@ run_tool() {
         addrs="${addrs:+$addrs,}127.0.0.1:$(cat "$sup/$i/port")"
       done
       export SHARDKEEP_CONFIG_DIR=$cache/config SHARDKEEP_CACHE_DIR=$cache/cache SHARDKEEP_PASSWORD=$PASSWORD
+      export SHARDKEEP_INSECURE_PLAINTEXT=${plain:+1}
       run_step "$tool" "$rep" init "$repo" "" -- "$bin/customer/shardkeep" init --suppliers "$addrs" --needed 8GiB
       before "$SRC"
       run_step "$tool" "$rep" backup "$repo" "$PREWARM_NOTE" -- "$bin/customer/shardkeep" backup "$SRC"
@@ -345,7 +349,7 @@ run_tool() {
 
 SK_PIDS=()
 trap 'kill "${SK_PIDS[@]}" 2>/dev/null || true' EXIT
-if printf '%s\n' "${TOOLS[@]}" | grep -qx shardkeep; then
+if printf '%s\n' "${TOOLS[@]}" | grep -qx 'shardkeep\|shardkeep-plain'; then
   # ShardKeep's binaries, optimised, from this checkout.
   (cd "$HERE/../.." && bazel build -c opt //customer:shardkeep //supplier:shardkeep-supplier >&2)
   SK_BIN=$(cd "$HERE/../.." && bazel info -c opt bazel-bin 2>/dev/null)

@@ -71,7 +71,12 @@ class HostileSupplierTest : public ::testing::Test {
     ASSERT_NE(server_, nullptr);
     address_ = absl::StrCat("127.0.0.1:", port);
     // A known supplier ID: the client signs without asking Info first.
-    auto c = ConnectGrpcSupplier(address_, std::string(32, '\x07'), std::string(32, '\x01'));
+    // The hostile server is plaintext; so is this client (TLS is not what
+    // these tests are about).
+    TransportOptions plain;
+    plain.insecure_plaintext = true;
+    auto c = ConnectGrpcSupplierWith(plain, address_, std::string(32, '\x07'),
+                                     std::string(32, '\x01'));
     ASSERT_TRUE(c.ok()) << c.status();
     client_ = std::move(*c);
   }

@@ -8,6 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/security/tls_certificate_verifier.h"
+#include "grpcpp/security/tls_credentials_options.h"
 
 namespace shardkeep::testing {
 
@@ -52,7 +54,13 @@ absl::StatusOr<std::unique_ptr<SupplierClient>> SupplierClient::Connect(
                         "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]})");
   }
   std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
-  if (!options.tls_root_pem.empty()) {
+  if (!options.plaintext && options.tls_root_pem.empty()) {
+    grpc::experimental::TlsChannelCredentialsOptions tls;
+    tls.set_verify_server_certs(false);
+    tls.set_check_call_host(false);
+    tls.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+    creds = grpc::experimental::TlsCredentials(tls);
+  } else if (!options.plaintext) {
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = options.tls_root_pem;
     creds = grpc::SslCredentials(ssl);

@@ -25,8 +25,12 @@ namespace shardkeep::testing {
 absl::Status FromGrpc(const grpc::Status& s);
 
 struct SupplierClientOptions {
-  // PEM root certificate: connect with TLS and trust this root. Empty: plaintext.
+  // PEM root certificate: connect with TLS and trust this root. Empty: TLS
+  // accepting any certificate (suppliers serve TLS with a self-signed key by
+  // default; pinning is the customer's business, not this test client's).
   std::string tls_root_pem;
+  // Plaintext gRPC, for suppliers started with --insecure-plaintext.
+  bool plaintext = false;
   // TLS: the name the certificate was issued to, if not the address's host.
   std::string tls_server_name;
   // Per-call deadline.

@@ -8,6 +8,10 @@
 #include <thread>
 #include <vector>
 
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
+
 #include "common/crypto.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -123,8 +127,15 @@ class SilentStreams {
     for (int c = 0; c < connections; ++c) {
       grpc::ChannelArguments args;
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+      // The attacker speaks TLS as any client must (suppliers serve TLS by
+      // default), accepting whatever key the supplier shows.
+      grpc::experimental::TlsChannelCredentialsOptions tls;
+      tls.set_verify_server_certs(false);
+      tls.set_check_call_host(false);
+      tls.set_certificate_verifier(
+          std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
       channels_.push_back(
-          grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args));
+          grpc::CreateCustomChannel(address_, grpc::experimental::TlsCredentials(tls), args));
       stubs.push_back(v1::Supplier::NewStub(channels_.back()));
     }
     for (int i = 0; i < n; ++i) {

@@ -524,6 +524,7 @@ TEST(SupplierAuth, ServesTlsWhenGivenACertificate) {
   EXPECT_EQ(*(*secure)->GetFragment("f"), "over tls");
   // A plaintext client cannot talk to it.
   SupplierClientOptions plain;
+  plain.plaintext = true;
   plain.deadline_ms = 2000;
   EXPECT_FALSE(SupplierClient::Connect(cluster->Address(0), Seed('a'), plain).ok());
   // Half a TLS configuration is a usage error (exit code 1).

@@ -35,6 +35,7 @@ struct InitFlags {
   std::string block_size = "8MiB";
   std::string needed = "10GiB";
   bool allow_weak = false;
+  std::vector<std::string> invites;  // ADDRESS=TOKEN
   bool json = false;
 };
 
@@ -62,6 +63,13 @@ absl::StatusOr<CreateVaultRequest> RequestFromFlags(const InitFlags& flags,
   CliEnv* env = ctx.env;
   req.passphrase = [env] { return ReadPassphrase(env->env, /*confirm=*/true); };
   req.allow_weak_passphrase = flags.allow_weak;
+  for (const std::string& inv : flags.invites) {
+    size_t eq = inv.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == inv.size()) {
+      return UsageError(absl::StrCat("init: --invite wants ADDRESS=TOKEN, got \"", inv, "\""));
+    }
+    req.invites[inv.substr(0, eq)] = inv.substr(eq + 1);
+  }
   req.kdf = NewRecordKdf(ctx);
   return req;
 }
@@ -149,6 +157,12 @@ CommandAction SetupInit(CLI::App& command) {
                   "supplier\nis asked for ceil(needed / K)")
       ->type_name("SIZE")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  command
+      .add_option("--invite", flags->invites,
+                  "an invitation from a supplier that admits\nnew customers only by invitation\n"
+                  "(`shardkeep-supplier invite`); repeatable")
+      ->type_name("HOST:PORT=TOKEN")
+      ->allow_extra_args(false);
   command.add_flag("--allow-weak-passphrase", flags->allow_weak,
                    "accept a passphrase the strength check\n(libpwquality) refuses");
   command.add_flag("--json", flags->json, "print the result as JSON");

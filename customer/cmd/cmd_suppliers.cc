@@ -82,13 +82,26 @@ const char kReplaceIntro[] =
     "it again: what was stored already is not sent again.";
 
 struct ReplaceFlags {
-  std::string which, with;
+  std::string which, with, invite;
 };
+
+// The connector, presenting `invite` to the new supplier (if given).
+SupplierConnector WithInvite(SupplierConnector base, std::string address, std::string invite) {
+  if (invite.empty()) return base;
+  return [base = std::move(base), address = std::move(address), invite = std::move(invite)](
+             const std::string& a, const std::string& seed,
+             const std::string& id) -> absl::StatusOr<std::unique_ptr<SupplierClient>> {
+    ASSIGN_OR_RETURN(auto c, base(a, seed, id));
+    if (a == address) c->SetInvite(invite);
+    return c;
+  };
+}
 
 absl::StatusOr<ExitCode> Replace(const ReplaceFlags& flags, const CommandContext& ctx) {
   ASSIGN_OR_RETURN(auto repo, OpenRepository(ctx));
   ProgressLine progress(isatty(STDERR_FILENO));
-  auto r = ReplaceSupplier(*repo, flags.which, flags.with, ctx.env->connector, progress);
+  auto r = ReplaceSupplier(*repo, flags.which, flags.with,
+                           WithInvite(ctx.env->connector, flags.with, flags.invite), progress);
   progress.Stop();
   if (!r.ok()) return r.status();
   fprintf(ctx.out(),
@@ -119,6 +132,12 @@ CommandAction SetupSuppliersReplace(CLI::App& command) {
       ->type_name("HOST:PORT")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
       ->required();
+  command
+      .add_option("--invite", flags->invite,
+                  "an invitation from the new supplier, if it\nadmits new customers only by "
+                  "invitation")
+      ->type_name("TOKEN")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   return [flags](const CommandContext& ctx) { return Replace(*flags, ctx); };
 }
 

@@ -163,6 +163,7 @@ class FaultInjectingSupplierClient : public SupplierClient {
   SupplierClient* wrapped() const { return real_.get(); }
 
   const std::string& address() const override;
+  void SetInvite(const std::string& token) override { real_->SetInvite(token); }
   void PinTlsFingerprint(const std::string& fingerprint) override {
     real_->PinTlsFingerprint(fingerprint);
   }

@@ -136,6 +136,11 @@ class GrpcSupplierClient : public SupplierClient {
 
   const std::string& address() const override { return address_; }
 
+  void SetInvite(const std::string& token) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    invite_ = token;
+  }
+
   void PinTlsFingerprint(const std::string& fingerprint) override {
     std::lock_guard<std::mutex> lock(pin_->mu);
     pin_->expected = fingerprint;
@@ -163,6 +168,10 @@ class GrpcSupplierClient : public SupplierClient {
     req.set_needed_bytes(needed_bytes);
     req.set_position(position);
     req.set_supplier_count(supplier_count);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      req.set_invite(invite_);
+    }
     v1::ContractResponse resp;
     RETURN_IF_ERROR(Unary(signing::method::kRequestContract, "RequestContract", &req, &resp,
                           &v1::Supplier::Stub::RequestContract));
@@ -530,7 +539,8 @@ class GrpcSupplierClient : public SupplierClient {
   const TransportOptions options_;
   const std::shared_ptr<TlsPin> pin_ = std::make_shared<TlsPin>();
   std::mutex mu_;
-  std::string supplier_id_;
+  std::string supplier_id_;  // guarded by mu_
+  std::string invite_;       // guarded by mu_
   StallWatchdog watchdog_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Supplier::Stub> stub_;

@@ -107,6 +107,12 @@ class SupplierClient {
   // The fingerprint of the key the supplier presented at the last TLS
   // handshake; empty before one (or without TLS).
   virtual std::string TlsFingerprint() const { return {}; }
+
+  // An invitation token from the supplier's operator (`shardkeep-supplier
+  // invite`), sent with the next RequestContract calls: a supplier that
+  // admits new customers only by invitation needs it for a new contract.
+  // Clients that do not reach a daemon ignore it.
+  virtual void SetInvite(const std::string& token) { (void)token; }
 };
 
 inline absl::StatusOr<std::string> SupplierClient::GetFragmentOfSize(const std::string& key,

@@ -1,5 +1,6 @@
 #include "customer/vault/create_vault.h"
 
+#include <algorithm>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -40,6 +41,13 @@ absl::Status CheckRequest(const CreateVaultRequest& r, int* k) {
                                    " bytes"));
   }
   if (r.needed_bytes == 0) return UsageError("needed space must be more than 0");
+  for (const auto& [address, token] : r.invites) {
+    if (std::find(r.supplier_addresses.begin(), r.supplier_addresses.end(), address) ==
+        r.supplier_addresses.end()) {
+      return UsageError(absl::StrCat("an invitation for ", address,
+                                     ", which is not one of the suppliers"));
+    }
+  }
   if (Vault::Exists(r.config_dir)) {
     return absl::AlreadyExistsError(absl::StrCat("a vault already exists in ", r.config_dir,
                                                  " (use another --config-dir)"));
@@ -126,6 +134,8 @@ absl::StatusOr<CreatedVault> CreateVault(const CreateVaultRequest& request,
   std::vector<std::unique_ptr<SupplierClient>> clients;
   for (const auto& a : addresses) {
     ASSIGN_OR_RETURN(auto c, connector(a, keys.identity_seed, ""));
+    auto invite = request.invites.find(a);
+    if (invite != request.invites.end()) c->SetInvite(invite->second);
     clients.push_back(std::move(c));
   }
   SupplierSet set(std::move(clients), k, SupplierSet::Options{});

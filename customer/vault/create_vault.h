@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,9 @@ struct CreateVaultRequest {
   // Asked once the request has been checked (a prompt, the environment).
   std::function<absl::StatusOr<std::string>()> passphrase;
   KdfParams kdf;             // tests use KdfParams::CheapForTests()
+  // Invitation tokens by supplier address, for suppliers that admit new
+  // customers only by invitation (`shardkeep-supplier invite`).
+  std::map<std::string, std::string> invites;
   // Skips CheckPassphraseStrength (vault/passphrase_policy.h).
   bool allow_weak_passphrase = false;
   Clock* clock = nullptr;    // the config's created_ms; null: RealClock()

@@ -21,7 +21,7 @@ export SHARDKEEP_PASSWORD=bench-password RESTIC_PASSWORD=bench-password
 
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
-start_suppliers() { # DIR -> prints addresses
+start_suppliers() { # DIR: starts 4 suppliers, sets A to their addresses
   local d=$1 addrs=""
   for i in 0 1 2 3; do
     mkdir -p "$d/$i"
@@ -33,7 +33,7 @@ start_suppliers() { # DIR -> prints addresses
     for _ in $(seq 100); do [ -s "$d/$i/port" ] && break; sleep 0.1; done
     addrs="${addrs:+$addrs,}127.0.0.1:$(cat "$d/$i/port")"
   done
-  echo "$addrs"
+  A=$addrs
 }
 sent() { # JSON summary -> bytes sent to all suppliers
   python3 -c 'import json,sys; j=json.load(sys.stdin); print(sum(s["bytes"] for s in j.get("supplier_bytes", [])))'
@@ -48,7 +48,7 @@ kill_at() { # PID DIR BYTES: SIGKILL PID once DIR holds BYTES
 }
 
 # --- ShardKeep: full run
-A=$(start_suppliers "$W/sk-full")
+start_suppliers "$W/sk-full"
 export SHARDKEEP_CONFIG_DIR=$W/sk-full/cfg SHARDKEEP_CACHE_DIR=$W/sk-full/cache
 "$SK" init --suppliers "$A" --needed $((SIZE_MB * 3))MiB >/dev/null
 full=$("$SK" backup --json "$W/src" | sent)
@@ -56,7 +56,7 @@ full_disk=$(du -sb "$W/sk-full" | cut -f1)
 kill "${PIDS[@]}"; wait "${PIDS[@]}" 2>/dev/null || true; PIDS=()
 
 # --- ShardKeep: killed at 70%, then again
-A=$(start_suppliers "$W/sk-kill")
+start_suppliers "$W/sk-kill"
 export SHARDKEEP_CONFIG_DIR=$W/sk-kill/cfg SHARDKEEP_CACHE_DIR=$W/sk-kill/cache
 "$SK" init --suppliers "$A" --needed $((SIZE_MB * 3))MiB >/dev/null
 base=$(du -sb "$W/sk-kill" | cut -f1)

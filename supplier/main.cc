@@ -532,10 +532,11 @@ int Main(int argc, char** argv) {
   // holds one; an evicted stream gives its thread back only when its handler
   // is scheduled again. Over TLS a client's streams arrive in bursts (all of
   // a connection's queued streams right after its handshake), so evicted
-  // silent streams pile up faster than they leave. 384 threads leave ~320 of
-  // headroom above the 64 waiting streams for that (256 did not: 1 honest
-  // call in ~20 attacked runs hit "Server Threadpool Exhausted"), and still
-  // bound threads (a few tens of KiB resident each).
+  // silent streams pile up faster than they leave: abuse_test's attack peaks
+  // at ~260 gRPC threads with only 64 streams waiting (docs/RELIABILITY.md).
+  // 256 was too few (1 honest call in ~20 attacked runs hit "Server
+  // Threadpool Exhausted"); 384 leaves ~120 spare and still bounds threads
+  // (a few tens of KiB resident each).
   grpc::ResourceQuota quota("shardkeep-supplier");
   quota.SetMaxThreads(384);
   builder.SetResourceQuota(quota);

@@ -75,6 +75,29 @@ std::string Init(const Customer& c, const SupplierCluster& cluster) {
   return JsonField(r.out, "vault_id");
 }
 
+// `restore latest` into a new directory gives back `src` as it was.
+void ExpectLatestRestores(const Customer& c, const std::string& src) {
+  const std::string target = TempDir("restore");
+  RunResult res = c.Sk({"restore", "latest", "--target", target});
+  ASSERT_EQ(res.code, 0) << res.Describe();
+  ExpectSameTree(src, target + src);
+}
+
+// What most tests start from: n suppliers, a vault, one backup of MakeTree().
+struct BackedUp {
+  std::unique_ptr<SupplierCluster> cluster;
+  std::string vault, src;
+};
+BackedUp BackUpATree(const Customer& c, int n) {
+  BackedUp b;
+  b.cluster = StartCluster(n);
+  if (b.cluster == nullptr) return b;
+  b.vault = Init(c, *b.cluster);
+  b.src = MakeTree();
+  Backup(c, b.src);
+  return b;
+}
+
 // The disk is gone: nothing of the config dir or the cache dir is left.
 void LoseDisk(const Customer& c) {
   ASSERT_EQ(Shell("rm -rf '" + c.config + "' '" + c.cache + "'").code, 0);
@@ -105,10 +128,7 @@ TEST(Recover, AfterDiskLossFromOneSupplier) {
   EXPECT_EQ(JsonField(rec.out, "suppliers_reachable"), "4") << rec.out;
   EXPECT_NE(JsonField(rec.out, "safe_until"), "") << rec.out;
 
-  const std::string target = TempDir("restore");
-  RunResult res = c.Sk({"restore", "latest", "--target", target});
-  ASSERT_EQ(res.code, 0) << res.Describe();
-  ExpectSameTree(src, target + src);
+  ExpectLatestRestores(c, src);
 
   // Same paths again: the parent is found, no file is read, (almost)
   // nothing is stored.
@@ -123,12 +143,12 @@ TEST(Recover, AfterDiskLossFromOneSupplier) {
 // message names the dead one. A vault already in the config dir is kept
 // unless --force.
 TEST(Recover, FirstNamedSupplierKilled) {
-  auto cluster = StartCluster(4);
-  ASSERT_NE(cluster, nullptr);
   Customer c;
-  const std::string vault = Init(c, *cluster);
-  const std::string src = MakeTree();
-  Backup(c, src);
+  BackedUp b = BackUpATree(c, 4);
+  ASSERT_NE(b.cluster, nullptr);
+  auto& cluster = b.cluster;
+  const std::string& vault = b.vault;
+  const std::string& src = b.src;
 
   RunResult exists = c.Sk({"recover", "--vault", vault, "--supplier", cluster->Address(0)});
   EXPECT_EQ(exists.code, 1) << exists.Describe();
@@ -140,9 +160,7 @@ TEST(Recover, FirstNamedSupplierKilled) {
                         "--supplier", cluster->Address(1)});
   ASSERT_EQ(rec.code, 0) << rec.Describe();
   EXPECT_NE(rec.err.find(cluster->Address(0)), std::string::npos) << rec.err;
-  const std::string target = TempDir("restore");
-  ASSERT_EQ(c.Sk({"restore", "latest", "--target", target}).code, 0);
-  ExpectSameTree(src, target + src);
+  ExpectLatestRestores(c, src);
 }
 
 // A wrong passphrase: exit 12, and nothing written.
@@ -173,12 +191,12 @@ TEST(Recover, WrongPassphraseWritesNothing) {
 // config on the others names the new one, so the old passphrase is refused
 // there too; the supplier gets the new record at the next command.
 TEST(Recover, KeyPasswdRetiresTheOldPassphrase) {
-  auto cluster = StartCluster(4);
-  ASSERT_NE(cluster, nullptr);
   Customer c;
-  const std::string vault = Init(c, *cluster);
-  const std::string src = MakeTree();
-  Backup(c, src);
+  BackedUp b = BackUpATree(c, 4);
+  ASSERT_NE(b.cluster, nullptr);
+  auto& cluster = b.cluster;
+  const std::string& vault = b.vault;
+  const std::string& src = b.src;
 
   ASSERT_TRUE(cluster->Stop(3).ok());
   c.env["SHARDKEEP_NEW_PASSWORD"] = "password123";
@@ -212,20 +230,18 @@ TEST(Recover, KeyPasswdRetiresTheOldPassphrase) {
   EXPECT_EQ(old.code, 12) << old.Describe();
   RunResult rec = c.Sk({"recover", "--vault", vault, "--supplier", cluster->Address(3)});
   ASSERT_EQ(rec.code, 0) << rec.Describe();
-  const std::string target = TempDir("restore");
-  ASSERT_EQ(c.Sk({"restore", "latest", "--target", target}).code, 0);
-  ExpectSameTree(src, target + src);
+  ExpectLatestRestores(c, src);
 }
 
 // The paper key recovers without the passphrase; a new passphrase is set,
 // and the forgotten one no longer works.
 TEST(Recover, PaperKeyWithoutThePassphrase) {
-  auto cluster = StartCluster(4);
-  ASSERT_NE(cluster, nullptr);
   Customer c;
-  const std::string vault = Init(c, *cluster);
-  const std::string src = MakeTree();
-  Backup(c, src);
+  BackedUp b = BackUpATree(c, 4);
+  ASSERT_NE(b.cluster, nullptr);
+  auto& cluster = b.cluster;
+  const std::string& vault = b.vault;
+  const std::string& src = b.src;
   RunResult exported = c.Sk({"key", "export", "--paper"});
   ASSERT_EQ(exported.code, 0) << exported.Describe();
   const std::string key_file = TempDir("paper") + "/key.txt";
@@ -239,10 +255,7 @@ TEST(Recover, PaperKeyWithoutThePassphrase) {
                         "--key-file", key_file});
   ASSERT_EQ(rec.code, 0) << rec.Describe();
   c.password = "the passphrase after the paper key";
-  const std::string target = TempDir("restore");
-  RunResult res = c.Sk({"restore", "latest", "--target", target});
-  ASSERT_EQ(res.code, 0) << res.Describe();
-  ExpectSameTree(src, target + src);
+  ExpectLatestRestores(c, src);
 
   Customer other;
   other.password = forgotten;
@@ -262,12 +275,12 @@ TEST(Recover, PaperKeyWithoutThePassphrase) {
 // A squatter who learned the vault ID stores its own key record under it at
 // a supplier: recovery through that supplier still finds the owner's.
 TEST(Recover, SquattedVaultIdDoesNotBlockRecovery) {
-  auto cluster = StartCluster(2);
-  ASSERT_NE(cluster, nullptr);
   Customer c;
-  const std::string vault = Init(c, *cluster);
-  const std::string src = MakeTree();
-  Backup(c, src);
+  BackedUp b = BackUpATree(c, 2);
+  ASSERT_NE(b.cluster, nullptr);
+  auto& cluster = b.cluster;
+  const std::string& vault = b.vault;
+  const std::string& src = b.src;
 
   std::string vault_bytes;
   for (size_t i = 0; i + 1 < vault.size(); i += 2) {
@@ -285,9 +298,7 @@ TEST(Recover, SquattedVaultIdDoesNotBlockRecovery) {
   LoseDisk(c);
   RunResult rec = c.Sk({"recover", "--vault", vault, "--supplier", cluster->Address(0)});
   ASSERT_EQ(rec.code, 0) << rec.Describe();
-  const std::string target = TempDir("restore");
-  ASSERT_EQ(c.Sk({"restore", "latest", "--target", target}).code, 0);
-  ExpectSameTree(src, target + src);
+  ExpectLatestRestores(c, src);
 }
 
 // ---- in-process, with faults a real supplier will not produce
@@ -325,12 +336,12 @@ struct InProcess {
 // out of its listing: recovery uses another supplier's record, names the
 // bad one, gives it the right record, and `latest` is still the newest.
 TEST(Recover, AlteredKeyRecordAndHiddenSnapshotAreNamed) {
-  auto cluster = StartCluster(4);
-  ASSERT_NE(cluster, nullptr);
   Customer c;
-  const std::string vault = Init(c, *cluster);
-  const std::string src = MakeTree();
-  Backup(c, src);
+  BackedUp b = BackUpATree(c, 4);
+  ASSERT_NE(b.cluster, nullptr);
+  auto& cluster = b.cluster;
+  const std::string& vault = b.vault;
+  const std::string& src = b.src;
   ASSERT_EQ(Shell("echo more >> '" + src + "/docs/n1.txt'").code, 0);
   const std::string newest = Backup(c, src);
   LoseDisk(c);

@@ -35,7 +35,11 @@ fi
 # The project's packages, named rather than //...: with a second output base
 # (--asan) the first one's convenience symlinks (bazel-<dir>) would be walked.
 packages=(//:all //common/... //raid/... //proto/... //supplier/... //customer/... //tests/... //deploy/...)
-bazel "${startup[@]}" test "${config[@]}" --keep_going "${bazel_args[@]}" "${packages[@]}" 2>&1 | tee /tmp/shardkeep-test.log
+# One log per run: two runs at once (say --asan beside the normal suite) must
+# not count each other's test targets.
+log=$(mktemp /tmp/shardkeep-test.XXXXXX)
+trap 'rm -f "$log"' EXIT
+bazel "${startup[@]}" test "${config[@]}" --keep_going "${bazel_args[@]}" "${packages[@]}" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 
 # The layering (docs/ARCHITECTURE.md), proved on the build graph: one check.
@@ -50,7 +54,7 @@ if [[ $mode == fuzz ]]; then
 fi
 
 testlogs=$(bazel "${startup[@]}" info "${config[@]}" bazel-testlogs 2>/dev/null)
-read -r passed failed < <(python3 - "$testlogs" /tmp/shardkeep-test.log <<'PY'
+read -r passed failed < <(python3 - "$testlogs" "$log" <<'PY'
 # Counts test cases of the test targets Bazel reported in this run's summary.
 import os, re, sys, xml.etree.ElementTree as ET
 testlogs, log = sys.argv[1], sys.argv[2]

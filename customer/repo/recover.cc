@@ -26,6 +26,11 @@ namespace {
 // supplier (the daemon keeps at most 16).
 constexpr size_t kMaxKeyRecordBytes = protocol::kMaxKeyRecordBytes;
 constexpr int kMaxCandidates = 16;
+// Key derivations spent on one supplier's candidates. The owner's record is
+// the oldest claim, listed first by an honest supplier; a hostile one that
+// lists costly decoys first wastes at most this many (each bounded by
+// CheckKdfBounds) before the next supplier is asked.
+constexpr int kMaxDerivationsPerSupplier = 2;
 
 bool Unreachable(const absl::Status& s) {
   return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) ||
@@ -113,6 +118,7 @@ absl::Status Recovery::UnlockWithPassphrase() {
     }
     ++answered;
     int looked = 0;
+    int derived_here = 0;
     for (const auto& candidate : got->candidates()) {
       if (++looked > kMaxCandidates) break;
       const std::string& bytes = candidate.data();
@@ -140,6 +146,11 @@ absl::Status Recovery::UnlockWithPassphrase() {
       const std::string params = KeyRecordAad(record);  // salt and parameters, bound
       auto kek = keks.find(params);
       if (kek == keks.end()) {
+        if (derived_here++ >= kMaxDerivationsPerSupplier) {
+          Problem(absl::StrCat("supplier ", address, " lists more key records than are worth ",
+                               "deriving; the rest of them were skipped"));
+          break;
+        }
         Step("deriving the key from the passphrase");
         auto k = DeriveKek(record, *passphrase);
         if (!k.ok()) {

@@ -258,14 +258,15 @@ absl::StatusOr<vault::v1::VaultConfig> Recovery::FetchConfig() {
 
 absl::Status Recovery::RenewLeases(Repository& repo) {
   SupplierSet& set = repo.suppliers();
+  // Any authenticated call renews the lease; the contract also says until when.
+  std::vector<absl::StatusOr<v1::Contract>> contracts = repo.Contracts();
   for (int i = 0; i < set.n(); ++i) {
     if (set.IsDown(i)) {
       Problem(absl::StrCat("supplier ", set.address(i), " (position ", i,
                            ") does not answer: its lease was not renewed"));
       continue;
     }
-    // Any authenticated call renews the lease; GetContract also says until when.
-    auto contract = set.at(i)->GetContract();
+    const absl::StatusOr<v1::Contract>& contract = contracts[i];
     if (!contract.ok()) {
       Problem(absl::StrCat("supplier ", set.address(i), " (position ", i,
                            "): no contract: ", contract.status().message()));

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -56,11 +57,27 @@ absl::Status Repository::CheckSuppliers(int min_reachable) {
   return absl::OkStatus();
 }
 
+std::vector<absl::StatusOr<v1::Contract>> Repository::Contracts() {
+  std::vector<absl::StatusOr<v1::Contract>> out(
+      n(), absl::UnavailableError("not asked"));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n(); ++i) {
+    if (suppliers_->IsDown(i)) {
+      out[i] = absl::UnavailableError(absl::StrCat(suppliers_->address(i), ": marked down"));
+      continue;
+    }
+    threads.emplace_back([this, &out, i] { out[i] = suppliers_->at(i)->GetContract(); });
+  }
+  for (auto& t : threads) t.join();
+  return out;
+}
+
 std::vector<std::string> Repository::CheckLeases(int64_t now_ms, int64_t within_ms) {
   std::vector<std::string> out;
+  std::vector<absl::StatusOr<v1::Contract>> contracts = Contracts();
   for (int i = 0; i < n(); ++i) {
     if (suppliers_->IsDown(i)) continue;
-    auto contract = suppliers_->at(i)->GetContract();
+    const absl::StatusOr<v1::Contract>& contract = contracts[i];
     if (!contract.ok()) {
       if (absl::IsNotFound(contract.status()) || absl::IsPermissionDenied(contract.status())) {
         out.push_back(absl::StrCat("supplier ", suppliers_->address(i), " (position ", i,

@@ -60,10 +60,14 @@ class Repository {
   // list. Best effort (warnings): a supplier still down keeps its place.
   void PushPendingKeyRecords();
 
-  // Asks every supplier that is up for its contract (which renews the
-  // lease there) and returns one warning per supplier whose lease ends
-  // before now_ms + within_ms, naming it and the date, or which has no
-  // contract any more.
+  // Every supplier's contract by position, asked in parallel (an
+  // authenticated call: it renews the lease there). A supplier marked down
+  // is not asked: Unavailable naming it.
+  std::vector<absl::StatusOr<v1::Contract>> Contracts();
+
+  // Contracts(), and one warning per supplier whose lease ends before
+  // now_ms + within_ms, naming it and the date, or which has no contract
+  // any more.
   std::vector<std::string> CheckLeases(int64_t now_ms, int64_t within_ms);
 
   // Loads every index piece the suppliers list (from the cache when present).

@@ -4,7 +4,6 @@
 
 #include <map>
 #include <sstream>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -46,7 +45,7 @@ std::vector<SupplierStatus> ListSuppliers(Repository& repo) {
   std::vector<SupplierStatus> out(n);
   const int64_t now = absl::ToUnixSeconds(absl::Now());
   auto history = ReadAuditHistory(repo.vault().cache_path() + "/audit-history");
-  std::vector<std::thread> threads;
+  std::vector<absl::StatusOr<v1::Contract>> contracts = repo.Contracts();
   for (int i = 0; i < n; ++i) {
     SupplierStatus& s = out[i];
     s.position = i;
@@ -65,22 +64,19 @@ std::vector<SupplierStatus> ListSuppliers(Repository& repo) {
       s.error = std::string(repo.suppliers().DownReason(i).message());
       continue;
     }
-    threads.emplace_back([&repo, &s, i, now] {
-      auto c = repo.suppliers().at(i)->GetContract();
-      if (!c.ok()) {
-        s.error = std::string(c.status().message());
-        s.reachable = !absl::IsUnavailable(c.status()) && !absl::IsDeadlineExceeded(c.status());
-        return;
-      }
-      s.reachable = true;
-      s.last_seen_s = now;
-      s.quota_bytes = c->quota_bytes();
-      s.used_bytes = c->used_bytes();
-      s.fragments = c->fragments();
-      s.lease_expires_ms = c->lease_expires_ms();
-    });
+    const absl::StatusOr<v1::Contract>& c = contracts[i];
+    if (!c.ok()) {
+      s.error = std::string(c.status().message());
+      s.reachable = !absl::IsUnavailable(c.status()) && !absl::IsDeadlineExceeded(c.status());
+      continue;
+    }
+    s.reachable = true;
+    s.last_seen_s = now;
+    s.quota_bytes = c->quota_bytes();
+    s.used_bytes = c->used_bytes();
+    s.fragments = c->fragments();
+    s.lease_expires_ms = c->lease_expires_ms();
   }
-  for (auto& t : threads) t.join();
   for (auto& s : out) {
     if (!s.reachable) {
       s.health = "unreachable";

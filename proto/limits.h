@@ -27,6 +27,8 @@ inline constexpr uint64_t kMaxObjectBytes = 1 << 20;
 // and every page's names sorted and after the previous page's last.
 inline constexpr uint32_t kListPageSize = 1000;
 inline constexpr size_t kMaxListedObjects = 1 << 20;
+// Keys or names in one DeleteFragments / DeleteObjects request.
+inline constexpr size_t kMaxDeleteBatch = 1000;
 // Audits (AuditPiece): a fragment's Merkle tree is over pieces of this size;
 // an audit answer carries one piece and its proof.
 inline constexpr uint64_t kAuditPieceBytes = 16 << 10;

@@ -18,7 +18,7 @@ using protocol::kMaxObjectBytes;
 inline constexpr size_t kMaxFragmentKeyLength = 128;
 inline constexpr size_t kMaxObjectNameLength = 200;
 inline constexpr uint32_t kMaxPageSize = 1000;
-inline constexpr size_t kMaxDeleteBatch = 1000;
+using protocol::kMaxDeleteBatch;
 inline constexpr size_t kMinAuditNonce = 16;
 inline constexpr size_t kMaxAuditNonce = 64;
 inline constexpr size_t kMaxVaultIdLength = 64;

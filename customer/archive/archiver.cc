@@ -52,6 +52,13 @@ absl::Status Archiver::Checkpoint() {
   unwritten_.clear();
   for (auto& r : writer_->TakeCommitted()) records.push_back(std::move(r));
   if (records.empty()) return absl::OkStatus();
+  if (opts_.lock_held) {
+    absl::Status held = opts_.lock_held();
+    if (!held.ok()) {
+      unwritten_ = std::move(records);
+      return held;
+    }
+  }
   const size_t count = records.size();
   auto names = WriteIndexPieces(repo_, backup_id_, records, next_piece_);
   if (!names.ok()) {
@@ -90,6 +97,7 @@ absl::Status Archiver::WriteIndexAndSnapshot(vault::v1::Snapshot* snap) {
     std::lock_guard<std::mutex> lock(checkpoint_mu_);
     for (const auto& name : index_names_) snap->add_index_objects(name);
   }
+  if (opts_.lock_held) RETURN_IF_ERROR(opts_.lock_held());
   RETURN_IF_ERROR(repo_.PutObject(SnapshotObjectName(snap->id()), snap->SerializeAsString(),
                                   /*cache=*/true));
   // Remember it: suppliers that later leave it out are noticed
@@ -280,6 +288,11 @@ absl::StatusOr<BackupResult> BackupPaths(Repository& repo, BackupOptions options
   for (const std::string& w : repo.CheckLeases(clock->NowMs(), kLeaseWarningMs)) {
     progress.Warn(absl::StrCat("warning: ", w));
   }
+  // A shared lock: other backups may run, prune may not (it would delete
+  // the fragments this backup writes before an index names them).
+  ASSIGN_OR_RETURN(std::unique_ptr<VaultLock> lock,
+                   VaultLock::Acquire(repo, VaultLock::Kind::kShared, "backup", options.lock));
+  options.lock_held = [l = lock.get()] { return l->Held(); };
   RETURN_IF_ERROR(repo.LoadIndex());
   ASSIGN_OR_RETURN(std::vector<vault::v1::Snapshot> snapshots, repo.LoadSnapshots());
   options.parent = FindParent(snapshots, options.hostname, abs);

@@ -25,6 +25,7 @@
 #include "common/status.h"
 #include "customer/repo/progress.h"
 #include "customer/repo/repository.h"
+#include "customer/repo/vault_lock.h"
 #include "proto/vault.pb.h"
 
 namespace shardkeep::customer {
@@ -53,6 +54,12 @@ struct BackupOptions {
   // reading, lets the blocks in flight finish, records every committed block
   // and returns kInterrupted. Empty: never.
   std::function<bool()> interrupted;
+  // Called before every index piece and the snapshot record are stored: an
+  // error (the vault lock may have lapsed: repo/vault_lock.h) stops the
+  // backup there, keeping nothing half-referenced. Empty: always OK.
+  std::function<absl::Status()> lock_held;
+  // BackupPaths' lock (shared; prune excludes it).
+  VaultLock::Options lock;
 };
 
 struct BackupResult {

@@ -26,6 +26,8 @@ const std::vector<CommandSpec>& CommandTable() {
       {"snapshots", "list the snapshots", SetupSnapshots},
       {"ls", "list what a snapshot holds", SetupLs},
       {"restore", "bring a snapshot (or part of it) back into a directory", SetupRestore},
+      {"forget", "remove snapshots, by ID or by a --keep-* policy", SetupForget},
+      {"prune", "free the space of data no snapshot needs", SetupPrune},
       {"recover", "get a vault back after losing this machine's disk", SetupRecover},
       {"key",
        "the passphrase and the master key",

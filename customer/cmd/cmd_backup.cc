@@ -25,12 +25,14 @@ const char kIntro[] =
 const char kNotes[] =
     "Unreadable files are reported and left out; the snapshot is still saved and\n"
     "the exit code is 3. Files that change or vanish while read are reported.\n"
-    "Sockets are skipped with a warning.\n"
+    "Sockets are skipped with a warning. Exit code 11: a prune holds the vault\n"
+    "(it is named; --retry-lock waits).\n"
     "\n"
     "Example: shardkeep backup ~/docs --exclude '*.o' --exclude ~/docs/tmp --tag nightly\n";
 
 struct BackupFlags {
   BackupOptions options;
+  std::string retry_lock;
   bool json = false;
 };
 
@@ -72,6 +74,9 @@ absl::StatusOr<ExitCode> Backup(BackupFlags& flags, const CommandContext& ctx) {
     std::filesystem::file_status st = std::filesystem::symlink_status(a, ec);
     if (ec || !std::filesystem::exists(st))
       return absl::NotFoundError(absl::StrCat("cannot back up ", a, ": ", ec.message()));
+  }
+  if (!flags.retry_lock.empty()) {
+    ASSIGN_OR_RETURN(opts.lock.wait_ms, ParseDurationMs(flags.retry_lock));
   }
   ASSIGN_OR_RETURN(auto repo, OpenRepository(ctx));
   InterruptFlag interrupt;
@@ -120,6 +125,9 @@ CommandAction SetupBackup(CLI::App& command) {
   command.add_option("--host", o.hostname, "hostname to record (default: this machine's)")
       ->type_name("NAME")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  command.add_option("--retry-lock", flags->retry_lock,
+                     "wait up to DURATION while a prune holds the vault")
+      ->type_name("DURATION");
   command.add_flag("--json", flags->json, "print the summary as one JSON object");
   return [flags](const CommandContext& ctx) { return Backup(*flags, ctx); };
 }

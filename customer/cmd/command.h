@@ -67,6 +67,8 @@ CommandAction SetupLs(CLI::App& command);
 CommandAction SetupRestore(CLI::App& command);
 CommandAction SetupCheck(CLI::App& command);
 CommandAction SetupRepair(CLI::App& command);
+CommandAction SetupForget(CLI::App& command);
+CommandAction SetupPrune(CLI::App& command);
 CommandAction SetupSuppliersList(CLI::App& command);
 CommandAction SetupSuppliersReplace(CLI::App& command);
 CommandAction SetupStatus(CLI::App& command);

@@ -12,6 +12,7 @@ const char kExitCodesHelp[] =
     "  4   check: degraded (everything can be restored, with less margin than n-k)\n"
     "  5   check, repair: damaged (some files cannot be restored; they are named)\n"
     "  10  no vault in the config dir (run `shardkeep init`)\n"
+    "  11  locked: another command (named) holds a conflicting lock on the vault\n"
     "  12  wrong passphrase\n"
     "  13  suppliers unreachable (too few answered)\n"
     "  130 interrupted (Ctrl-C, SIGTERM): a backup keeps what it stored for the next one\n";
@@ -29,6 +30,8 @@ ExitCode ExitCodeOf(const absl::Status& status) {
       return kSuppliersUnreachable;
     case ErrorKind::kInterrupted:
       return kInterrupted;
+    case ErrorKind::kLocked:
+      return kLocked;
     case ErrorKind::kOther:
       break;
   }

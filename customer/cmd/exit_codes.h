@@ -19,6 +19,7 @@ enum ExitCode : int {
   kDegraded = 4,               // check: everything restorable, with less margin than n-k
   kDamaged = 5,                // check: some files cannot be restored
   kNotInitialized = 10,        // no vault in the config dir
+  kLocked = 11,                // another command holds a conflicting lock (it is named)
   kWrongPassphrase = 12,       // the passphrase does not unlock the key record
   kSuppliersUnreachable = 13,  // too few suppliers answered to do the job
   kInterrupted = 130,          // stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells do)

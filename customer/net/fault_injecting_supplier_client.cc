@@ -57,6 +57,8 @@ const char* SupplierMethodName(SupplierMethod method) {
       return "DeleteFragments";
     case SupplierMethod::kAuditPiece:
       return "AuditPiece";
+    case SupplierMethod::kDeleteObjects:
+      return "DeleteObjects";
   }
   return "?";
 }
@@ -271,6 +273,18 @@ absl::Status FaultInjectingSupplierClient::DeleteFragment(const std::string& key
   int corrupt = 0;
   RETURN_IF_ERROR(faults_->Before(SupplierMethod::kDeleteFragment, address(), &corrupt));
   return real_->DeleteFragment(key);
+}
+
+absl::Status FaultInjectingSupplierClient::DeleteFragments(const std::vector<std::string>& keys) {
+  int corrupt = 0;
+  RETURN_IF_ERROR(faults_->Before(SupplierMethod::kDeleteFragment, address(), &corrupt));
+  return real_->DeleteFragments(keys);
+}
+
+absl::Status FaultInjectingSupplierClient::DeleteObjects(const std::vector<std::string>& names) {
+  int corrupt = 0;
+  RETURN_IF_ERROR(faults_->Before(SupplierMethod::kDeleteObjects, address(), &corrupt));
+  return real_->DeleteObjects(names);
 }
 
 absl::Status FaultInjectingSupplierClient::PutObject(const std::string& name, std::string_view data,

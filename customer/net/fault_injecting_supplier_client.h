@@ -55,8 +55,9 @@ enum class SupplierMethod : int {
   kListFragments,
   kDeleteFragment,
   kAuditPiece,
+  kDeleteObjects,
 };
-inline constexpr int kSupplierMethodCount = 13;
+inline constexpr int kSupplierMethodCount = 14;
 
 // "PutFragment", ... for messages.
 const char* SupplierMethodName(SupplierMethod method);
@@ -186,6 +187,8 @@ class FaultInjectingSupplierClient : public SupplierClient {
   // Fail/Hang/Refuse faults only (the listing faults are ListObjects').
   absl::StatusOr<std::vector<v1::FragmentInfo>> ListFragments(const std::string& prefix) override;
   absl::Status DeleteFragment(const std::string& key) override;
+  absl::Status DeleteFragments(const std::vector<std::string>& keys) override;
+  absl::Status DeleteObjects(const std::vector<std::string>& names) override;
   // Corrupt flips bytes of the piece returned.
   absl::StatusOr<v1::AuditPieceResponse> AuditPiece(const std::string& key,
                                                     uint64_t piece) override;

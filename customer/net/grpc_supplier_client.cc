@@ -393,6 +393,30 @@ class GrpcSupplierClient : public SupplierClient {
                  &resp, &v1::Supplier::Stub::DeleteFragments);
   }
 
+  absl::Status DeleteFragments(const std::vector<std::string>& keys) override {
+    for (size_t i = 0; i < keys.size(); i += protocol::kMaxDeleteBatch) {
+      v1::DeleteFragmentsRequest req;
+      for (size_t j = i; j < keys.size() && j < i + protocol::kMaxDeleteBatch; ++j) req.add_keys(keys[j]);
+      v1::DeleteFragmentsResponse resp;
+      RETURN_IF_ERROR(Unary(signing::method::kDeleteFragments,
+                            absl::StrCat("DeleteFragments (", req.keys_size(), " keys)"), &req,
+                            &resp, &v1::Supplier::Stub::DeleteFragments));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status DeleteObjects(const std::vector<std::string>& names) override {
+    for (size_t i = 0; i < names.size(); i += protocol::kMaxDeleteBatch) {
+      v1::DeleteObjectsRequest req;
+      for (size_t j = i; j < names.size() && j < i + protocol::kMaxDeleteBatch; ++j) req.add_names(names[j]);
+      v1::DeleteObjectsResponse resp;
+      RETURN_IF_ERROR(Unary(signing::method::kDeleteObjects,
+                            absl::StrCat("DeleteObjects (", req.names_size(), " names)"), &req,
+                            &resp, &v1::Supplier::Stub::DeleteObjects));
+    }
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<v1::Contract> RenewContract() override {
     v1::RenewRequest req;
     v1::ContractResponse resp;

@@ -375,6 +375,20 @@ absl::Status MemSupplier::DeleteFragment(std::string_view customer, std::string_
   return absl::OkStatus();
 }
 
+absl::Status MemSupplier::DeleteObject(std::string_view customer, std::string_view name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(CheckRunning());
+  RETURN_IF_ERROR(CheckObjectName(name));
+  ASSIGN_OR_RETURN(Customer * c, Find(customer));
+  auto it = c->objects.find(std::string(name));
+  if (it == c->objects.end()) return absl::OkStatus();
+  v1::Contract& k = c->contract;
+  k.set_used_bytes(k.used_bytes() - it->second.size());
+  k.set_objects(k.objects() - 1);
+  c->objects.erase(it);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::AuditPieceResponse> MemSupplier::AuditPiece(std::string_view customer,
                                                                std::string_view key,
                                                                uint64_t piece) {
@@ -590,6 +604,15 @@ absl::Status MemSupplierClient::DeleteFragment(const std::string& key) {
   return s;
 }
 
+absl::Status MemSupplierClient::DeleteObjects(const std::vector<std::string>& names) {
+  RETURN_IF_ERROR(CheckIdentity());
+  for (const std::string& name : names) {
+    absl::Status s = supplier_->DeleteObject(customer_, name);
+    if (!s.ok()) return Prefix(s, absl::StrCat("DeleteObjects ", name));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<v1::FragmentInfo>> MemSupplierClient::ListFragments(
     const std::string& prefix) {
   RETURN_IF_ERROR(CheckIdentity());
@@ -642,6 +665,9 @@ class UnreachableClient : public SupplierClient {
   }
   absl::Status DeleteFragment(const std::string& key) override {
     return Down(absl::StrCat("DeleteFragments ", key));
+  }
+  absl::Status DeleteObjects(const std::vector<std::string>&) override {
+    return Down("DeleteObjects");
   }
   absl::StatusOr<v1::AuditPieceResponse> AuditPiece(const std::string& key, uint64_t) override {
     return Down(absl::StrCat("AuditPiece ", key));

@@ -10,8 +10,7 @@
 // vault ID readable without a contract through GetKeyRecord (every claimant). The status
 // codes are the daemon's. What it leaves out: signatures, nonces and
 // timestamps (the identity is trusted), leases (contracts never expire) and
-// the calls SupplierClient does not offer (ListFragments, DeleteFragments,
-// DeleteObjects, AuditFragment, RenewContract).
+// the calls SupplierClient does not offer (AuditFragment, RenewContract).
 //
 // Thread-safety: every method of both classes may be called from several
 // threads at once (one mutex per MemSupplier).
@@ -110,6 +109,8 @@ class MemSupplier {
   absl::StatusOr<std::string> GetObject(std::string_view customer, std::string_view name);
   // Every object whose name starts with `prefix`, in byte order of the name.
   absl::Status DeleteFragment(std::string_view customer, std::string_view key);
+  // Absent names are fine; the usage falls by what they held.
+  absl::Status DeleteObject(std::string_view customer, std::string_view name);
   absl::StatusOr<v1::AuditPieceResponse> AuditPiece(std::string_view customer,
                                                     std::string_view key, uint64_t piece);
   absl::StatusOr<std::vector<v1::FragmentInfo>> ListFragments(std::string_view customer,
@@ -174,6 +175,7 @@ class MemSupplierClient : public SupplierClient {
   absl::StatusOr<std::vector<v1::ObjectInfo>> ListObjects(const std::string& prefix) override;
   absl::StatusOr<std::vector<v1::FragmentInfo>> ListFragments(const std::string& prefix) override;
   absl::Status DeleteFragment(const std::string& key) override;
+  absl::Status DeleteObjects(const std::vector<std::string>& names) override;
   absl::StatusOr<v1::AuditPieceResponse> AuditPiece(const std::string& key,
                                                     uint64_t piece) override;
   absl::StatusOr<v1::GetKeyRecordResponse> GetKeyRecord(std::string_view vault_id) override;

@@ -72,6 +72,23 @@ class SupplierClient {
     return absl::UnimplementedError(absl::StrCat(address(), ": DeleteFragments not offered"));
   }
 
+  // Deletes every fragment in `keys` (any number: sent in batches the
+  // supplier accepts; keys it does not hold are fine). Prune uses it. The
+  // default deletes one at a time.
+  virtual absl::Status DeleteFragments(const std::vector<std::string>& keys) {
+    for (const std::string& key : keys) {
+      absl::Status s = DeleteFragment(key);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  // Deletes the objects in `names` (absent ones are fine); forget and prune
+  // use it. Default Unimplemented.
+  virtual absl::Status DeleteObjects(const std::vector<std::string>& names) {
+    return absl::UnimplementedError(absl::StrCat(address(), ": DeleteObjects not offered"));
+  }
+
   // Piece `piece` of fragment `key` with its Merkle proof (NOT verified
   // here: the caller checks it against the root it keeps). Default
   // Unimplemented.

@@ -191,11 +191,14 @@ void BlockWriter::CommitBlock(const std::shared_ptr<Upload>& up) {
   idle_cv_.notify_all();
 }
 
-absl::StatusOr<std::vector<std::string>> WriteIndexPieces(
-    Repository& repo, const std::string& snapshot_id,
-    std::vector<vault::v1::BlockRecord> records, uint32_t first_piece) {
-  // Pieces under the suppliers' object limit (sealing adds < 64 bytes;
-  // chunk IDs are random, so compression does not shrink a piece much).
+namespace {
+
+// `records` cut into pieces under the suppliers' object limit (sealing adds
+// < 64 bytes; chunk IDs are random, so compression does not shrink a piece
+// much), each with the epoch set. At least one piece if `at_least_one`.
+std::vector<vault::v1::IndexPiece> SplitIntoPieces(Repository& repo,
+                                                   std::vector<vault::v1::BlockRecord> records,
+                                                   uint64_t epoch, bool at_least_one) {
   const size_t kPieceLimit =
       std::max<size_t>(repo.suppliers().max_object_bytes(), 64 << 10) - 4096;
   std::vector<vault::v1::IndexPiece> pieces(1);
@@ -206,11 +209,24 @@ absl::StatusOr<std::vector<std::string>> WriteIndexPieces(
       pieces.emplace_back();
       size = 0;
     }
-    pieces.back().set_version(1);
     *pieces.back().add_blocks() = std::move(rec);
     size += s;
   }
-  if (pieces.back().blocks_size() == 0) pieces.pop_back();
+  if (pieces.back().blocks_size() == 0 && !at_least_one) pieces.pop_back();
+  for (auto& p : pieces) {
+    p.set_version(1);
+    p.set_epoch(epoch);
+  }
+  return pieces;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> WriteIndexPieces(
+    Repository& repo, const std::string& snapshot_id,
+    std::vector<vault::v1::BlockRecord> records, uint32_t first_piece) {
+  std::vector<vault::v1::IndexPiece> pieces =
+      SplitIntoPieces(repo, std::move(records), repo.index_epoch(), false);
   if (first_piece + pieces.size() >= kMaxIndexPieces) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "a snapshot's index would need ", pieces.size(), " pieces (limit ", kMaxIndexPieces, ")"));
@@ -218,6 +234,25 @@ absl::StatusOr<std::vector<std::string>> WriteIndexPieces(
   std::vector<std::string> names;
   for (size_t i = 0; i < pieces.size(); ++i) {
     std::string name = IndexPieceName(snapshot_id, first_piece + static_cast<uint32_t>(i));
+    RETURN_IF_ERROR(repo.PutObject(name, pieces[i].SerializeAsString(), /*cache=*/true));
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
+absl::StatusOr<std::vector<std::string>> WriteIndexBase(
+    Repository& repo, const std::string& prune_id, std::vector<vault::v1::BlockRecord> records,
+    uint64_t epoch) {
+  std::vector<vault::v1::IndexPiece> pieces =
+      SplitIntoPieces(repo, std::move(records), epoch, true);
+  if (pieces.size() >= kMaxIndexPieces) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the index would need ", pieces.size(), " pieces (limit ", kMaxIndexPieces, ")"));
+  }
+  std::vector<std::string> names;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    pieces[i].set_base_pieces(static_cast<uint32_t>(pieces.size()));
+    std::string name = IndexPieceName(prune_id, static_cast<uint32_t>(i));
     RETURN_IF_ERROR(repo.PutObject(name, pieces[i].SerializeAsString(), /*cache=*/true));
     names.push_back(std::move(name));
   }

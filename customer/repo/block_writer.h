@@ -103,9 +103,18 @@ inline constexpr size_t kMaxChunksPerBlock = 8192;
 // index/<id>.<n> for n from first_piece on, each under the suppliers' object
 // limit, also cached). Returns their names in order. A backup calls it
 // several times (checkpoints), each time after the pieces it already wrote.
+// The pieces belong to the index epoch the repository loaded.
 absl::StatusOr<std::vector<std::string>> WriteIndexPieces(
     Repository& repo, const std::string& snapshot_id,
     std::vector<vault::v1::BlockRecord> records, uint32_t first_piece = 0);
+
+// Stores `records` as the base of index epoch `epoch` (docs/FORMAT.md,
+// "Index epochs"): pieces index/<prune_id>.0..count-1, each declaring the
+// count, at least one even for no records. Prune writes the whole index this
+// way; the epoch counts once every piece is stored.
+absl::StatusOr<std::vector<std::string>> WriteIndexBase(
+    Repository& repo, const std::string& prune_id, std::vector<vault::v1::BlockRecord> records,
+    uint64_t epoch);
 
 }  // namespace shardkeep::customer
 

@@ -2,9 +2,11 @@
 
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -192,6 +194,44 @@ absl::StatusOr<std::string> Repository::GetObjectCached(const std::string& name)
   return plaintext;
 }
 
+absl::StatusOr<std::string> Repository::GetObjectFresh(const std::string& name) {
+  std::string plaintext;
+  ASSIGN_OR_RETURN(std::string sealed,
+                   suppliers_->GetObjectAny(name, [&](const std::string& data) -> absl::Status {
+                     auto p = vault_->OpenObject(name, data);
+                     if (!p.ok()) return p.status();
+                     plaintext = std::move(*p);
+                     return absl::OkStatus();
+                   }));
+  return plaintext;
+}
+
+std::vector<int> Repository::DeleteObjects(const std::vector<std::string>& names) {
+  std::vector<int> failed;
+  if (names.empty()) return failed;
+  std::vector<absl::Status> result(n(), absl::OkStatus());
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n(); ++i) {
+    if (suppliers_->IsDown(i)) {
+      result[i] = absl::UnavailableError("down");
+      continue;
+    }
+    threads.emplace_back([this, &result, &names, i] {
+      result[i] = suppliers_->at(i)->DeleteObjects(names);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < n(); ++i) {
+    if (!result[i].ok()) failed.push_back(i);
+  }
+  // The cached copies go too (locks have none).
+  for (const auto& name : names) {
+    auto path = ObjectCachePath(vault_->cache_path(), name);
+    if (path.ok()) unlink(path->c_str());
+  }
+  return failed;
+}
+
 absl::Status Repository::PutObject(const std::string& name, const std::string& plaintext,
                                    bool cache) {
   ASSIGN_OR_RETURN(std::string sealed, vault_->SealObject(name, plaintext));
@@ -207,20 +247,98 @@ absl::Status Repository::LoadIndex() {
   std::map<std::string, uint64_t> listed_by;
   ASSIGN_OR_RETURN(std::vector<std::string> names,
                    ListNames(kIndexPrefix, ObjectKind::kIndexPiece, &listed_by));
-  for (const auto& name : names) {
+  // One pass adds the pieces of the highest epoch seen so far (nearly always
+  // the only one); the epoch to load is known only at the end, when every
+  // base piece has been counted, and a second pass (from the cache) is
+  // needed only if it is another one.
+  struct PieceEpoch {
+    std::string name;
+    uint64_t epoch;
+  };
+  std::vector<PieceEpoch> seen;
+  // (epoch, prune ID) -> declared base count and the base pieces present.
+  std::map<std::pair<uint64_t, std::string>, std::pair<uint32_t, std::set<uint32_t>>> bases;
+  uint64_t adding = 0;
+  index_.Clear();
+  auto parse = [&](const std::string& name, vault::v1::IndexPiece* piece) -> absl::Status {
     auto got = GetListedObject(name, listed_by[name]);
-    if (IsSkippable(got.status())) continue;
-    ASSIGN_OR_RETURN(std::string plain, std::move(got));
-    vault::v1::IndexPiece piece;
-    if (!piece.ParseFromString(plain)) {
+    if (!got.ok()) return got.status();
+    if (!piece->ParseFromString(*got)) {
       return absl::DataLossError(absl::StrCat("index piece ", name, " does not parse"));
     }
+    return absl::OkStatus();
+  };
+  for (const auto& name : names) {
+    vault::v1::IndexPiece piece;
+    absl::Status s = parse(name, &piece);
+    if (IsSkippable(s)) continue;
+    RETURN_IF_ERROR(s);
+    seen.push_back({name, piece.epoch()});
+    if (piece.base_pieces() > 0) {
+      ObjectName parsed;
+      ParseObjectName(name, &parsed);  // ListNames kept only names that parse
+      auto& base = bases[{piece.epoch(), parsed.id}];
+      if (base.first == 0 || base.first == piece.base_pieces()) {
+        base.first = piece.base_pieces();
+        base.second.insert(parsed.piece);
+      }
+    }
+    if (piece.epoch() < adding) continue;
+    if (piece.epoch() > adding) {
+      index_.Clear();
+      adding = piece.epoch();
+    }
     RETURN_IF_ERROR(index_.AddPiece(piece));
+  }
+  uint64_t current = 0;  // epoch 0 (pieces from before epochs) needs no base
+  for (const auto& [key, base] : bases) {
+    const auto& [count, present] = base;
+    if (present.size() == count && *present.rbegin() == count - 1) {
+      current = std::max(current, key.first);
+    }
+  }
+  if (current != adding) {
+    index_.Clear();
+    for (const auto& p : seen) {
+      if (p.epoch != current) continue;
+      vault::v1::IndexPiece piece;
+      absl::Status s = parse(p.name, &piece);
+      if (IsSkippable(s)) continue;
+      RETURN_IF_ERROR(s);
+      RETURN_IF_ERROR(index_.AddPiece(piece));
+    }
+  }
+  index_epoch_ = current;
+  highest_index_epoch_ = current;
+  for (const auto& p : seen) highest_index_epoch_ = std::max(highest_index_epoch_, p.epoch);
+  index_pieces_.clear();
+  stale_index_pieces_.clear();
+  for (auto& p : seen) {
+    (p.epoch == current ? index_pieces_ : stale_index_pieces_).push_back(std::move(p.name));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<vault::v1::Snapshot>> Repository::LoadSnapshots() {
+  // Tombstones first: a record that has one is not even fetched.
+  forgotten_.clear();
+  forgotten_still_listed_.clear();
+  {
+    std::map<std::string, uint64_t> tomb_listed_by;
+    ASSIGN_OR_RETURN(std::vector<std::string> tombs,
+                     ListNames(kForgottenPrefix, ObjectKind::kForgotten, &tomb_listed_by));
+    for (const auto& name : tombs) {
+      auto got = GetListedObject(name, tomb_listed_by[name]);
+      if (IsSkippable(got.status())) continue;
+      ASSIGN_OR_RETURN(std::string plain, std::move(got));
+      vault::v1::Forgotten f;
+      if (!f.ParseFromString(plain) || f.snapshot_id().size() != kNameIdSize ||
+          ForgottenObjectName(f.snapshot_id()) != name) {
+        return absl::DataLossError(absl::StrCat("tombstone ", name, " does not parse"));
+      }
+      forgotten_[f.snapshot_id()] = std::move(f);
+    }
+  }
   // Which positions list each name: rollback detection names the suppliers
   // that leave out what the others list.
   std::map<std::string, uint64_t> listed_by_name;
@@ -233,6 +351,12 @@ absl::StatusOr<std::vector<vault::v1::Snapshot>> Repository::LoadSnapshots() {
   std::vector<vault::v1::Snapshot> out;
   std::map<std::string, uint64_t> listed_by;  // by snapshot ID
   for (const auto& name : names) {
+    ObjectName parsed;
+    ParseObjectName(name, &parsed);  // ListNames kept only names that parse
+    if (forgotten_.count(parsed.id)) {
+      forgotten_still_listed_.push_back(name);
+      continue;
+    }
     auto got = GetListedObject(name, listed_by_name[name]);
     if (IsSkippable(got.status())) continue;
     ASSIGN_OR_RETURN(std::string plain, std::move(got));
@@ -253,7 +377,7 @@ absl::StatusOr<std::vector<vault::v1::Snapshot>> Repository::LoadSnapshots() {
   std::vector<std::string> addresses;
   for (int i = 0; i < n(); ++i) addresses.push_back(suppliers_->address(i));
   vault::v1::SeenState seen = vault_->LoadSeen();
-  history_ = CheckSnapshotHistory(out, listed_by, answered, addresses, seen);
+  history_ = CheckSnapshotHistory(out, listed_by, answered, addresses, seen, forgotten_);
   for (const auto& problem : history_.problems) Warn(problem);
   if (history_.newest_sequence > seen.newest_sequence()) {
     seen.set_newest_sequence(history_.newest_sequence);

@@ -70,20 +70,40 @@ class Repository {
   // any more.
   std::vector<std::string> CheckLeases(int64_t now_ms, int64_t within_ms);
 
-  // Loads every index piece the suppliers list (from the cache when present).
-  // A listed name that is not an index piece name (vault/names.h), or that
-  // no supplier serves a valid copy of, is skipped with a warning naming the
-  // suppliers that listed it.
+  // Loads the index pieces the suppliers list (from the cache when
+  // present): those of the newest complete index epoch (docs/FORMAT.md,
+  // "Index epochs"); pieces of older epochs, and of a prune that did not
+  // finish, are listed in stale_index_pieces() and not loaded. A listed name
+  // that is not an index piece name (vault/names.h), or that no supplier
+  // serves a valid copy of, is skipped with a warning naming the suppliers
+  // that listed it.
   absl::Status LoadIndex();
+  // After LoadIndex: the epoch loaded (what new pieces are written with), the
+  // names of the pieces loaded, and those listed but left out.
+  uint64_t index_epoch() const { return index_epoch_; }
+  // The highest epoch any listed piece has (an unfinished prune's may be
+  // above index_epoch()): a new epoch must be above it.
+  uint64_t highest_index_epoch() const { return highest_index_epoch_; }
+  const std::vector<std::string>& index_pieces() const { return index_pieces_; }
+  const std::vector<std::string>& stale_index_pieces() const { return stale_index_pieces_; }
 
   // Every snapshot record, oldest first. Listed names that do not parse, or
   // that no supplier serves a valid copy of, are skipped with a warning.
+  // Records with a tombstone (object forgotten/<id>, written by `forget`)
+  // are left out: a supplier that was down during forget still lists them.
   // Also checks the history for rollback (snapshot_history.h): each problem
   // is a warning, and history() keeps the result; the newest snapshot seen
   // is remembered in the config dir.
   absl::StatusOr<std::vector<vault::v1::Snapshot>> LoadSnapshots();
   // The last LoadSnapshots' history check.
   const SnapshotHistory& history() const { return history_; }
+  // The last LoadSnapshots' tombstones, by snapshot ID, and the snapshot
+  // record names still listed although tombstoned (forget and prune delete
+  // them again).
+  const std::map<std::string, vault::v1::Forgotten>& forgotten() const { return forgotten_; }
+  const std::vector<std::string>& forgotten_still_listed() const {
+    return forgotten_still_listed_;
+  }
 
   // What reading one snapshot needs (ls, restore): k suppliers answering
   // (CheckSuppliers), the index loaded, and the snapshot `spec` names
@@ -93,6 +113,20 @@ class Repository {
   // `spec` is a full ID, an unambiguous ID prefix (hex), or "latest".
   static absl::StatusOr<vault::v1::Snapshot> FindSnapshot(
       const std::vector<vault::v1::Snapshot>& snapshots, const std::string& spec);
+
+  // The listed names under `prefix` that parse as objects of `kind`; in
+  // `listed_by`, which positions listed each. A supplier whose listing fails
+  // is named in a warning (and marked down by the SupplierSet).
+  absl::StatusOr<std::vector<std::string>> ListNames(const std::string& prefix, ObjectKind kind,
+                                                     std::map<std::string, uint64_t>* listed_by);
+
+  // Object `name` opened, from the first supplier whose copy opens, never
+  // from the cache (locks: live state).
+  absl::StatusOr<std::string> GetObjectFresh(const std::string& name);
+
+  // Deletes the objects at every supplier that is up; the positions where
+  // that failed or that are down (the caller records or retries them).
+  std::vector<int> DeleteObjects(const std::vector<std::string>& names);
 
   // Seals `plaintext` as object `name` and stores it on every supplier up
   // (at least CommitThreshold of them), and in the cache if `cache`.
@@ -123,11 +157,6 @@ class Repository {
  private:
   Repository() = default;
   absl::StatusOr<std::string> GetObjectCached(const std::string& name);
-  // The listed names under `prefix` that parse as objects of `kind`; in
-  // `listed_by`, which positions listed each. A supplier whose listing fails
-  // is named in a warning (and marked down by the SupplierSet).
-  absl::StatusOr<std::vector<std::string>> ListNames(const std::string& prefix, ObjectKind kind,
-                                                     std::map<std::string, uint64_t>* listed_by);
   // The object `name` (listed by the positions in `listed_by_mask`); NotFound
   // with a warning naming those suppliers when no supplier serves a valid
   // copy (a phantom name from a hostile supplier: the caller skips it).
@@ -141,6 +170,10 @@ class Repository {
   VaultIndex index_;
   std::function<void(const std::string&)> warn_;
   SnapshotHistory history_;
+  uint64_t index_epoch_ = 0, highest_index_epoch_ = 0;
+  std::vector<std::string> index_pieces_, stale_index_pieces_;
+  std::map<std::string, vault::v1::Forgotten> forgotten_;
+  std::vector<std::string> forgotten_still_listed_;
 
   std::mutex block_cache_mu_;
   std::list<std::pair<uint32_t, std::shared_ptr<const std::string>>> block_cache_;  // MRU first

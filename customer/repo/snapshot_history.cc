@@ -26,7 +26,8 @@ bool Newer(const vault::v1::Snapshot& a, const vault::v1::Snapshot& b) {
 SnapshotHistory CheckSnapshotHistory(const std::vector<vault::v1::Snapshot>& snapshots,
                                      const std::map<std::string, uint64_t>& listed_by,
                                      uint64_t answered, const std::vector<std::string>& addresses,
-                                     const vault::v1::SeenState& seen) {
+                                     const vault::v1::SeenState& seen,
+                                     const std::map<std::string, vault::v1::Forgotten>& forgotten) {
   SnapshotHistory h;
   const vault::v1::Snapshot* newest = nullptr;
   std::set<std::string> ids;
@@ -38,6 +39,16 @@ SnapshotHistory CheckSnapshotHistory(const std::vector<vault::v1::Snapshot>& sna
     h.newest_sequence = newest->sequence();
     h.newest_id = newest->id();
     h.newest_time_ns = newest->time_ns();
+  }
+  // A forgotten snapshot newer than every record left still numbers the
+  // chain: the next backup follows it.
+  for (const auto& [id, f] : forgotten) {
+    if (f.sequence() > h.newest_sequence ||
+        (f.sequence() == h.newest_sequence && h.newest_id.empty())) {
+      h.newest_sequence = f.sequence();
+      h.newest_id = id;
+      h.newest_time_ns = f.time_ns();
+    }
   }
 
   // (1) Listings that leave out what the others list.
@@ -62,7 +73,8 @@ SnapshotHistory CheckSnapshotHistory(const std::vector<vault::v1::Snapshot>& sna
 
   // (2) Gaps in the chain.
   for (const auto& s : snapshots) {
-    if (!s.predecessor().empty() && ids.count(s.predecessor()) == 0) {
+    if (!s.predecessor().empty() && ids.count(s.predecessor()) == 0 &&
+        forgotten.count(s.predecessor()) == 0) {
       h.problems.push_back(absl::StrCat(
           "snapshot ", Short(s.id()), " (sequence ", s.sequence(), ") follows snapshot ",
           Short(s.predecessor()), ", which no supplier lists: a record is held back by every "
@@ -71,7 +83,8 @@ SnapshotHistory CheckSnapshotHistory(const std::vector<vault::v1::Snapshot>& sna
   }
 
   // (3) Older than what this machine has seen.
-  if (seen.newest_sequence() > h.newest_sequence) {
+  if (seen.newest_sequence() > h.newest_sequence &&
+      forgotten.count(seen.newest_snapshot_id()) == 0) {
     h.problems.push_back(absl::StrCat(
         "this machine has seen snapshot ", Short(seen.newest_snapshot_id()), " (sequence ",
         seen.newest_sequence(), ", ", When(seen.newest_time_ns()),

@@ -31,7 +31,10 @@ struct SnapshotHistory {
 // `snapshots`: the records loaded (any order). `listed_by`: snapshot ID ->
 // bit mask of the positions whose listing named it. `answered`: mask of the
 // positions that answered the listing. `addresses`: by position, for
-// messages. `seen`: what this machine remembers.
+// messages. `seen`: what this machine remembers. `forgotten`: the
+// tombstones (by snapshot ID) of snapshots the owner forgot: they explain a
+// gap or a remembered snapshot that is no longer listed, and their
+// sequences count for the newest.
 //
 // Reports: (1) a supplier that answered but does not list snapshots others
 // list (how many, the newest); (2) a record whose predecessor no supplier
@@ -40,7 +43,8 @@ struct SnapshotHistory {
 SnapshotHistory CheckSnapshotHistory(const std::vector<vault::v1::Snapshot>& snapshots,
                                      const std::map<std::string, uint64_t>& listed_by,
                                      uint64_t answered, const std::vector<std::string>& addresses,
-                                     const vault::v1::SeenState& seen);
+                                     const vault::v1::SeenState& seen,
+                                     const std::map<std::string, vault::v1::Forgotten>& forgotten = {});
 
 }  // namespace shardkeep::customer
 

@@ -59,6 +59,32 @@ absl::Status VaultIndex::AddBlock(vault::v1::BlockRecord record) {
   return absl::OkStatus();
 }
 
+void VaultIndex::Clear() {
+  std::lock_guard<std::mutex> lock(mu_);
+  blocks_.clear();
+  block_numbers_.clear();
+  chunks_.clear();
+  reserved_.clear();
+}
+
+std::vector<std::vector<vault::v1::BlockChunk>> VaultIndex::ChunksByBlock() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::vector<vault::v1::BlockChunk>> out(blocks_.size());
+  for (const auto& [key, loc] : chunks_) {
+    vault::v1::BlockChunk c;
+    c.set_id(key.str());
+    c.set_offset(loc.offset);
+    c.set_length(loc.length);
+    c.set_raw_length(loc.raw_length);
+    c.set_compressed(loc.compressed);
+    out[loc.block].push_back(std::move(c));
+  }
+  for (auto& v : out) {
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.offset() < b.offset(); });
+  }
+  return out;
+}
+
 bool VaultIndex::Find(std::string_view chunk_id, ChunkLocation* loc) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = chunks_.find(ChunkKey::From(chunk_id));

@@ -64,6 +64,12 @@ class VaultIndex {
   absl::Status AddPiece(const vault::v1::IndexPiece& piece);
   // Adds one committed block (its chunks become findable).
   absl::Status AddBlock(vault::v1::BlockRecord record);
+  // Forgets everything (LoadIndex starting over on another epoch).
+  void Clear();
+
+  // Every block's chunks whose location (the first one, as Find answers) is
+  // in that block, by block number: what a rewritten index records.
+  std::vector<std::vector<vault::v1::BlockChunk>> ChunksByBlock() const;
 
   // The chunk's location, or false if the vault does not hold it.
   bool Find(std::string_view chunk_id, ChunkLocation* loc) const;

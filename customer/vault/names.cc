@@ -51,6 +51,16 @@ std::string IndexPieceName(std::string_view snapshot_id, uint32_t piece) {
   return absl::StrCat(kIndexPrefix, crypto::ToHex(snapshot_id), ".", piece);
 }
 
+std::string ForgottenObjectName(std::string_view snapshot_id) {
+  assert(snapshot_id.size() == kNameIdSize);
+  return absl::StrCat(kForgottenPrefix, crypto::ToHex(snapshot_id));
+}
+
+std::string LockObjectName(std::string_view lock_id) {
+  assert(lock_id.size() == kNameIdSize);
+  return absl::StrCat(kLockPrefix, crypto::ToHex(lock_id));
+}
+
 std::string FragmentKey(std::string_view block_id, int position) {
   assert(position >= 0 && position < kMaxPositions);
   return absl::StrCat(crypto::ToHex(block_id), ".", position);
@@ -65,6 +75,12 @@ bool ParseObjectName(std::string_view name, ObjectName* out) {
   } else if (name.substr(0, sizeof(kSnapshotPrefix) - 1) == kSnapshotPrefix) {
     n.kind = ObjectKind::kSnapshot;
     if (!ParseId(name.substr(sizeof(kSnapshotPrefix) - 1), &n.id)) return false;
+  } else if (name.substr(0, sizeof(kForgottenPrefix) - 1) == kForgottenPrefix) {
+    n.kind = ObjectKind::kForgotten;
+    if (!ParseId(name.substr(sizeof(kForgottenPrefix) - 1), &n.id)) return false;
+  } else if (name.substr(0, sizeof(kLockPrefix) - 1) == kLockPrefix) {
+    n.kind = ObjectKind::kLock;
+    if (!ParseId(name.substr(sizeof(kLockPrefix) - 1), &n.id)) return false;
   } else if (name.substr(0, sizeof(kIndexPrefix) - 1) == kIndexPrefix) {
     n.kind = ObjectKind::kIndexPiece;
     if (!ParseIdDotNumber(name.substr(sizeof(kIndexPrefix) - 1), kMaxIndexPieces, &n.id,
@@ -91,20 +107,25 @@ absl::StatusOr<std::string> ObjectCachePath(std::string_view vault_cache_dir,
                                             std::string_view name) {
   ObjectName parsed;
   if (!ParseObjectName(name, &parsed) ||
-      (parsed.kind != ObjectKind::kSnapshot && parsed.kind != ObjectKind::kIndexPiece)) {
+      (parsed.kind != ObjectKind::kSnapshot && parsed.kind != ObjectKind::kIndexPiece &&
+       parsed.kind != ObjectKind::kForgotten)) {
     return absl::InvalidArgumentError(
         absl::StrCat("object name \"", PrintableName(name), "\" has no cache file"));
   }
   // Rebuilt from the parsed parts, not copied from the input.
-  std::string canonical = parsed.kind == ObjectKind::kSnapshot
-                              ? SnapshotObjectName(parsed.id)
-                              : IndexPieceName(parsed.id, parsed.piece);
+  std::string canonical = parsed.kind == ObjectKind::kSnapshot    ? SnapshotObjectName(parsed.id)
+                          : parsed.kind == ObjectKind::kForgotten ? ForgottenObjectName(parsed.id)
+                                                                  : IndexPieceName(parsed.id, parsed.piece);
   return std::string(vault_cache_dir) + "/" + canonical;
 }
 
 std::string TreeBlockCachePath(std::string_view vault_cache_dir, std::string_view block_id) {
   assert(block_id.size() == kNameIdSize);
   return std::string(vault_cache_dir) + "/blocks/" + crypto::ToHex(block_id);
+}
+
+std::string PendingDeletesPath(std::string_view vault_cache_dir) {
+  return std::string(vault_cache_dir) + "/pending-deletes";
 }
 
 std::string PrintableName(std::string_view name) {

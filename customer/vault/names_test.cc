@@ -15,6 +15,8 @@ TEST(NamesTest, BuildsEveryName) {
   EXPECT_EQ(IndexPieceName(kId, 0), "index/" + kHex + ".0");
   EXPECT_EQ(IndexPieceName(kId, 12), "index/" + kHex + ".12");
   EXPECT_EQ(FragmentKey(kId, 63), kHex + ".63");
+  EXPECT_EQ(ForgottenObjectName(kId), "forgotten/" + kHex);
+  EXPECT_EQ(LockObjectName(kId), "locks/" + kHex);
   EXPECT_EQ(std::string(kKeysObject), "keys");
   EXPECT_EQ(TreeBlockCachePath("/c/v", kId), "/c/v/blocks/" + kHex);
 }
@@ -28,6 +30,12 @@ TEST(NamesTest, ParsesWhatItBuilds) {
   EXPECT_EQ(n.kind, ObjectKind::kIndexPiece);
   EXPECT_EQ(n.id, kId);
   EXPECT_EQ(n.piece, 999999u);
+  ASSERT_TRUE(ParseObjectName(ForgottenObjectName(kId), &n));
+  EXPECT_EQ(n.kind, ObjectKind::kForgotten);
+  EXPECT_EQ(n.id, kId);
+  ASSERT_TRUE(ParseObjectName(LockObjectName(kId), &n));
+  EXPECT_EQ(n.kind, ObjectKind::kLock);
+  EXPECT_EQ(n.id, kId);
   ASSERT_TRUE(ParseObjectName("config", &n));
   EXPECT_EQ(n.kind, ObjectKind::kConfig);
   ASSERT_TRUE(ParseObjectName("keys", &n));
@@ -58,6 +66,10 @@ TEST(NamesTest, RefusesEverythingElse) {
       "index/" + kHex + ".99999999999999999999",      // overflow
       "index/" + kHex + ".1/../../x",                 //
       std::string("snapshots/") + '\0' + kHex,        //
+      "forgotten/" + kHex.substr(1),                  //
+      "forgotten/" + kHex + "/../x",                  //
+      "locks/" + std::string(32, 'G'),                //
+      "locks/" + kHex + ".0",                         //
       "config/",                                      //
       "Config",                                       //
       "keys\n",                                       //
@@ -82,6 +94,11 @@ TEST(NamesTest, CachePathsOnlyForParsedNames) {
   // The config and the key record are not cached under the cache dir.
   EXPECT_FALSE(ObjectCachePath("/cache/v", "config").ok());
   EXPECT_FALSE(ObjectCachePath("/cache/v", "keys").ok());
+  // Locks are live state, never cached.
+  EXPECT_FALSE(ObjectCachePath("/cache/v", LockObjectName(kId)).ok());
+  p = ObjectCachePath("/cache/v", ForgottenObjectName(kId));
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(*p, "/cache/v/forgotten/" + kHex);
 }
 
 TEST(NamesTest, PrintableNameEscapesAndBounds) {

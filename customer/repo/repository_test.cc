@@ -57,9 +57,9 @@ TEST(RepositoryTest, ListedNamesThatDoNotParseAreSkippedWithAWarning) {
     for (const auto& w : warnings) named |= w.find(PrintableName(name)) != std::string::npos;
     EXPECT_TRUE(named) << "no warning names " << PrintableName(name);
   }
-  // The fault adds them to both listings (index/ and snapshots/): each
-  // listing reports each bad name once.
-  EXPECT_EQ(warnings.size(), 2 * hostile.size());
+  // The fault adds them to all three listings (index/, forgotten/ and
+  // snapshots/): each listing reports each bad name once.
+  EXPECT_EQ(warnings.size(), 3 * hostile.size());
   EXPECT_FALSE(std::filesystem::exists("/tmp/owned"));
   // The cache holds only names of the exact patterns.
   const std::regex ok("^(snapshots/[0-9a-f]{32}|index/[0-9a-f]{32}\\.(0|[1-9][0-9]*)|"
@@ -101,9 +101,10 @@ TEST(RepositoryTest, PhantomNamesAreSkippedNamingTheSupplier) {
   ASSERT_TRUE(snaps.ok()) << snaps.status();
   ASSERT_EQ(snaps->size(), 1u);
   EXPECT_EQ(snaps->front().id(), snap_id);
-  // The fault adds both names to both listings: in each, the name of the
-  // other kind does not fit, and the one that fits cannot be served.
-  ASSERT_EQ(warnings.size(), 4u);
+  // The fault adds both names to all three listings (index/, forgotten/,
+  // snapshots/): in each, a name of another kind does not fit, and the one
+  // that fits cannot be served.
+  ASSERT_EQ(warnings.size(), 6u);
   for (const std::string& name : {phantom_index, phantom_snap}) {
     bool named = false;
     for (const auto& w : warnings) {
@@ -140,7 +141,9 @@ TEST(RepositoryTest, FailingListingIsNamedAndTheOthersServe) {
   EXPECT_TRUE((*repo)->suppliers().IsDown(0));
   bool named = false;
   for (const auto& w : warnings) {
-    named |= w.find("supplier " + (*vault)->address(0) + ": listing snapshots/ failed") !=
+    // The first listing of LoadSnapshots (tombstones, forgotten/) is the one
+    // that fails and names it.
+    named |= w.find("supplier " + (*vault)->address(0) + ": listing forgotten/ failed") !=
              std::string::npos;
   }
   EXPECT_TRUE(named);

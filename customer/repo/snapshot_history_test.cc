@@ -71,6 +71,35 @@ TEST(SnapshotHistory, GapAndRememberedNewerAreReported) {
   EXPECT_EQ(h.newest_id, std::string(16, 'd'));
 }
 
+// The same gap and remembered snapshot, but the owner forgot them: the
+// tombstones explain both, and the next snapshot still numbers after them.
+TEST(SnapshotHistory, TombstonesExplainGapsAndForgottenNewest) {
+  std::vector<vault::v1::Snapshot> snaps = {Snap('a', 1, 0, 10), Snap('c', 3, 'b', 30)};
+  std::map<std::string, uint64_t> listed = {{std::string(16, 'a'), 0xf},
+                                            {std::string(16, 'c'), 0xf}};
+  vault::v1::SeenState seen;
+  seen.set_newest_sequence(4);
+  seen.set_newest_snapshot_id(std::string(16, 'd'));
+  seen.set_newest_time_ns(40);
+  std::map<std::string, vault::v1::Forgotten> forgotten;
+  for (auto [id, seq] : {std::pair<char, uint64_t>{'b', 2}, {'d', 4}}) {
+    vault::v1::Forgotten f;
+    f.set_snapshot_id(std::string(16, id));
+    f.set_sequence(seq);
+    f.set_time_ns(seq * 10);
+    forgotten[f.snapshot_id()] = f;
+  }
+  SnapshotHistory h = CheckSnapshotHistory(snaps, listed, 0xf, kAddresses, seen, forgotten);
+  EXPECT_TRUE(h.problems.empty()) << Joined(h);
+  EXPECT_EQ(h.newest_sequence, 4u);
+  EXPECT_EQ(h.newest_id, std::string(16, 'd'));
+  // Without the tombstone of 'b', the gap is reported again.
+  forgotten.erase(std::string(16, 'b'));
+  h = CheckSnapshotHistory(snaps, listed, 0xf, kAddresses, seen, forgotten);
+  ASSERT_EQ(h.problems.size(), 1u) << Joined(h);
+  EXPECT_NE(Joined(h).find("which no supplier lists"), std::string::npos);
+}
+
 TEST(SnapshotHistory, OldRecordsWithoutSequenceAndConcurrentBackupsAreQuiet) {
   // Records older than 0.2 (sequence 0), then two backups started at once
   // from two machines (same predecessor, same sequence).

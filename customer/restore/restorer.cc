@@ -28,10 +28,23 @@ using vault::v1::TreeNode;
 
 std::string PathString(const Path& p) { return "/" + absl::StrJoin(p, "/"); }
 
+// The plan is run in windows, so memory does not grow with the snapshot
+// (issue 10: restore used to plan every file before fetching any block): the
+// walk stops planning once a window holds this many files or blocks, the
+// window's blocks are fetched and its files written, and the walk goes on.
+// A block that files of two windows need is fetched again, unless it is one
+// of the last blocks of the window before (kept decoded: the backup packed
+// files in walk order, so that is where a window boundary cuts).
+constexpr size_t kWindowFiles = 16384;
+constexpr size_t kWindowBlocks = 64;
+constexpr size_t kCarriedBlocks = 2;
+
 // A file whose contents come from blocks.
 struct FileJob {
   Path path;
   fs::Node node;
+  std::pair<uint64_t, uint64_t> inode_key;  // (dev, inode) when linked
+  bool linked = false;
   std::atomic<int> pending{0};
   std::mutex mu;
   std::unique_ptr<fs::FileWriter> writer;
@@ -122,7 +135,10 @@ class Restorer {
   void ReportSuppliers(RestoreResult* r);
   static constexpr size_t kLostShown = 20;
   void BlockWorker();
-  absl::Status RestoreBlock(uint32_t block, const std::vector<Target>& targets);
+  absl::Status RestoreBlock(size_t index, uint32_t block, const std::vector<Target>& targets);
+  // Fetches and writes what the window planned, then forgets it (hard-linked
+  // files that finished are remembered by inode for later links).
+  void RunWindow();
 
   Repository& repo_;
   const RestoreOptions& opts_;
@@ -135,8 +151,15 @@ class Restorer {
   std::vector<std::pair<Path, fs::Node>> dirs_;
   std::unordered_map<uint32_t, size_t> block_slot_;
   std::vector<std::pair<uint32_t, std::vector<Target>>> blocks_;  // plan order
-  std::map<std::pair<uint64_t, uint64_t>, FileJob*> inodes_;      // (dev, inode) -> first
-  std::map<std::pair<uint64_t, uint64_t>, Path> empty_inodes_;    // complete already
+  // Hard links: (dev, inode) -> the window's job for it, or the path of a
+  // file restored in an earlier window (or empty), or failed there.
+  std::map<std::pair<uint64_t, uint64_t>, FileJob*> inodes_;
+  std::map<std::pair<uint64_t, uint64_t>, Path> complete_inodes_;
+  std::set<std::pair<uint64_t, uint64_t>> failed_inodes_;
+  std::vector<uint32_t> blocks_restored_;  // every data block fetched (for the margin)
+  // Decoded blocks carried from one window to the next (see kCarriedBlocks).
+  std::mutex carry_mu_;
+  std::map<uint32_t, std::shared_ptr<const std::string>> carry_, carry_next_;
 
   std::atomic<size_t> next_block_{0};
   std::atomic<uint64_t> result_errors_{0}, result_warnings_{0};
@@ -213,14 +236,19 @@ void Restorer::PlanFile(const TreeNode& tn, Path path) {
       it->second->links.push_back(std::move(path));
       return;
     }
-    auto e = empty_inodes_.find(inode_key);
-    if (e != empty_inodes_.end()) {
+    auto e = complete_inodes_.find(inode_key);
+    if (e != complete_inodes_.end()) {
       absl::Status s = target_->MakeHardlink(path, e->second);
       if (!s.ok()) {
         Error(std::string(s.message()));
       } else {
         hardlinks_++;
       }
+      return;
+    }
+    if (failed_inodes_.count(inode_key)) {
+      Error(absl::StrCat("cannot restore ", target_->Describe(path),
+                         ": the file it is a hard link of was not restored"));
       return;
     }
   }
@@ -238,12 +266,14 @@ void Restorer::PlanFile(const TreeNode& tn, Path path) {
     files_++;
     progress_.files++;
     progress_.bytes += tn.size();
-    if (linked) empty_inodes_.emplace(inode_key, std::move(path));
+    if (linked) complete_inodes_.emplace(inode_key, std::move(path));
     return;
   }
   auto job = std::make_unique<FileJob>();
   job->path = std::move(path);
   job->node = std::move(node);
+  job->inode_key = inode_key;
+  job->linked = linked;
   std::vector<Target> targets;
   for (const auto& c : tn.content()) {
     ChunkLocation loc;
@@ -273,6 +303,35 @@ void Restorer::PlanFile(const TreeNode& tn, Path path) {
   job->pending = static_cast<int>(targets.size());
   if (linked) inodes_.emplace(inode_key, job.get());
   jobs_.push_back(std::move(job));
+  if (jobs_.size() >= kWindowFiles || blocks_.size() >= kWindowBlocks) RunWindow();
+}
+
+void Restorer::RunWindow() {
+  if (!blocks_.empty()) {
+    next_block_ = 0;
+    std::vector<std::thread> workers;
+    int nworkers = std::max(1, std::min<int>(opts_.block_workers, blocks_.size()));
+    for (int i = 0; i < nworkers; ++i) workers.emplace_back([this] { BlockWorker(); });
+    for (auto& w : workers) w.join();
+    for (const auto& b : blocks_) blocks_restored_.push_back(b.first);
+  }
+  {
+    std::lock_guard<std::mutex> lock(carry_mu_);
+    carry_ = std::move(carry_next_);
+    carry_next_.clear();
+  }
+  for (const auto& job : jobs_) {
+    if (!job->linked) continue;
+    if (job->failed) {
+      failed_inodes_.insert(job->inode_key);
+    } else {
+      complete_inodes_.emplace(job->inode_key, job->path);
+    }
+  }
+  inodes_.clear();
+  jobs_.clear();
+  blocks_.clear();
+  block_slot_.clear();
 }
 
 void Restorer::FinishFile(FileJob* job) {
@@ -301,8 +360,23 @@ void Restorer::FinishFile(FileJob* job) {
   }
 }
 
-absl::Status Restorer::RestoreBlock(uint32_t block, const std::vector<Target>& targets) {
-  ASSIGN_OR_RETURN(std::string plain, repo_.LoadBlock(block));
+absl::Status Restorer::RestoreBlock(size_t index, uint32_t block,
+                                   const std::vector<Target>& targets) {
+  std::shared_ptr<const std::string> plain_ptr;
+  {
+    std::lock_guard<std::mutex> lock(carry_mu_);
+    auto it = carry_.find(block);
+    if (it != carry_.end()) plain_ptr = it->second;
+  }
+  if (plain_ptr == nullptr) {
+    ASSIGN_OR_RETURN(std::string p, repo_.LoadBlock(block));
+    plain_ptr = std::make_shared<const std::string>(std::move(p));
+  }
+  const std::string& plain = *plain_ptr;
+  if (index + kCarriedBlocks >= blocks_.size()) {
+    std::lock_guard<std::mutex> lock(carry_mu_);
+    carry_next_[block] = plain_ptr;
+  }
   std::string data;
   for (const Target& t : targets) {
     FileJob* job = t.job;
@@ -348,7 +422,7 @@ void Restorer::BlockWorker() {
     size_t i = next_block_.fetch_add(1);
     if (i >= blocks_.size()) return;
     const auto& [block, targets] = blocks_[i];
-    absl::Status s = RestoreBlock(block, targets);
+    absl::Status s = RestoreBlock(i, block, targets);
     if (!s.ok()) {
       // Every file that needed this block is lost. How each supplier failed
       // is summed up once at the end (ReportSuppliers), not per block.
@@ -398,11 +472,7 @@ absl::StatusOr<RestoreResult> Restorer::Run(const vault::v1::Snapshot& snap) {
       }));
   ReportIncludesNotFound();
   progress_.totals_known = true;
-
-  std::vector<std::thread> workers;
-  int nworkers = std::max(1, std::min<int>(opts_.block_workers, blocks_.size()));
-  for (int i = 0; i < nworkers; ++i) workers.emplace_back([this] { BlockWorker(); });
-  for (auto& w : workers) w.join();
+  RunWindow();  // what the walk planned since the last window
 
   // Directories last, deepest first, so their mtimes are not disturbed.
   std::stable_sort(dirs_.begin(), dirs_.end(),
@@ -462,7 +532,7 @@ void Restorer::ReportSuppliers(RestoreResult* r) {
     if (down || t.unreachable > 0 || t.corrupt > 0 || t.other > 0) lost_positions |= 1ULL << i;
   }
   r->full_margin = n - k;
-  for (const auto& [block, targets] : blocks_) {
+  for (uint32_t block : blocks_restored_) {
     const auto& rec = repo_.index().block(block);
     int good = 0;
     for (int i = 0; i < n; ++i) {

@@ -28,15 +28,7 @@ using vault::v1::TreeNode;
 
 std::string PathString(const Path& p) { return "/" + absl::StrJoin(p, "/"); }
 
-// The plan is run in windows, so memory does not grow with the snapshot
-// (issue 10: restore used to plan every file before fetching any block): the
-// walk stops planning once a window holds this many files or blocks, the
-// window's blocks are fetched and its files written, and the walk goes on.
-// A block that files of two windows need is fetched again, unless it is one
-// of the last blocks of the window before (kept decoded: the backup packed
-// files in walk order, so that is where a window boundary cuts).
-constexpr size_t kWindowFiles = 16384;
-constexpr size_t kWindowBlocks = 64;
+// Decoded blocks kept from one window to the next (RestoreOptions, windows).
 constexpr size_t kCarriedBlocks = 2;
 
 // A file whose contents come from blocks.
@@ -303,7 +295,7 @@ void Restorer::PlanFile(const TreeNode& tn, Path path) {
   job->pending = static_cast<int>(targets.size());
   if (linked) inodes_.emplace(inode_key, job.get());
   jobs_.push_back(std::move(job));
-  if (jobs_.size() >= kWindowFiles || blocks_.size() >= kWindowBlocks) RunWindow();
+  if (jobs_.size() >= opts_.window_files || blocks_.size() >= opts_.window_blocks) RunWindow();
 }
 
 void Restorer::RunWindow() {

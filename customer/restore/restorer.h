@@ -38,6 +38,15 @@ struct RestoreOptions {
   // created (with their metadata).
   std::vector<std::string> includes;
   int block_workers = 4;
+  // The plan runs in windows, so memory does not grow with the snapshot (it
+  // used to plan every file before fetching any block): the walk stops
+  // planning once a window holds this many files or blocks, the window's
+  // blocks are fetched and its files written, and the walk goes on. A block
+  // that files of two windows need is fetched again, unless it is one of the
+  // last two of the window before (kept decoded: backups pack files in walk
+  // order, so that is where a window boundary cuts).
+  size_t window_files = 16384;
+  size_t window_blocks = 64;
 };
 
 struct RestoreResult {

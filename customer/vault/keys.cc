@@ -59,10 +59,10 @@ uint32_t CalibrateKdfPasses(const KdfParams& params, int target_ms) {
   const double ms = std::chrono::duration<double, std::milli>(
                         std::chrono::steady_clock::now() - start)
                         .count();
-  if (!kek.ok() || ms <= 0) return 1;
+  if (!kek.ok() || ms <= 0) return 3;
   // One pass costs about `ms`; a derivation of t passes about t x ms.
   const double passes = target_ms / ms;
-  return static_cast<uint32_t>(std::clamp(passes + 0.5, 1.0, 10.0));
+  return static_cast<uint32_t>(std::clamp(passes + 0.5, 3.0, 10.0));
 }
 
 absl::Status CheckKdfBounds(const vault::v1::KeyRecord& r) {

@@ -29,6 +29,8 @@
 
 namespace shardkeep::customer {
 
+class QuotaBudget;  // customer/repo/quota_budget.h
+
 struct BackupOptions {
   std::vector<std::string> paths;  // absolute or relative; stored absolute
   std::vector<std::string> excludes;
@@ -53,6 +55,10 @@ struct BackupOptions {
   // reading, lets the blocks in flight finish, records every committed block
   // and returns kInterrupted. Empty: never.
   std::function<bool()> interrupted;
+  // If set, each block is charged to it before upload; the backup stops
+  // (kQuotaExceeded) before a block some supplier's quota cannot hold.
+  // BackupPaths sets it from the contracts; null: the suppliers alone refuse.
+  QuotaBudget* quota = nullptr;
 };
 
 struct BackupResult {

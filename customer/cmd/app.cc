@@ -41,7 +41,8 @@ const std::vector<CommandSpec>& CommandTable() {
       {"maintain", "the nightly job: leases, a sampled check with audits, repair", SetupMaintain},
       {"suppliers", "the vault's suppliers", nullptr,
        {{"list", "suppliers, contracts, last audit, health", SetupSuppliersList},
-        {"replace", "fire one supplier, hire another for its position", SetupSuppliersReplace}}},
+        {"replace", "fire one supplier, hire another for its position", SetupSuppliersReplace},
+        {"resize", "a new quota at every supplier (--needed SIZE)", SetupSuppliersResize}}},
       {"version", "print the version", SetupVersion},
   };
   return *table;

@@ -78,6 +78,7 @@ CommandAction SetupKeyExport(CLI::App& command);
 CommandAction SetupDiff(CLI::App& command);
 CommandAction SetupFind(CLI::App& command);
 CommandAction SetupStats(CLI::App& command);
+CommandAction SetupSuppliersResize(CLI::App& command);
 
 // Adds the paragraphs of a command's help: `intro` after the usage line
 // (what the command does), `notes` after the options (details, examples).

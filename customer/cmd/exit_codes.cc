@@ -14,6 +14,8 @@ const char kExitCodesHelp[] =
     "  10  no vault in the config dir (run `shardkeep init`)\n"
     "  12  wrong passphrase\n"
     "  13  suppliers unreachable (too few answered)\n"
+    "  14  quota: backup stopped before a block a supplier's quota cannot hold\n"
+    "      (run `suppliers resize` or `forget --prune`)\n"
     "  130 interrupted (Ctrl-C, SIGTERM): a backup keeps what it stored for the next one\n";
 
 ExitCode ExitCodeOf(const absl::Status& status) {
@@ -29,6 +31,8 @@ ExitCode ExitCodeOf(const absl::Status& status) {
       return kSuppliersUnreachable;
     case ErrorKind::kInterrupted:
       return kInterrupted;
+    case ErrorKind::kQuotaExceeded:
+      return kQuotaExceeded;
     case ErrorKind::kOther:
       break;
   }

@@ -28,6 +28,7 @@ BlockWriter::BlockWriter(Repository& repo, Options options,
                          std::function<void(const absl::Status&)> on_error)
     : repo_(repo),
       block_size_(repo.config().block_size()),
+      quota_(options.quota),
       on_warning_(std::move(on_warning)),
       on_error_(std::move(on_error)),
       in_flight_(std::max(1, options.blocks_in_flight)) {}
@@ -116,6 +117,16 @@ void BlockWriter::SealAndUpload(std::unique_ptr<BlockBuilder> b) {
     rec.add_fragment_sha256(shas.back());
     // Lets `check` audit the supplier for one piece without downloading all.
     rec.add_fragment_merkle_root(merkle::Root(f, protocol::kAuditPieceBytes));
+  }
+  if (quota_ != nullptr) {
+    // Before any byte goes out: a block that cannot fit everywhere is not
+    // half-stored. Positions marked down get no fragment, so no charge.
+    uint64_t down = 0;
+    for (int i = 0; i < repo_.n() && i < 64; ++i) {
+      if (repo_.suppliers().IsDown(i)) down |= uint64_t{1} << i;
+    }
+    absl::Status s = quota_->Charge(rec.fragment_size(), rec.chunks_size(), down);
+    if (!s.ok()) return Fail(s);
   }
   if (rec.kind() == vault::v1::BLOCK_KIND_TREE) up->sealed = std::move(*sealed);
   up->remaining = repo_.n();

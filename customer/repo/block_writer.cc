@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/crypto.h"
+#include "common/error_kind.h"
 #include "common/merkle.h"
 #include "proto/limits.h"
 #include "customer/net/supplier_set.h"
@@ -21,7 +22,24 @@ struct BlockWriter::Upload {
   int remaining = 0;  // positions not yet answered; guarded by mu
   uint64_t mask = 0;  // positions that stored their fragment; guarded by mu
   std::vector<std::string> errors;  // guarded by mu
+  std::vector<std::string> full;    // RESOURCE_EXHAUSTED answers; guarded by mu
 };
+
+namespace {
+
+// A supplier refused a fragment for its quota (the budget did not know, e.g.
+// another machine filled it): the writer stops rather than go on degraded,
+// which would quietly lose redundancy on every following block.
+absl::Status QuotaFull(const std::vector<std::string>& answers) {
+  return WithKind(
+      absl::ResourceExhaustedError(absl::StrCat(
+          "a supplier's quota is full: ", absl::StrJoin(answers, "; "),
+          "; nothing more is uploaded. Grow the quota with `shardkeep suppliers resize --needed "
+          "SIZE`, or free space with `shardkeep forget --keep-... --prune`, then back up again")),
+      ErrorKind::kQuotaExceeded);
+}
+
+}  // namespace
 
 BlockWriter::BlockWriter(Repository& repo, Options options,
                          std::function<void(const std::string&)> on_warning,
@@ -149,6 +167,7 @@ void BlockWriter::OnFragmentDone(const std::shared_ptr<Upload>& up, int pos,
       up->mask |= uint64_t{1} << pos;
     } else {
       up->errors.push_back(std::string(s.message()));
+      if (absl::IsResourceExhausted(s)) up->full.push_back(std::string(s.message()));
     }
     last = --up->remaining == 0;
   }
@@ -189,6 +208,10 @@ void BlockWriter::CommitBlock(const std::shared_ptr<Upload>& up) {
       std::lock_guard<std::mutex> lock(mu_);
       committed_.push_back(std::move(rec));
     }
+    // Committed (degraded if need be, and recorded): the next block stops.
+    if (!up->full.empty()) Fail(QuotaFull(up->full));
+  } else if (!up->full.empty()) {
+    Fail(QuotaFull(up->full));
   } else {
     Fail(absl::UnavailableError(absl::StrCat("a block could be stored on only ", stored, " of ", n,
                                              " suppliers (", need,

@@ -14,6 +14,10 @@
 // than the commit rule needs, or the index refuses it) makes the writer
 // failed: `on_error` is called once with the error (so the caller can stop
 // feeding it), and Add, Flush and Wait return that error from then on.
+// A supplier refusing a fragment for its quota (RESOURCE_EXHAUSTED) also
+// fails the writer, with ErrorKind::kQuotaExceeded, even when the block
+// itself could commit degraded (it does, and is recorded): going on would
+// lose redundancy on every later block. Options::quota stops it earlier.
 #ifndef SHARDKEEP_CUSTOMER_REPO_BLOCK_WRITER_H_
 #define SHARDKEEP_CUSTOMER_REPO_BLOCK_WRITER_H_
 

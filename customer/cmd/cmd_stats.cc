@@ -82,11 +82,15 @@ void PrintStats(const VaultStats& s, FILE* out) {
               u.error.c_str());
       continue;
     }
-    std::string pct =
-        u.quota_bytes == 0 ? "-" : absl::StrCat(u.used_bytes * 100 / u.quota_bytes, "%");
+    // In doubles: the supplier's numbers could wrap an integer product.
+    char pct[32] = "-";
+    if (u.quota_bytes > 0) {
+      snprintf(pct, sizeof pct, "%.0f%%",
+               100.0 * static_cast<double>(u.used_bytes) / static_cast<double>(u.quota_bytes));
+    }
     fprintf(out, "%-3d  %-21s  %10s  %10s  %5s  %10s  %llu\n", u.position, u.address.c_str(),
-            FormatByteSize(u.used_bytes).c_str(), FormatByteSize(u.quota_bytes).c_str(),
-            pct.c_str(), FormatByteSize(u.indexed_bytes).c_str(), (unsigned long long)u.fragments);
+            FormatByteSize(u.used_bytes).c_str(), FormatByteSize(u.quota_bytes).c_str(), pct,
+            FormatByteSize(u.indexed_bytes).c_str(), (unsigned long long)u.fragments);
   }
 }
 

@@ -49,9 +49,16 @@ absl::Status QuotaBudget::Charge(uint64_t fragment_bytes, size_t chunks, uint64_
   for (size_t i = 0; i < positions_.size(); ++i) {
     const Position& p = positions_[i];
     if (!p.known || (i < 64 && (skip_mask >> i & 1))) continue;
-    const uint64_t after = p.used_bytes + charged_[i] + cost + kReserveBytes;
-    if (after <= p.quota_bytes) continue;
-    const uint64_t suggest = std::max<uint64_t>(needed_bytes_ * 2, p.quota_bytes * k_ * 2);
+    // Quota and usage are the supplier's word: compared without sums that
+    // a huge value could wrap (this backup's charges stay far below 2^63).
+    const uint64_t room = p.quota_bytes > p.used_bytes ? p.quota_bytes - p.used_bytes : 0;
+    if (charged_[i] + cost + kReserveBytes <= room) continue;
+    // Twice the vault's size now (the larger of --needed and this quota
+    // times k), bounded so that a supplier's absurd quota cannot wrap it.
+    constexpr uint64_t kCap = uint64_t{1} << 50;
+    const uint64_t vault_size = std::max(std::min(needed_bytes_, kCap),
+                                         std::min(p.quota_bytes, kCap) * static_cast<uint64_t>(k_));
+    const uint64_t suggest = std::min(vault_size * 2, kCap);
     return WithKind(
         absl::ResourceExhaustedError(absl::StrCat(
             "supplier ", p.address, " (position ", i, ") has no room for the next block: quota ",

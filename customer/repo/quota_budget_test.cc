@@ -49,6 +49,17 @@ TEST(QuotaBudget, DownAndUnknownPositionsAreNotLimited) {
   EXPECT_GT(b.charged(2), 0u);
 }
 
+TEST(QuotaBudget, HostileNumbersDoNotWrap) {
+  // Usage above the quota, and a quota near 2^64: neither fits a block by
+  // wrapping around, and the message stays sane.
+  QuotaBudget over({Pos("a:1", 1 << 20, ~uint64_t{0})}, 0, 2);
+  EXPECT_FALSE(over.Charge(4096, 1).ok());
+  QuotaBudget huge({Pos("a:1", ~uint64_t{0}, ~uint64_t{0} - 1000)}, 0, 2);
+  absl::Status s = huge.Charge(1 << 20, 1);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("--needed 1073741824MiB"), std::string::npos) << s;
+}
+
 TEST(QuotaBudget, SmallFragmentsCostTheMinimumItemCharge) {
   EXPECT_GE(QuotaBudget::BlockCharge(10, 1, 3), 4096u);
 }

@@ -86,8 +86,8 @@ absl::StatusOr<ExitCode> Resize(const ResizeFlags& flags, const CommandContext& 
   if (r.refused > 0) {
     return absl::ResourceExhaustedError(
         absl::StrCat("suppliers resize: ", r.refused, " of ", r.suppliers.size(),
-                     " suppliers refused the new quota (named above); the vault still needs "
-                     "less than --needed, or another supplier"));
+                     " suppliers refused the new quota (named above) and keep their old one",
+                     r.config_written ? "; the others' new quotas are recorded" : ""));
   }
   if (r.unreachable > 0) {
     return WithKind(absl::UnavailableError(absl::StrCat(

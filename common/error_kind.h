@@ -21,7 +21,8 @@ enum class ErrorKind : int {
   kSuppliersUnreachable,   // too few suppliers answered to do the job
   kInterrupted,            // the user stopped it (Ctrl-C, SIGTERM); what was done is kept
   kLocked,                 // another command holds a conflicting lock on the vault
-  kLast = kLocked,         // the highest kind KindOf accepts: keep it the last one
+  kQuotaExceeded,          // a supplier's quota has no room for what must be stored
+  kLast = kQuotaExceeded,  // the highest kind KindOf accepts: keep it the last one
 };
 
 // Returns `status` marked with `kind`. An OK status becomes Unknown (a

@@ -7,11 +7,13 @@
 #include <algorithm>
 #include <thread>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/error_kind.h"
 #include "common/crypto.h"
 #include "customer/archive/archiver_internal.h"
+#include "customer/repo/quota_budget.h"
 #include "customer/vault/names.h"
 #include "proto/limits.h"
 
@@ -134,7 +136,7 @@ absl::StatusOr<BackupResult> Archiver::Run(const std::vector<std::string>& abs_p
   }
 
   writer_ = std::make_unique<BlockWriter>(
-      repo_, BlockWriter::Options{opts_.blocks_in_flight},
+      repo_, BlockWriter::Options{opts_.blocks_in_flight, opts_.quota},
       [this](const std::string& warning) { Warn(warning); }, [this](const absl::Status& s) { Fail(s); });
   backup_id_ = crypto::RandomBytes(16);
   std::atomic<bool> pipeline_done{false};
@@ -182,7 +184,12 @@ absl::StatusOr<BackupResult> Archiver::Run(const std::vector<std::string>& abs_p
                                                         "saved; ", what)),
                       ErrorKind::kInterrupted);
     }
-    return absl::Status(stopped.code(), absl::StrCat(stopped.message(), " (", what, ")"));
+    absl::Status out(stopped.code(), absl::StrCat(stopped.message(), " (", what, ")"));
+    // Keeps the kind (kQuotaExceeded, kSuppliersUnreachable): the exit code.
+    stopped.ForEachPayload([&out](absl::string_view url, const absl::Cord& payload) {
+      out.SetPayload(url, payload);
+    });
+    return out;
   }
   if (!root_) return absl::InternalError("backup produced no root tree");
 
@@ -296,6 +303,10 @@ absl::StatusOr<BackupResult> BackupPaths(Repository& repo, BackupOptions options
   RETURN_IF_ERROR(repo.LoadIndex());
   ASSIGN_OR_RETURN(std::vector<vault::v1::Snapshot> snapshots, repo.LoadSnapshots());
   options.parent = FindParent(snapshots, options.hostname, abs);
+  // Quota and usage as each supplier counts them now: the backup stops
+  // before a block that would not fit (quota_budget.h).
+  QuotaBudget quota = QuotaBudget::FromContracts(repo, repo.Contracts());
+  if (options.quota == nullptr) options.quota = &quota;
   return RunBackup(repo, options, progress);
 }
 

@@ -30,6 +30,8 @@
 
 namespace shardkeep::customer {
 
+class QuotaBudget;  // customer/repo/quota_budget.h
+
 struct BackupOptions {
   std::vector<std::string> paths;  // absolute or relative; stored absolute
   std::vector<std::string> excludes;
@@ -60,6 +62,10 @@ struct BackupOptions {
   std::function<absl::Status()> lock_held;
   // BackupPaths' lock (shared; prune excludes it).
   VaultLock::Options lock;
+  // If set, each block is charged to it before upload; the backup stops
+  // (kQuotaExceeded) before a block some supplier's quota cannot hold.
+  // BackupPaths sets it from the contracts; null: the suppliers alone refuse.
+  QuotaBudget* quota = nullptr;
 };
 
 struct BackupResult {

@@ -25,6 +25,9 @@ const std::vector<CommandSpec>& CommandTable() {
       {"backup", "store a new snapshot of some paths", SetupBackup},
       {"snapshots", "list the snapshots", SetupSnapshots},
       {"ls", "list what a snapshot holds", SetupLs},
+      {"diff", "what changed between two snapshots", SetupDiff},
+      {"find", "which snapshots hold a path matching a pattern", SetupFind},
+      {"stats", "sizes: logical, stored once, at the suppliers; quota use", SetupStats},
       {"restore", "bring a snapshot (or part of it) back into a directory", SetupRestore},
       {"forget", "remove snapshots, by ID or by a --keep-* policy", SetupForget},
       {"prune", "free the space of data no snapshot needs", SetupPrune},
@@ -40,7 +43,8 @@ const std::vector<CommandSpec>& CommandTable() {
       {"maintain", "the nightly job: leases, a sampled check with audits, repair", SetupMaintain},
       {"suppliers", "the vault's suppliers", nullptr,
        {{"list", "suppliers, contracts, last audit, health", SetupSuppliersList},
-        {"replace", "fire one supplier, hire another for its position", SetupSuppliersReplace}}},
+        {"replace", "fire one supplier, hire another for its position", SetupSuppliersReplace},
+        {"resize", "a new quota at every supplier (--needed SIZE)", SetupSuppliersResize}}},
       {"version", "print the version", SetupVersion},
   };
   return *table;

@@ -12,7 +12,8 @@ const char kIntro[] =
     "The nightly job, after `backup`: renews every supplier's lease, checks the\n"
     "vault (listings, audits of every supplier, and a seventh of the blocks read\n"
     "and verified, a different seventh each day), and repairs what it finds.\n"
-    "deploy/shardkeep-backup.timer runs backup then maintain every night.";
+    "deploy/shardkeep-backup.timer runs backup, forget --prune, then maintain\n"
+    "every night.";
 
 const char kNotes[] =
     "Exit code: as `repair` (0, 5 damaged, 1 storing failed), and 4 when the\n"

@@ -77,6 +77,10 @@ CommandAction SetupVersion(CLI::App& command);
 CommandAction SetupRecover(CLI::App& command);
 CommandAction SetupKeyPasswd(CLI::App& command);
 CommandAction SetupKeyExport(CLI::App& command);
+CommandAction SetupDiff(CLI::App& command);
+CommandAction SetupFind(CLI::App& command);
+CommandAction SetupStats(CLI::App& command);
+CommandAction SetupSuppliersResize(CLI::App& command);
 
 // Adds the paragraphs of a command's help: `intro` after the usage line
 // (what the command does), `notes` after the options (details, examples).

@@ -15,6 +15,8 @@ const char kExitCodesHelp[] =
     "  11  locked: another command (named) holds a conflicting lock on the vault\n"
     "  12  wrong passphrase\n"
     "  13  suppliers unreachable (too few answered)\n"
+    "  14  quota: backup stopped before a block a supplier's quota cannot hold\n"
+    "      (run `suppliers resize` or `forget --prune`)\n"
     "  130 interrupted (Ctrl-C, SIGTERM): a backup keeps what it stored for the next one\n";
 
 ExitCode ExitCodeOf(const absl::Status& status) {
@@ -32,6 +34,8 @@ ExitCode ExitCodeOf(const absl::Status& status) {
       return kInterrupted;
     case ErrorKind::kLocked:
       return kLocked;
+    case ErrorKind::kQuotaExceeded:
+      return kQuotaExceeded;
     case ErrorKind::kOther:
       break;
   }

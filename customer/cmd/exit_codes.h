@@ -22,6 +22,7 @@ enum ExitCode : int {
   kLocked = 11,                // another command holds a conflicting lock (it is named)
   kWrongPassphrase = 12,       // the passphrase does not unlock the key record
   kSuppliersUnreachable = 13,  // too few suppliers answered to do the job
+  kQuotaExceeded = 14,         // backup: a supplier's quota has no room for the next block
   kInterrupted = 130,          // stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells do)
 };
 

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/crypto.h"
+#include "common/error_kind.h"
 #include "common/merkle.h"
 #include "proto/limits.h"
 #include "customer/net/supplier_set.h"
@@ -21,13 +22,31 @@ struct BlockWriter::Upload {
   int remaining = 0;  // positions not yet answered; guarded by mu
   uint64_t mask = 0;  // positions that stored their fragment; guarded by mu
   std::vector<std::string> errors;  // guarded by mu
+  std::vector<std::string> full;    // RESOURCE_EXHAUSTED answers; guarded by mu
 };
+
+namespace {
+
+// A supplier refused a fragment for its quota (the budget did not know, e.g.
+// another machine filled it): the writer stops rather than go on degraded,
+// which would quietly lose redundancy on every following block.
+absl::Status QuotaFull(const std::vector<std::string>& answers) {
+  return WithKind(
+      absl::ResourceExhaustedError(absl::StrCat(
+          "a supplier's quota is full: ", absl::StrJoin(answers, "; "),
+          "; nothing more is uploaded. Grow the quota with `shardkeep suppliers resize --needed "
+          "SIZE`, or free space with `shardkeep forget --keep-... --prune`, then back up again")),
+      ErrorKind::kQuotaExceeded);
+}
+
+}  // namespace
 
 BlockWriter::BlockWriter(Repository& repo, Options options,
                          std::function<void(const std::string&)> on_warning,
                          std::function<void(const absl::Status&)> on_error)
     : repo_(repo),
       block_size_(repo.config().block_size()),
+      quota_(options.quota),
       on_warning_(std::move(on_warning)),
       on_error_(std::move(on_error)),
       in_flight_(std::max(1, options.blocks_in_flight)) {}
@@ -117,6 +136,16 @@ void BlockWriter::SealAndUpload(std::unique_ptr<BlockBuilder> b) {
     // Lets `check` audit the supplier for one piece without downloading all.
     rec.add_fragment_merkle_root(merkle::Root(f, protocol::kAuditPieceBytes));
   }
+  if (quota_ != nullptr) {
+    // Before any byte goes out: a block that cannot fit everywhere is not
+    // half-stored. Positions marked down get no fragment, so no charge.
+    uint64_t down = 0;
+    for (int i = 0; i < repo_.n() && i < 64; ++i) {
+      if (repo_.suppliers().IsDown(i)) down |= uint64_t{1} << i;
+    }
+    absl::Status s = quota_->Charge(rec.fragment_size(), rec.chunks_size(), down);
+    if (!s.ok()) return Fail(s);
+  }
   if (rec.kind() == vault::v1::BLOCK_KIND_TREE) up->sealed = std::move(*sealed);
   up->remaining = repo_.n();
   in_flight_.Acquire();
@@ -138,6 +167,7 @@ void BlockWriter::OnFragmentDone(const std::shared_ptr<Upload>& up, int pos,
       up->mask |= uint64_t{1} << pos;
     } else {
       up->errors.push_back(std::string(s.message()));
+      if (absl::IsResourceExhausted(s)) up->full.push_back(std::string(s.message()));
     }
     last = --up->remaining == 0;
   }
@@ -178,6 +208,10 @@ void BlockWriter::CommitBlock(const std::shared_ptr<Upload>& up) {
       std::lock_guard<std::mutex> lock(mu_);
       committed_.push_back(std::move(rec));
     }
+    // Committed (degraded if need be, and recorded): the next block stops.
+    if (!up->full.empty()) Fail(QuotaFull(up->full));
+  } else if (!up->full.empty()) {
+    Fail(QuotaFull(up->full));
   } else {
     Fail(absl::UnavailableError(absl::StrCat("a block could be stored on only ", stored, " of ", n,
                                              " suppliers (", need,

@@ -14,6 +14,10 @@
 // than the commit rule needs, or the index refuses it) makes the writer
 // failed: `on_error` is called once with the error (so the caller can stop
 // feeding it), and Add, Flush and Wait return that error from then on.
+// A supplier refusing a fragment for its quota (RESOURCE_EXHAUSTED) also
+// fails the writer, with ErrorKind::kQuotaExceeded, even when the block
+// itself could commit degraded (it does, and is recorded): going on would
+// lose redundancy on every later block. Options::quota stops it earlier.
 #ifndef SHARDKEEP_CUSTOMER_REPO_BLOCK_WRITER_H_
 #define SHARDKEEP_CUSTOMER_REPO_BLOCK_WRITER_H_
 
@@ -29,6 +33,7 @@
 
 #include "common/status.h"
 #include "common/workers.h"
+#include "customer/repo/quota_budget.h"
 #include "customer/repo/repository.h"
 #include "customer/vault/block.h"
 #include "proto/vault.pb.h"
@@ -39,6 +44,10 @@ class BlockWriter {
  public:
   struct Options {
     int blocks_in_flight = 3;  // sealed blocks being uploaded at once
+    // If set (and outliving the writer), every sealed block is charged to it
+    // before upload; a block it refuses is not uploaded and fails the
+    // writer with its error (quota_budget.h).
+    QuotaBudget* quota = nullptr;
   };
   // `on_warning`: one line per degraded commit (once per set of missing
   // suppliers, not per block). `on_error`: see the file comment. Either may
@@ -80,6 +89,7 @@ class BlockWriter {
 
   Repository& repo_;
   const size_t block_size_;
+  QuotaBudget* const quota_;
   std::function<void(const std::string&)> on_warning_;
   std::function<void(const absl::Status&)> on_error_;
   Semaphore in_flight_;

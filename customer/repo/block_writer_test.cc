@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/compress.h"
 #include "common/crypto.h"
+#include "common/error_kind.h"
 #include "customer/net/supplier_set.h"
 #include "customer/repo/mem_vault_for_test.h"
 #include "customer/vault/block.h"
@@ -281,6 +282,30 @@ TEST_F(BlockWriterTest, TooManyFailingPositionsFailTheWriterOnce) {
   for (size_t i = 0; i < added_.size(); ++i) {
     EXPECT_EQ(repo_->index().Contains(added_[i].id), i < committed_chunks) << "chunk " << i;
   }
+}
+
+// A supplier whose quota is full (RESOURCE_EXHAUSTED) stops the writer with
+// kQuotaExceeded naming it, instead of going on degraded; the block that met
+// the commit rule anyway is committed.
+TEST_F(BlockWriterTest, FullQuotaAtOneSupplierStopsTheWriter) {
+  Start(4, 2);
+  mv_->faults(2).RefuseFull(M::kPutFragment, "quota exceeded: quota 4 MiB, used 4 MiB");
+  MakeWriter(/*blocks_in_flight=*/1);
+  absl::Status s = AddRandom(8 * 4, 16 << 10);
+  if (s.ok()) s = writer_->Flush();
+  absl::Status failed = writer_->Wait();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.code(), absl::StatusCode::kResourceExhausted) << failed;
+  EXPECT_EQ(KindOf(failed), ErrorKind::kQuotaExceeded) << failed;
+  EXPECT_TRUE(absl::StrContains(failed.message(), mv_->address(2))) << failed;
+  EXPECT_TRUE(absl::StrContains(failed.message(), "suppliers resize")) << failed;
+  // One block in flight at a time: the first one committed (3 of 4 meets the
+  // rule), and at most one more was sealed before the writer failed.
+  EXPECT_GE(writer_->blocks(), 1u);
+  EXPECT_LE(writer_->blocks(), 2u);
+  EXPECT_LE(mv_->faults(2).Calls(M::kPutFragment), 2u);
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(errors_.size(), 1u);
 }
 
 TEST_F(BlockWriterTest, HungPositionReleasedLaterStillCompletes) {

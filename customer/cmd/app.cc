@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "customer/cmd/command.h"
 #include "customer/cmd/exit_codes.h"
 #include "common/units.h"
@@ -38,7 +39,8 @@ const std::vector<CommandSpec>& CommandTable() {
       {"maintain", "the nightly job: leases, a sampled check with audits, repair", SetupMaintain},
       {"suppliers", "the vault's suppliers", nullptr,
        {{"list", "suppliers, contracts, last audit, health", SetupSuppliersList},
-        {"replace", "fire one supplier, hire another for its position", SetupSuppliersReplace}}},
+        {"replace", "fire one supplier, hire another for its position", SetupSuppliersReplace},
+        {"find", "offers of suppliers in the DHT (docs/DISCOVERY.md)", SetupSuppliersFind}}},
       {"version", "print the version", SetupVersion},
   };
   return *table;
@@ -192,11 +194,16 @@ int ParseAndRun(const std::vector<std::string>& args, CliEnv& env) {
   // command is an argument (`backup ./init`, `help init`), not a second one.
   app.require_subcommand(0, 1);
   std::string config_dir, cache_dir;
+  std::vector<std::string> dht_bootstrap;
   app.add_option("--config-dir", config_dir,
                  "the vault's config (env SHARDKEEP_CONFIG_DIR,\ndefault ~/.config/shardkeep); "
                  "one vault per config dir")
       ->type_name("DIR")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--dht-bootstrap", dht_bootstrap,
+                 "a DHT node to join for discovery; repeatable\n(env SHARDKEEP_DHT_BOOTSTRAP, "
+                 "comma-separated)")
+      ->type_name("HOST:PORT");
   app.add_option("--cache-dir", cache_dir,
                  "caches (env SHARDKEEP_CACHE_DIR,\ndefault ~/.cache/shardkeep)")
       ->type_name("DIR")
@@ -260,6 +267,13 @@ int ParseAndRun(const std::vector<std::string>& args, CliEnv& env) {
   ctx.cache_dir = !cache_dir.empty()
                       ? cache_dir
                       : EnvOr(env, "SHARDKEEP_CACHE_DIR", home + "/.cache/shardkeep");
+  ctx.dht_bootstrap = dht_bootstrap;
+  if (ctx.dht_bootstrap.empty()) {
+    for (absl::string_view b :
+         absl::StrSplit(EnvOr(env, "SHARDKEEP_DHT_BOOTSTRAP", ""), ',', absl::SkipEmpty())) {
+      ctx.dht_bootstrap.emplace_back(b);
+    }
+  }
   ctx.env = &env;
   ctx.app = &app;
   if (env.connect_with) {

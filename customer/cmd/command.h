@@ -32,6 +32,9 @@ namespace shardkeep::customer {
 struct CommandContext {
   std::string config_dir;
   std::string cache_dir;
+  // DHT nodes to join for discovery (--dht-bootstrap, SHARDKEEP_DHT_BOOTSTRAP);
+  // empty: no discovery (docs/DISCOVERY.md).
+  std::vector<std::string> dht_bootstrap;
   CliEnv* env = nullptr;
   // The root of the parsed command tree (for `help`).
   const CLI::App* app = nullptr;
@@ -69,6 +72,7 @@ CommandAction SetupCheck(CLI::App& command);
 CommandAction SetupRepair(CLI::App& command);
 CommandAction SetupSuppliersList(CLI::App& command);
 CommandAction SetupSuppliersReplace(CLI::App& command);
+CommandAction SetupSuppliersFind(CLI::App& command);
 CommandAction SetupStatus(CLI::App& command);
 CommandAction SetupMaintain(CLI::App& command);
 CommandAction SetupVersion(CLI::App& command);

@@ -13,9 +13,10 @@ namespace shardkeep::customer {
 namespace {
 
 // Reachable over TLS with the offered key, and the offered supplier ID.
-absl::Status Probe(const offer::Offer& o, const SupplierConnector& pinned) {
+absl::Status Probe(const offer::Offer& o, const SupplierConnector& connector) {
   const std::string& address = o.addresses.front();
-  ASSIGN_OR_RETURN(std::unique_ptr<SupplierClient> c, pinned(address, "", ""));
+  ASSIGN_OR_RETURN(std::unique_ptr<SupplierClient> c, connector(address, "", ""));
+  c->PinTlsFingerprint(o.fingerprint);
   ASSIGN_OR_RETURN(v1::InfoResponse info, c->Info());
   if (info.supplier_id() != o.supplier_id) {
     return absl::PermissionDeniedError(
@@ -83,7 +84,6 @@ absl::StatusOr<CreatedVault> CreateVaultFromOffers(CreateVaultRequest request, i
                         " found) for a quota of ", quota, " bytes each; ", count, " needed")),
                     ErrorKind::kUsage);
   }
-  const SupplierConnector pinned = PinnedToOffers(connector, offers);
   // Ask for the passphrase once, however many rounds it takes.
   auto ask = request.passphrase;
   auto cached = std::make_shared<std::optional<absl::StatusOr<std::string>>>();
@@ -93,11 +93,17 @@ absl::StatusOr<CreatedVault> CreateVaultFromOffers(CreateVaultRequest request, i
   };
   size_t next = 0;
   std::vector<std::string> chosen;
+  std::vector<offer::Offer> chosen_offers;  // two offers may claim one address: pin the probed
+  std::set<std::string> taken;  // addresses and supplier IDs hired or tried
   for (int round = 0; round < 3; ++round) {
     while (static_cast<int>(chosen.size()) < count && next < candidates.size()) {
       const offer::Offer& o = candidates[next++];
-      absl::Status s = Probe(o, pinned);
+      if (taken.count(o.addresses.front()) || taken.count(o.supplier_id)) continue;
+      absl::Status s = Probe(o, connector);
       if (s.ok()) {
+        chosen_offers.push_back(o);
+        taken.insert(o.addresses.front());
+        taken.insert(o.supplier_id);
         chosen.push_back(o.addresses.front());
       } else if (skipped != nullptr) {
         skipped->push_back(std::string(s.message()));
@@ -111,7 +117,7 @@ absl::StatusOr<CreatedVault> CreateVaultFromOffers(CreateVaultRequest request, i
                       ErrorKind::kSuppliersUnreachable);
     }
     request.supplier_addresses = chosen;
-    auto created = CreateVault(request, pinned);
+    auto created = CreateVault(request, PinnedToOffers(connector, chosen_offers));
     if (created.ok() || KindOf(created.status()) == ErrorKind::kUsage) return created;
     // Drop the suppliers the error names (refused a contract, went away) and
     // try again with the next candidates.
@@ -126,6 +132,13 @@ absl::StatusOr<CreatedVault> CreateVaultFromOffers(CreateVaultRequest request, i
     }
     if (kept.size() == chosen.size() || round == 2) return created.status();
     chosen = std::move(kept);
+    std::vector<offer::Offer> kept_offers;
+    for (const offer::Offer& o : chosen_offers) {
+      if (std::find(chosen.begin(), chosen.end(), o.addresses.front()) != chosen.end()) {
+        kept_offers.push_back(o);
+      }
+    }
+    chosen_offers = std::move(kept_offers);
   }
   return absl::InternalError("unreachable");
 }
@@ -143,7 +156,6 @@ absl::StatusOr<ReplaceResult> ReplaceFromOffers(Repository& repo, const std::str
     in_vault.push_back(s.supplier_id());
     if (!s.tls_fingerprint().empty()) in_vault.push_back(s.tls_fingerprint());
   }
-  const SupplierConnector pinned = PinnedToOffers(connector, offers);
   std::vector<offer::Offer> candidates = Eligible(offers, quota, {}, in_vault);
   if (candidates.empty()) {
     return WithKind(absl::InvalidArgumentError(absl::StrCat(
@@ -153,13 +165,14 @@ absl::StatusOr<ReplaceResult> ReplaceFromOffers(Repository& repo, const std::str
   }
   absl::Status last = absl::UnavailableError("no offered supplier answered");
   for (const offer::Offer& o : candidates) {
-    absl::Status probe = Probe(o, pinned);
+    absl::Status probe = Probe(o, connector);
     if (!probe.ok()) {
       if (skipped != nullptr) skipped->push_back(std::string(probe.message()));
       last = probe;
       continue;
     }
-    auto r = ReplaceSupplier(repo, which, o.addresses.front(), pinned, progress);
+    auto r = ReplaceSupplier(repo, which, o.addresses.front(), PinnedToOffers(connector, {o}),
+                             progress);
     if (r.ok()) return r;
     // Only a failure of the new supplier itself is worth another candidate.
     if (r.status().message().find(o.addresses.front()) == std::string::npos) return r.status();

@@ -37,15 +37,15 @@ std::vector<offer::Offer> NewestDistinct(std::vector<offer::Offer> offers) {
   std::sort(offers.begin(), offers.end(), [](const offer::Offer& a, const offer::Offer& b) {
     return a.published_ms > b.published_ms;
   });
-  std::map<std::string, bool> seen_identity, seen_address;
+  // Per identity (the signing key) only: deduplicating by address or
+  // supplier ID would let anyone hide a genuine offer behind a newer one of
+  // its own claiming the same address or ID. Those are settled when hiring
+  // (the TLS key on the address must be the offer's).
+  std::map<std::string, bool> seen;
   std::vector<offer::Offer> out;
   for (offer::Offer& o : offers) {
-    if (seen_identity[o.fingerprint] || seen_identity[o.supplier_id]) continue;
-    bool address_taken = false;
-    for (const std::string& a : o.addresses) address_taken |= seen_address[a];
-    if (address_taken) continue;
-    seen_identity[o.fingerprint] = seen_identity[o.supplier_id] = true;
-    for (const std::string& a : o.addresses) seen_address[a] = true;
+    if (seen[o.fingerprint]) continue;
+    seen[o.fingerprint] = true;
     out.push_back(std::move(o));
   }
   return out;

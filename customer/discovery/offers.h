@@ -34,9 +34,7 @@ struct FoundOffers {
   double seconds = 0;                // the lookup's time
 };
 
-// Verified offers from the market key: one per identity (the newest), then
-// one per address (an address claimed by two identities keeps the newer),
-// with at least `min_free` bytes free, sorted by free space, at most
+// Verified offers from the market key: one per identity (the newest), with at least `min_free` bytes free, sorted by free space, at most
 // `max_count` (0: all).
 FoundOffers FindOffers(dhtnet::DhtNode& node, uint64_t min_free, size_t max_count);
 
@@ -44,7 +42,7 @@ FoundOffers FindOffers(dhtnet::DhtNode& node, uint64_t min_free, size_t max_coun
 // `fingerprint`, from its identity key; nullopt if none.
 std::optional<offer::Offer> LookupIdentity(dhtnet::DhtNode& node, const std::string& fingerprint);
 
-// Keeps the newest offer per fingerprint, then per address (exposed for tests).
+// Keeps the newest offer per fingerprint (exposed for tests).
 std::vector<offer::Offer> NewestDistinct(std::vector<offer::Offer> offers);
 
 }  // namespace shardkeep::customer

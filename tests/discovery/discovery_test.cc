@@ -1,0 +1,251 @@
+// Discovery end to end (issue 13, docs/DISCOVERY.md): a local DHT of real
+// supplier processes (20 by default) plus one bootstrap node, and the real
+// `shardkeep` binary. One test, in order: every offer is found (and
+// `suppliers find --count 10` answers in time); forged and impostor offers
+// are refused or never hired; `init --find 4`, backup, restore; one hired
+// supplier killed, `suppliers replace --find`, restore with two more
+// originals killed.
+#include <chrono>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/crypto.h"
+#include "common/dht_node.h"
+#include "common/offer.h"
+#include "common/tls_fingerprint.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "supplier/tls_identity.h"
+#include "tests/customer/cli_test_util.h"
+#include "tests/harness/supplier_cluster.h"
+
+namespace shardkeep::cli_test {
+namespace {
+
+using testing::SupplierCluster;
+using testing::SupplierClusterOptions;
+using std::chrono::milliseconds;
+
+std::string RandomBytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+int SupplierCount() { return Env("SHARDKEEP_DHT_SUPPLIERS").empty() ? 20 : std::stoi(Env("SHARDKEEP_DHT_SUPPLIERS")); }
+
+std::string Fingerprint(const SupplierCluster& cluster, int i) {
+  auto fp = tls::PublicKeyFingerprint(ReadFile(cluster.DataDir(i) + "/tls-cert.pem"));
+  return fp.ok() ? *fp : "";
+}
+
+// `suppliers find --json` as {address: fingerprint hex}.
+std::map<std::string, std::string> FoundAddresses(const RunResult& r) {
+  std::map<std::string, std::string> out;
+  nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+  if (!j.is_object()) return out;
+  for (const auto& o : j["offers"]) out[o["addresses"][0]] = o["fingerprint"];
+  return out;
+}
+
+class DiscoveryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dhtnet::DhtNodeOptions o;
+    o.bind_ipv4 = "127.0.0.1";
+    auto node = dhtnet::DhtNode::Start(o);
+    ASSERT_TRUE(node.ok()) << node.status();
+    boot_ = std::move(node).value();
+    boot_address_ = absl::StrCat("127.0.0.1:", boot_->port());
+    SupplierClusterOptions co;
+    co.capacity_bytes = 1ULL << 30;
+    co.extra_flags = {"--dht-port=0", "--dht-listen=127.0.0.1",
+                      "--dht-bootstrap=" + boot_address_, "--disk-reserve=0"};
+    auto started = SupplierCluster::Start(SupplierCount(), co);
+    ASSERT_TRUE(started.ok()) << started.status();
+    cluster_ = std::move(started).value();
+    customer_.env["SHARDKEEP_DHT_BOOTSTRAP"] = boot_address_;
+  }
+
+  // Polls `suppliers find --json` until it lists every running supplier
+  // (offers spread through the DHT within a second or two).
+  std::map<std::string, std::string> WaitForOffers(size_t want) {
+    std::map<std::string, std::string> found;
+    for (int i = 0; i < 100; ++i) {
+      RunResult r = customer_.Sk({"suppliers", "find", "--json"});
+      EXPECT_EQ(r.code, 0) << r.Describe();
+      found = FoundAddresses(r);
+      if (found.size() >= want) break;
+      std::this_thread::sleep_for(milliseconds(200));
+    }
+    return found;
+  }
+
+  std::unique_ptr<dhtnet::DhtNode> boot_;
+  std::string boot_address_;
+  std::unique_ptr<SupplierCluster> cluster_;
+  Customer customer_;
+};
+
+TEST_F(DiscoveryTest, FindHireReplaceAndIgnoreForgeries) {
+  const int n = cluster_->size();
+  // Every offer is found, under the key each supplier's TLS presents.
+  std::map<std::string, std::string> found = WaitForOffers(n);
+  ASSERT_EQ(static_cast<int>(found.size()), n);
+  std::map<std::string, int> index_of;
+  for (int i = 0; i < n; ++i) {
+    index_of[cluster_->Address(i)] = i;
+    ASSERT_EQ(found[cluster_->Address(i)], tls::FormatFingerprint(Fingerprint(*cluster_, i)))
+        << cluster_->Address(i);
+  }
+  // Target: `suppliers find --count 10` in under 2 s (process start to exit).
+  const auto t0 = std::chrono::steady_clock::now();
+  RunResult ten = customer_.Sk({"suppliers", "find", "--count", "10"});
+  const double find_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_EQ(ten.code, 0) << ten.Describe();
+  EXPECT_NE(ten.out.find("10 offers"), std::string::npos) << ten.out;
+  EXPECT_LT(find_s, 2.0);
+  fprintf(stderr, "suppliers find --count 10 on %d suppliers: %.3f s\n", n, find_s);
+
+  // Forgeries, announced from a node of the test: (1) supplier 0's offer
+  // with its free space changed (bad signature); (2) an impostor claiming
+  // supplier 0's fingerprint, signed with its own key; (3) an attacker with
+  // its own key offering supplier 1's address and ID and the most free space:
+  // verified (it is its own offer) but never hired, the TLS key on that
+  // address is not its.
+  std::string attacker_key, attacker_cert;
+  ASSERT_TRUE(supplier::MakeSelfSignedIdentity(&attacker_key, &attacker_cert).ok());
+  dhtnet::DhtNodeOptions ao;
+  ao.bind_ipv4 = "127.0.0.1";
+  ao.bootstrap = {boot_address_};
+  auto attacker = dhtnet::DhtNode::Start(ao);
+  ASSERT_TRUE(attacker.ok());
+  ASSERT_TRUE((*attacker)->WaitConnected(milliseconds(5000)));
+  const std::string victim_fp = Fingerprint(*cluster_, 0);
+  std::vector<std::string> victim_offers;
+  for (const std::string& w : (*attacker)->Get(offer::IdentityKey(victim_fp), milliseconds(3000), 8)) {
+    victim_offers.push_back(w);
+  }
+  ASSERT_FALSE(victim_offers.empty());
+  {
+    nlohmann::json env = nlohmann::json::parse(victim_offers[0]);
+    nlohmann::json body = nlohmann::json::parse(env["offer"].get<std::string>());
+    body["free_bytes"] = uint64_t{1} << 50;
+    env["offer"] = body.dump();
+    ASSERT_TRUE((*attacker)->Announce(offer::kOffersKey, env.dump()).ok());
+    ASSERT_TRUE((*attacker)->Announce(offer::IdentityKey(victim_fp), env.dump()).ok());
+  }
+  {
+    nlohmann::json body = nlohmann::json::parse(
+        nlohmann::json::parse(victim_offers[0])["offer"].get<std::string>());
+    body["fingerprint"] = crypto::ToHex(victim_fp);
+    body["addresses"] = {"127.0.0.1:1"};
+    body["published_ms"] = body["published_ms"].get<int64_t>() + 1000000;
+    const std::string text = body.dump();
+    std::string der;
+    auto sig = offer::SignBytes(attacker_key, std::string(offer::kOfferSignContext) + text, &der);
+    ASSERT_TRUE(sig.ok());
+    const std::string wire = nlohmann::json{{"offer", text},
+                                            {"key", crypto::ToHex(der)},
+                                            {"sig", crypto::ToHex(*sig)}}
+                                 .dump();
+    ASSERT_TRUE((*attacker)->Announce(offer::kOffersKey, wire).ok());
+    ASSERT_TRUE((*attacker)->Announce(offer::IdentityKey(victim_fp), wire).ok());
+  }
+  std::string hijacker_fp;
+  {
+    auto victim = offer::VerifyOffer(victim_offers[0]);
+    ASSERT_TRUE(victim.ok());
+    RunResult one = customer_.Sk({"suppliers", "find", "--json"});
+    offer::Offer o;
+    o.supplier_id = std::string(16, '\x01');
+    o.addresses = {cluster_->Address(1)};
+    o.free_bytes = uint64_t{1} << 50;
+    o.version = "shardkeep-supplier 0.1.0";
+    o.lease_ms = 1;
+    o.published_ms = 1;
+    auto wire = offer::SignOffer(o, attacker_key);
+    ASSERT_TRUE(wire.ok());
+    hijacker_fp = offer::VerifyOffer(*wire)->fingerprint;
+    ASSERT_TRUE((*attacker)->Announce(offer::kOffersKey, *wire).ok());
+  }
+  // The forged and the impostor offers are counted as rejected; the
+  // hijacker's is listed (it is validly its own) with its own key.
+  RunResult after;
+  for (int i = 0; i < 50; ++i) {
+    after = customer_.Sk({"suppliers", "find", "--json"});
+    ASSERT_EQ(after.code, 0) << after.Describe();
+    nlohmann::json j = nlohmann::json::parse(after.out);
+    if (j["rejected"].get<int>() >= 2 && j["offers"].size() == static_cast<size_t>(n) + 1) break;
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  nlohmann::json j = nlohmann::json::parse(after.out);
+  EXPECT_GE(j["rejected"].get<int>(), 2) << after.out;
+  ASSERT_EQ(j["offers"].size(), static_cast<size_t>(n) + 1) << after.out;
+  EXPECT_EQ(j["offers"][0]["fingerprint"], tls::FormatFingerprint(hijacker_fp)) << after.out;
+  for (const auto& o : j["offers"]) {
+    if (o["addresses"][0] == cluster_->Address(0)) {
+      EXPECT_EQ(o["fingerprint"], tls::FormatFingerprint(victim_fp));
+    }
+  }
+
+  // init --find 4 hires four genuine suppliers (not the hijacker, though it
+  // offers the most space), pinned to their own keys.
+  RunResult init = customer_.Sk({"init", "--find", "4", "--needed", "64MiB", "--block-size",
+                                 "64KiB"});
+  ASSERT_EQ(init.code, 0) << init.Describe();
+  EXPECT_NE(init.err.find(cluster_->Address(1) + ": refusing the supplier: its TLS key"),
+            std::string::npos)
+      << init.err;
+  // "  position P  ADDRESS  quota ..." then "  TLS key pinned: sha256:...".
+  std::vector<int> hired;
+  for (size_t p = init.out.find("position "); p != std::string::npos;
+       p = init.out.find("position ", p + 1)) {
+    std::istringstream line(init.out.substr(p));
+    std::string word, address, pinned;
+    int position = -1;
+    line >> word >> position >> address;
+    const size_t k = init.out.find("TLS key pinned: ", p);
+    ASSERT_NE(k, std::string::npos);
+    pinned = init.out.substr(k + 16, 71);
+    ASSERT_TRUE(index_of.count(address)) << address;
+    const int i = index_of[address];
+    hired.push_back(i);
+    EXPECT_EQ(pinned, tls::FormatFingerprint(Fingerprint(*cluster_, i))) << init.out;
+    EXPECT_NE(pinned, tls::FormatFingerprint(hijacker_fp));
+  }
+  ASSERT_EQ(hired.size(), 4u);
+  EXPECT_EQ(std::set<int>(hired.begin(), hired.end()).size(), 4u);
+
+  const std::string src = TempDir("src");
+  const std::string a = RandomBytes(300 << 10, 3);
+  WriteFile(src + "/a.bin", a);
+  RunResult b = customer_.Sk({"backup", src});
+  ASSERT_EQ(b.code, 0) << b.Describe();
+  std::string t = TempDir("restore1");
+  RunResult r = customer_.Sk({"restore", "latest", "--target", t});
+  ASSERT_EQ(r.code, 0) << r.Describe();
+  EXPECT_TRUE(ReadFile(t + src + "/a.bin") == a);
+
+  // Fire/hire: position 2's supplier dies; replace --find hires another.
+  ASSERT_TRUE(cluster_->Kill(hired[2]).ok());
+  RunResult rep = customer_.Sk({"suppliers", "replace", "2", "--find"});
+  ASSERT_EQ(rep.code, 0) << rep.Describe();
+  // Whole with two of the other originals gone as well (k = 2).
+  ASSERT_TRUE(cluster_->Kill(hired[0]).ok());
+  ASSERT_TRUE(cluster_->Kill(hired[1]).ok());
+  t = TempDir("restore2");
+  r = customer_.Sk({"restore", "latest", "--target", t});
+  ASSERT_EQ(r.code, 0) << r.Describe();
+  EXPECT_TRUE(ReadFile(t + src + "/a.bin") == a);
+}
+
+}  // namespace
+}  // namespace shardkeep::cli_test

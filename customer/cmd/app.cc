@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "customer/cmd/command.h"
+#include "customer/discovery/relocating_client.h"
 #include "customer/cmd/exit_codes.h"
 #include "common/units.h"
 
@@ -313,7 +314,21 @@ int ParseAndRun(const std::vector<std::string>& args, CliEnv& env) {
         insecure_plaintext || EnvOr(env, "SHARDKEEP_INSECURE_PLAINTEXT", "") == "1";
     env.connector = env.connect_with(transport);
   }
+  // Suppliers that moved are followed through the DHT and recorded in the
+  // config after the command (docs/DISCOVERY.md, "Address change").
+  auto moves = std::make_shared<MoveLog>();
+  if (!ctx.dht_bootstrap.empty() && env.connector) {
+    env.connector = RelocatingConnector(env.connector, ctx.dht_bootstrap, moves);
+  }
   absl::StatusOr<ExitCode> code = action->second(ctx);
+  for (const SupplierMove& m : moves->moves()) {
+    fprintf(env.err, "supplier %s moved to %s (found by its key in the DHT)\n",
+            m.old_address.c_str(), m.new_address.c_str());
+  }
+  if (absl::StatusOr<int> recorded = RecordMoves(ctx.config_dir, moves->moves()); !recorded.ok()) {
+    fprintf(env.err, "shardkeep: warning: new supplier address not recorded: %s\n",
+            std::string(recorded.status().message()).c_str());
+  }
   if (code.ok()) return *code;
   fprintf(env.err, "shardkeep: %s\n", std::string(code.status().message()).c_str());
   return ExitCodeOf(code.status());

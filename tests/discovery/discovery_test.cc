@@ -234,6 +234,25 @@ TEST_F(DiscoveryTest, FindHireReplaceAndIgnoreForgeries) {
   ASSERT_EQ(r.code, 0) << r.Describe();
   EXPECT_TRUE(ReadFile(t + src + "/a.bin") == a);
 
+  // Position 3's supplier comes back on a new port: the next command finds
+  // it by its key in the DHT and records the new address, no command needed.
+  const std::string old3 = cluster_->Address(hired[3]);
+  std::vector<std::string> flags = {"--dht-port=0", "--dht-listen=127.0.0.1",
+                                    "--dht-bootstrap=" + boot_address_, "--disk-reserve=0",
+                                    "--listen=127.0.0.1:0"};
+  ASSERT_TRUE(cluster_->Restart(hired[3], flags).ok());
+  const std::string new3 = cluster_->Address(hired[3]);
+  ASSERT_NE(old3, new3);
+  WriteFile(src + "/b.txt", "after the move\n");
+  b = customer_.Sk({"backup", src});
+  ASSERT_EQ(b.code, 0) << b.Describe();
+  EXPECT_NE(b.err.find("supplier " + old3 + " moved to " + new3), std::string::npos) << b.err;
+  Customer offline = customer_;
+  offline.env.erase("SHARDKEEP_DHT_BOOTSTRAP");
+  RunResult list = offline.Sk({"suppliers", "list"});
+  EXPECT_NE(list.out.find(new3), std::string::npos) << list.Describe();
+  EXPECT_EQ(list.out.find(old3), std::string::npos) << list.Describe();
+
   // Fire/hire: position 2's supplier dies; replace --find hires another.
   ASSERT_TRUE(cluster_->Kill(hired[2]).ok());
   RunResult rep = customer_.Sk({"suppliers", "replace", "2", "--find"});
@@ -245,6 +264,7 @@ TEST_F(DiscoveryTest, FindHireReplaceAndIgnoreForgeries) {
   r = customer_.Sk({"restore", "latest", "--target", t});
   ASSERT_EQ(r.code, 0) << r.Describe();
   EXPECT_TRUE(ReadFile(t + src + "/a.bin") == a);
+  EXPECT_EQ(ReadFile(t + src + "/b.txt"), "after the move\n");
 }
 
 }  // namespace

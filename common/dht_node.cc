@@ -74,6 +74,8 @@ absl::StatusOr<std::unique_ptr<DhtNode>> DhtNode::Start(const DhtNodeOptions& op
         absl::StrCat("cannot bind the DHT node to UDP ", options.bind_ipv4, ":", options.port));
   }
   node->runner_->registerType(dht::ValueType(kShardKeepValueType, "shardkeep", kValueLifetime));
+  node->runner_->registerType(
+      dht::ValueType(kShardKeepLongValueType, "shardkeep-long", kLongValueLifetime));
   for (const auto& [host, port] : boot) {
     node->runner_->bootstrap(host, std::to_string(port));
   }
@@ -121,13 +123,13 @@ void DhtNode::Withdraw(const std::string& key, uint64_t id) {
 }
 
 bool DhtNode::PutOnce(const std::string& key, const std::string& data,
-                      std::chrono::milliseconds timeout) {
+                      std::chrono::milliseconds timeout, Lifetime lifetime) {
   if (data.size() > kMaxDhtValueBytes) return false;
   auto done = std::make_shared<std::promise<bool>>();
   std::future<bool> ok = done->get_future();
   auto value = std::make_shared<dht::Value>(
-      kShardKeepValueType, reinterpret_cast<const uint8_t*>(data.data()), data.size(),
-      dht::Value::INVALID_ID);
+      lifetime == Lifetime::kLong ? kShardKeepLongValueType : kShardKeepValueType,
+      reinterpret_cast<const uint8_t*>(data.data()), data.size(), dht::Value::INVALID_ID);
   runner_->put(dht::InfoHash::get(key), value, [done](bool success) { done->set_value(success); });
   if (ok.wait_for(timeout) != std::future_status::ready) return false;
   return ok.get();

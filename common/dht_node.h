@@ -34,6 +34,11 @@ namespace shardkeep::dhtnet {
 inline constexpr size_t kMaxDhtValueBytes = 16 << 10;
 inline constexpr uint16_t kShardKeepValueType = 0x534b;  // "SK"
 inline constexpr std::chrono::minutes kValueLifetime{3};
+// Records a customer puts once in a while and nobody refreshes in between
+// (the vault's record, docs/DISCOVERY.md): kept this long by the nodes.
+inline constexpr uint16_t kShardKeepLongValueType = 0x534c;
+inline constexpr std::chrono::hours kLongValueLifetime{30 * 24};
+enum class Lifetime { kShort, kLong };
 
 struct DhtNodeOptions {
   std::string bind_ipv4 = "0.0.0.0";  // where the UDP socket listens
@@ -66,7 +71,8 @@ class DhtNode {
   absl::StatusOr<uint64_t> Announce(const std::string& key, const std::string& data);
   void Withdraw(const std::string& key, uint64_t id);
   // Stores once (not refreshed); true if at least one node acknowledged.
-  bool PutOnce(const std::string& key, const std::string& data, std::chrono::milliseconds timeout);
+  bool PutOnce(const std::string& key, const std::string& data, std::chrono::milliseconds timeout,
+               Lifetime lifetime = Lifetime::kShort);
 
   // Every value under SHA-1(`key`) that arrives within `timeout` (the
   // lookup ends earlier when OpenDHT says it is done), at most `max_values`

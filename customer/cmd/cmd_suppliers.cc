@@ -119,6 +119,7 @@ absl::StatusOr<ExitCode> Replace(const ReplaceFlags& flags, const CommandContext
   }
   progress.Stop();
   if (!r.ok()) return r.status();
+  PublishVaultToDht(ctx, repo->vault());
   fprintf(ctx.out(),
           "position %d: %s replaced by %s: %llu objects copied, %llu fragments stored (%s), "
           "%llu fetched from the others, %.1f s\n",

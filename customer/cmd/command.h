@@ -73,6 +73,11 @@ CommandAction SetupRepair(CLI::App& command);
 CommandAction SetupSuppliersList(CLI::App& command);
 CommandAction SetupSuppliersReplace(CLI::App& command);
 CommandAction SetupSuppliersFind(CLI::App& command);
+
+// With --dht-bootstrap: stores the vault's record in the DHT for `recover`
+// without addresses (docs/DISCOVERY.md); a failure is a warning on stderr.
+// Without: nothing.
+void PublishVaultToDht(const CommandContext& ctx, const Vault& vault);
 CommandAction SetupStatus(CLI::App& command);
 CommandAction SetupMaintain(CLI::App& command);
 CommandAction SetupVersion(CLI::App& command);

@@ -6,6 +6,7 @@
 // supplier killed, `suppliers replace --find`, restore with two more
 // originals killed.
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <random>
 #include <set>
@@ -257,6 +258,22 @@ TEST_F(DiscoveryTest, FindHireReplaceAndIgnoreForgeries) {
   ASSERT_TRUE(cluster_->Kill(hired[2]).ok());
   RunResult rep = customer_.Sk({"suppliers", "replace", "2", "--find"});
   ASSERT_EQ(rep.code, 0) << rep.Describe();
+  // The disk is lost: config and cache gone. recover with only the vault ID
+  // (and the passphrase) finds the suppliers through the vault's record.
+  const size_t id_at = init.out.find("created vault ");
+  ASSERT_NE(id_at, std::string::npos);
+  const std::string vault_id = init.out.substr(id_at + 14, 32);
+  ASSERT_EQ(std::system(("rm -rf '" + customer_.config + "' '" + customer_.cache + "'").c_str()), 0);
+  RunResult rec = customer_.Sk({"recover", "--vault", vault_id});
+  ASSERT_EQ(rec.code, 0) << rec.Describe();
+  EXPECT_NE(rec.err.find("found the vault's record in the DHT"), std::string::npos) << rec.err;
+  // Without the passphrase the record does not open.
+  Customer wrong = customer_;
+  wrong.config = TempDir("wrong-config");
+  wrong.cache = TempDir("wrong-cache");
+  RunResult bad = wrong.Sk({"recover", "--vault", vault_id}, "not the passphrase at all 99");
+  EXPECT_EQ(bad.code, 12) << bad.Describe();
+
   // Whole with two of the other originals gone as well (k = 2).
   ASSERT_TRUE(cluster_->Kill(hired[0]).ok());
   ASSERT_TRUE(cluster_->Kill(hired[1]).ok());

@@ -1,6 +1,11 @@
 // A simulated ShardKeep DHT (docs/DISCOVERY.md, "Lookup cost"): n OpenDHT
-// nodes (dht::DhtRunner) in this one process on loopback UDP ports, each
-// joining through a random earlier node. Then `lookups` times: a value is
+// nodes (dht::DhtRunner) on loopback UDP ports, each joining through a
+// random earlier node of its process (the first of each helper process
+// through the measuring process's first node). OpenDHT's sockets use
+// select(), so one process holds at most ~300 nodes (FD_SETSIZE 1024, three
+// descriptors a node): beyond kNodesPerProcess, helper processes (forked
+// first, before any thread) hold the rest; the measuring process holds
+// kNodesPerProcess and does every put and get. Then `lookups` times: a value is
 // put from a random node and fetched from another random node; measured per
 // lookup: the time until OpenDHT reports the get done and the UDP requests
 // the fetching node sent meanwhile (its own packets, counted by a socket
@@ -10,6 +15,10 @@
 //   bazel build -c opt //tests/bench:dht_sim
 //   bazel-bin/tests/bench/dht_sim --nodes=50,100,200,500,1000 --lookups=40
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <opendht/dhtrunner.h>
 #include <opendht/network_utils.h>
 
@@ -69,6 +78,27 @@ Node StartNode() {
   return n;
 }
 
+constexpr int kNodesPerProcess = 250;
+
+// A helper process: `count` nodes joining through 127.0.0.1:`port`, until killed.
+[[noreturn]] void Helper(int count, in_port_t port, unsigned seed) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::mt19937 rng(seed);
+  std::vector<Node> nodes;
+  for (int i = 0; i < count; ++i) {
+    nodes.push_back(StartNode());
+    if (i == 0) {
+      nodes.back().runner->bootstrap(Loopback(port));
+    } else {
+      const int via = std::uniform_int_distribution<int>(0, i - 1)(rng);
+      nodes.back().runner->bootstrap(Loopback(nodes[via].port));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  }
+  for (;;) pause();
+}
+
 double Median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -81,11 +111,22 @@ double Mean(const std::vector<double>& v) {
   return v.empty() ? 0 : s / v.size();
 }
 
-void RunOne(int n, int lookups, std::mt19937& rng) {
+void RunOne(int total, int lookups, std::mt19937& rng) {
+  // The helpers first (fork before this process starts any thread of its
+  // own for this size), joining through a port reserved for node 0.
+  const int n = std::min(total, kNodesPerProcess);
+  std::vector<pid_t> helpers;
+  Node first = StartNode();
+  for (int rest = total - n, h = 0; rest > 0; rest -= kNodesPerProcess, ++h) {
+    const pid_t pid = fork();
+    if (pid == 0) Helper(std::min(rest, kNodesPerProcess), first.port, 100 + h);
+    helpers.push_back(pid);
+  }
   std::vector<Node> nodes;
   nodes.reserve(n);
+  nodes.push_back(std::move(first));
   const auto t0 = Clock::now();
-  for (int i = 0; i < n; ++i) {
+  for (int i = 1; i < n; ++i) {
     nodes.push_back(StartNode());
     if (i > 0) {
       const int via = std::uniform_int_distribution<int>(0, i - 1)(rng);
@@ -95,7 +136,7 @@ void RunOne(int n, int lookups, std::mt19937& rng) {
     std::this_thread::sleep_for(std::chrono::milliseconds(3));
   }
   // Let routing tables fill (every node searches for its own ID on joining).
-  std::this_thread::sleep_for(std::chrono::seconds(n >= 500 ? 20 : 10));
+  std::this_thread::sleep_for(std::chrono::seconds(total >= 500 ? 25 : 10));
   const double join_s = std::chrono::duration<double>(Clock::now() - t0).count();
   unsigned good_total = 0;
   for (auto& node : nodes) {
@@ -132,11 +173,13 @@ void RunOne(int n, int lookups, std::mt19937& rng) {
     requests.push_back(static_cast<double>(getter.socket->sent.load() - before));
     found.push_back(values > 0 ? 1 : 0);
   }
-  printf("%6d  %8.1f  %10.1f  %10.1f  %10.1f  %8.0f%%  %12.1f\n", n, log2(n), Median(ms),
+  printf("%6d  %8.1f  %10.1f  %10.1f  %10.1f  %8.0f%%  %12.1f\n", total, log2(total), Median(ms),
          Mean(requests), Median(requests), 100 * Mean(found),
          static_cast<double>(good_total) / n);
   fflush(stdout);
-  fprintf(stderr, "n=%d: joined in %.1f s\n", n, join_s);
+  fprintf(stderr, "n=%d (%zu processes): joined in %.1f s\n", total, helpers.size() + 1, join_s);
+  for (pid_t pid : helpers) kill(pid, SIGKILL);
+  for (pid_t pid : helpers) waitpid(pid, nullptr, 0);
   for (auto& node : nodes) node.runner->shutdown({}, true);
   for (auto& node : nodes) node.runner->join();
 }

@@ -1,12 +1,14 @@
 #include "customer/cmd/app.h"
 
 #include <exception>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <sstream>
 #include <tuple>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -203,7 +205,7 @@ int ParseAndRun(const std::vector<std::string>& args, CliEnv& env) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--dht-bootstrap", dht_bootstrap,
                  "a DHT node to join for discovery; repeatable\n(env SHARDKEEP_DHT_BOOTSTRAP, "
-                 "comma-separated)")
+                 "comma-separated;\nelse the lines of <config-dir>/dht-bootstrap)")
       ->type_name("HOST:PORT");
   app.add_option("--cache-dir", cache_dir,
                  "caches (env SHARDKEEP_CACHE_DIR,\ndefault ~/.cache/shardkeep)")
@@ -268,11 +270,20 @@ int ParseAndRun(const std::vector<std::string>& args, CliEnv& env) {
   ctx.cache_dir = !cache_dir.empty()
                       ? cache_dir
                       : EnvOr(env, "SHARDKEEP_CACHE_DIR", home + "/.cache/shardkeep");
+  // The flag, else the environment, else <config-dir>/dht-bootstrap (one
+  // HOST:PORT a line, # comments).
   ctx.dht_bootstrap = dht_bootstrap;
   if (ctx.dht_bootstrap.empty()) {
     for (absl::string_view b :
          absl::StrSplit(EnvOr(env, "SHARDKEEP_DHT_BOOTSTRAP", ""), ',', absl::SkipEmpty())) {
       ctx.dht_bootstrap.emplace_back(b);
+    }
+  }
+  if (ctx.dht_bootstrap.empty()) {
+    std::ifstream file(ctx.config_dir + "/dht-bootstrap");
+    for (std::string line; std::getline(file, line);) {
+      line = std::string(absl::StripAsciiWhitespace(line.substr(0, line.find('#'))));
+      if (!line.empty()) ctx.dht_bootstrap.push_back(line);
     }
   }
   ctx.env = &env;

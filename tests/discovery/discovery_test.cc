@@ -200,11 +200,35 @@ TEST_F(DiscoveryTest, FindHireReplaceAndIgnoreForgeries) {
     }
   }
 
+  // Two suppliers offer the most space (2 GiB), then another customer
+  // takes 1.9 GiB of each: their offers are stale for up to a minute (the
+  // announcer re-checks every 60 s), so init --find tries them first, they
+  // refuse, and it hires others.
+  const int big1 = n - 1, big2 = n - 2;
+  std::vector<std::string> big_flags = {"--dht-port=0", "--dht-listen=127.0.0.1",
+                                        "--dht-bootstrap=" + boot_address_, "--disk-reserve=0",
+                                        "--capacity=2GiB"};
+  ASSERT_TRUE(cluster_->Restart(big1, big_flags).ok());
+  ASSERT_TRUE(cluster_->Restart(big2, big_flags).ok());
+  for (int i = 0; i < 100; ++i) {
+    RunResult r = customer_.Sk({"suppliers", "find", "--min-free", "2GiB", "--json"});
+    std::map<std::string, std::string> big = FoundAddresses(r);
+    if (big.count(cluster_->Address(big1)) && big.count(cluster_->Address(big2))) break;
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  Customer greedy("another customer's passphrase 1");
+  RunResult g = greedy.Sk({"init", "--suppliers",
+                           cluster_->Address(big1) + "," + cluster_->Address(big2), "--needed",
+                           "1900MiB", "--data-shards", "1"});
+  ASSERT_EQ(g.code, 0) << g.Describe();
+
   // init --find 4 hires four genuine suppliers (not the hijacker, though it
-  // offers the most space), pinned to their own keys.
-  RunResult init = customer_.Sk({"init", "--find", "4", "--needed", "64MiB", "--block-size",
+  // offers the most space; not the two full ones), pinned to their own keys.
+  RunResult init = customer_.Sk({"init", "--find", "4", "--needed", "600MiB", "--block-size",
                                  "64KiB"});
   ASSERT_EQ(init.code, 0) << init.Describe();
+  EXPECT_NE(init.err.find("skipped: " + cluster_->Address(big1)), std::string::npos) << init.err;
+  EXPECT_NE(init.err.find("skipped: " + cluster_->Address(big2)), std::string::npos) << init.err;
   EXPECT_NE(init.err.find(cluster_->Address(1) + ": refusing the supplier: its TLS key"),
             std::string::npos)
       << init.err;
@@ -224,6 +248,8 @@ TEST_F(DiscoveryTest, FindHireReplaceAndIgnoreForgeries) {
     hired.push_back(i);
     EXPECT_EQ(pinned, tls::FormatFingerprint(Fingerprint(*cluster_, i))) << init.out;
     EXPECT_NE(pinned, tls::FormatFingerprint(hijacker_fp));
+    EXPECT_NE(i, big1);
+    EXPECT_NE(i, big2);
   }
   ASSERT_EQ(hired.size(), 4u);
   EXPECT_EQ(std::set<int>(hired.begin(), hired.end()).size(), 4u);

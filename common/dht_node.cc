@@ -61,6 +61,9 @@ absl::StatusOr<std::unique_ptr<DhtNode>> DhtNode::Start(const DhtNodeOptions& op
   std::unique_ptr<DhtNode> node(new DhtNode());
   dht::DhtRunner::Config config;
   config.threaded = true;
+  config.dht_config.node_config.network = kNetworkId;
+  config.dht_config.node_config.maintain_storage = options.stable;
+  config.dht_config.node_config.public_stable = options.stable;
   config.bind4 = dht::SockAddr(reinterpret_cast<const sockaddr*>(&sin), sizeof sin);
   // A random node ID each start (OpenDHT's default): nothing is bound to it.
   try {
@@ -136,11 +139,12 @@ bool DhtNode::PutOnce(const std::string& key, const std::string& data,
 }
 
 std::vector<std::string> DhtNode::Get(const std::string& key, std::chrono::milliseconds timeout,
-                                      size_t max_values) {
+                                      size_t max_values, std::chrono::milliseconds quiet) {
   struct Shared {
     std::mutex mu;
     std::vector<std::string> values;
     bool done = false;
+    std::chrono::steady_clock::time_point last_value;
     std::condition_variable cv;
   };
   auto shared = std::make_shared<Shared>();
@@ -153,6 +157,7 @@ std::vector<std::string> DhtNode::Get(const std::string& key, std::chrono::milli
           if (v->data.size() > kMaxDhtValueBytes) continue;
           shared->values.emplace_back(v->data.begin(), v->data.end());
         }
+        shared->last_value = std::chrono::steady_clock::now();
         return true;
       },
       [shared](bool) {
@@ -160,8 +165,15 @@ std::vector<std::string> DhtNode::Get(const std::string& key, std::chrono::milli
         shared->done = true;
         shared->cv.notify_all();
       });
+  const auto end = std::chrono::steady_clock::now() + timeout;
   std::unique_lock<std::mutex> lock(shared->mu);
-  shared->cv.wait_for(lock, timeout, [&] { return shared->done; });
+  while (!shared->done) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= end) break;
+    if (quiet.count() > 0 && !shared->values.empty() && now - shared->last_value >= quiet) break;
+    shared->cv.wait_for(lock, quiet.count() > 0 ? std::min<std::chrono::nanoseconds>(quiet / 4, end - now)
+                                                : std::chrono::nanoseconds(end - now));
+  }
   return shared->values;  // a copy: late callbacks still hold `shared`
 }
 

@@ -44,7 +44,15 @@ struct DhtNodeOptions {
   std::string bind_ipv4 = "0.0.0.0";  // where the UDP socket listens
   int port = 0;                       // 0: any free port
   std::vector<std::string> bootstrap;  // HOST:PORT of nodes already in the DHT
+  // A long-running node (a supplier): hands the values it stores on to
+  // closer nodes as the network changes (OpenDHT's maintain_storage), so a
+  // vault's record outlives the nodes that first stored it.
+  bool stable = false;
 };
+
+// ShardKeep's DHT is its own OpenDHT network: nodes of another network ID
+// (the public OpenDHT network is 0) do not talk to ours.
+inline constexpr uint32_t kNetworkId = 0x534b0001;
 
 // "HOST:PORT" -> host, port; InvalidArgument naming `what` and the text.
 absl::Status SplitHostPort(const std::string& text, const std::string& what, std::string* host,
@@ -76,9 +84,14 @@ class DhtNode {
 
   // Every value under SHA-1(`key`) that arrives within `timeout` (the
   // lookup ends earlier when OpenDHT says it is done), at most `max_values`
-  // (the rest are dropped: a flooded key cannot exhaust memory).
+  // (the rest are dropped: a flooded key cannot exhaust memory). With a
+  // non-zero `quiet`, it also ends once values have arrived and none came
+  // for that long: customers' nodes live for one command, and the dead ones
+  // linger in routing tables, so OpenDHT's "done" waits ~1 s of request
+  // timeouts for them after the live nodes have answered.
   std::vector<std::string> Get(const std::string& key, std::chrono::milliseconds timeout,
-                               size_t max_values);
+                               size_t max_values,
+                               std::chrono::milliseconds quiet = std::chrono::milliseconds(0));
 
   dht::DhtRunner& runner() { return *runner_; }
 

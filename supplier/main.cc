@@ -586,6 +586,7 @@ int Main(int argc, char** argv) {
     dhtnet::DhtNodeOptions dht_options;
     dht_options.bind_ipv4 = FLAGS_dht_listen;
     dht_options.port = FLAGS_dht_port;
+    dht_options.stable = true;
     for (absl::string_view b : absl::StrSplit(FLAGS_dht_bootstrap, ',', absl::SkipEmpty())) {
       dht_options.bootstrap.emplace_back(b);
     }

@@ -56,7 +56,8 @@ FoundOffers FindOffers(dhtnet::DhtNode& node, uint64_t min_free, size_t max_coun
   FoundOffers found;
   std::vector<offer::Offer> verified;
   for (const std::string& wire :
-       node.Get(offer::kOffersKey, std::chrono::milliseconds(5000), kMaxOffersRead)) {
+       node.Get(offer::kOffersKey, std::chrono::milliseconds(5000), kMaxOffersRead,
+                kQuietAfterValues)) {
     auto o = offer::VerifyOffer(wire);
     if (!o.ok()) {
       ++found.rejected;
@@ -80,7 +81,8 @@ FoundOffers FindOffers(dhtnet::DhtNode& node, uint64_t min_free, size_t max_coun
 std::optional<offer::Offer> LookupIdentity(dhtnet::DhtNode& node, const std::string& fingerprint) {
   std::optional<offer::Offer> best;
   for (const std::string& wire :
-       node.Get(offer::IdentityKey(fingerprint), std::chrono::milliseconds(5000), 64)) {
+       node.Get(offer::IdentityKey(fingerprint), std::chrono::milliseconds(5000), 64,
+                kQuietAfterValues)) {
     auto o = offer::VerifyOffer(wire);
     // Only the pinned key's own offers count: anyone may store values under
     // the identity key.

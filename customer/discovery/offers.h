@@ -20,6 +20,8 @@ namespace shardkeep::customer {
 // At most this many values are read from the market key per lookup: a
 // flooded key costs a bounded amount of memory and verification time.
 inline constexpr size_t kMaxOffersRead = 2000;
+// A lookup ends once values stopped arriving for this long (DhtNode::Get).
+inline constexpr std::chrono::milliseconds kQuietAfterValues{300};
 
 // Joins the DHT through `bootstrap` (HOST:PORT each) and waits up to
 // `timeout` for a node to answer. kUsage if the list is empty or malformed;

@@ -69,7 +69,8 @@ absl::StatusOr<LocatedVault> LocateVault(
     const std::function<absl::StatusOr<std::string>()>& passphrase, std::string_view master_key) {
   LocatedVault out;
   std::vector<std::string> values =
-      node.Get(VaultRecordKey(vault_id), std::chrono::milliseconds(5000), kMaxRecordsRead);
+      node.Get(VaultRecordKey(vault_id), std::chrono::milliseconds(5000), kMaxRecordsRead,
+               2 * kQuietAfterValues);
   if (values.empty()) {
     return absl::NotFoundError(absl::StrCat("no record of vault ", crypto::ToHex(vault_id),
                                             " in the DHT"));

@@ -8,6 +8,7 @@
 // recover with no address. SHARDKEEP_DHT_SUPPLIERS=N changes the number of
 // suppliers; SHARDKEEP_LONG_TESTS=1 also waits for a killed supplier's offer
 // to expire (about 3 minutes more).
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -108,15 +109,20 @@ TEST_F(DiscoveryTest, FindHireReplaceAndIgnoreForgeries) {
     ASSERT_EQ(found[cluster_->Address(i)], tls::FormatFingerprint(Fingerprint(*cluster_, i)))
         << cluster_->Address(i);
   }
-  // Target: `suppliers find --count 10` in under 2 s (process start to exit).
-  const auto t0 = std::chrono::steady_clock::now();
-  RunResult ten = customer_.Sk({"suppliers", "find", "--count", "10"});
-  const double find_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  ASSERT_EQ(ten.code, 0) << ten.Describe();
-  EXPECT_NE(ten.out.find("10 offers"), std::string::npos) << ten.out;
-  EXPECT_LT(find_s, 2.0);
-  fprintf(stderr, "suppliers find --count 10 on %d suppliers: %.3f s\n", n, find_s);
+  // Target: `suppliers find --count 10` in under 2 s (process start to
+  // exit; the median of 5, as the machine is shared).
+  std::vector<double> times;
+  for (int run = 0; run < 5; ++run) {
+    const auto t0 = std::chrono::steady_clock::now();
+    RunResult ten = customer_.Sk({"suppliers", "find", "--count", "10"});
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    ASSERT_EQ(ten.code, 0) << ten.Describe();
+    EXPECT_NE(ten.out.find("10 offers"), std::string::npos) << ten.out;
+    fprintf(stderr, "suppliers find --count 10 on %d suppliers: %.3f s (%s)\n", n, times.back(),
+            ten.out.substr(ten.out.rfind("10 offers")).c_str());
+  }
+  std::sort(times.begin(), times.end());
+  EXPECT_LT(times[2], 2.0);
 
   // Forgeries, announced from a node of the test: (1) supplier 0's offer
   // with its free space changed (bad signature); (2) an impostor claiming

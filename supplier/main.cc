@@ -28,6 +28,9 @@
 #include "glog/logging.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/resource_quota.h"
+#include "absl/strings/str_split.h"
+#include "common/dht_node.h"
+#include "supplier/announcer.h"
 #include "supplier/clock.h"
 #include "supplier/limits.h"
 #include "supplier/reaper.h"
@@ -126,6 +129,17 @@ DEFINE_string(valid, "7d", "invite: how long the invitation may be used (duratio
 DEFINE_string(shutdown_timeout, "20s",
               "on SIGTERM, calls in flight get this long to finish before they are cancelled "
               "(duration)");
+DEFINE_int32(dht_port, -1,
+             "join ShardKeep's DHT on this UDP port and announce a signed offer there "
+             "(docs/DISCOVERY.md); 0 picks a free port; off unless given");
+DEFINE_string(dht_bootstrap, "",
+              "HOST:PORT of DHT nodes to join through, comma-separated (with --dht-port)");
+DEFINE_string(dht_listen, "0.0.0.0", "IPv4 address the DHT's UDP socket binds (with --dht-port)");
+DEFINE_string(public_address, "",
+              "HOST:PORT customers reach this supplier at, as announced in the DHT "
+              "(default: --listen with its port, unless that is a wildcard address)");
+DEFINE_string(dht_check_interval, "60s",
+              "how often the offer is rebuilt and re-announced if it changed (duration)");
 DEFINE_string(test_clock_offset_file, "",
               "TESTS ONLY: add the number of milliseconds in this file (re-read at every clock "
               "read) to the clock, so tests can expire leases without waiting");
@@ -553,6 +567,65 @@ int Main(int argc, char** argv) {
             << " by " << t.customers << " customers (" << report.fragments << " fragments, "
             << report.objects << " objects)";
 
+  // Discovery (docs/DISCOVERY.md): the DHT node and the offer live as long
+  // as the server.
+  std::unique_ptr<dhtnet::DhtNode> dht_node;
+  std::unique_ptr<Announcer> announcer;
+  if (FLAGS_dht_port >= 0) {
+    if (tls->fingerprint.empty()) {
+      CannotStart("--dht-port needs TLS: the offer is signed with the TLS key customers pin");
+    }
+    std::string public_address = FLAGS_public_address;
+    if (public_address.empty()) {
+      const std::string host = FLAGS_listen.substr(0, FLAGS_listen.rfind(':'));
+      if (host == "0.0.0.0" || host == "[::]" || host == "::" || host.empty()) {
+        Usage("--dht-port with a wildcard --listen needs --public-address HOST:PORT");
+      }
+      public_address = host + ":" + std::to_string(port);
+    }
+    dhtnet::DhtNodeOptions dht_options;
+    dht_options.bind_ipv4 = FLAGS_dht_listen;
+    dht_options.port = FLAGS_dht_port;
+    dht_options.stable = true;
+    for (absl::string_view b : absl::StrSplit(FLAGS_dht_bootstrap, ',', absl::SkipEmpty())) {
+      dht_options.bootstrap.emplace_back(b);
+    }
+    auto node = dhtnet::DhtNode::Start(dht_options);
+    if (!node.ok()) CannotStart(std::string(node.status().message()));
+    dht_node = std::move(node).value();
+    const std::string key_file =
+        FLAGS_tls_key.empty() ? FLAGS_data_dir + "/tls-key.pem" : FLAGS_tls_key;
+    std::ifstream key_in(key_file);
+    std::stringstream key_pem;
+    key_pem << key_in.rdbuf();
+    if (!key_in) CannotStart("cannot read the TLS key " + key_file + " to sign the offer");
+    const bool invite = FLAGS_admission == "invite";
+    auto make_offer = [&store, &clock, public_address, invite]() {
+      Totals t = store->GetTotals();
+      offer::Offer o;
+      o.supplier_id = store->supplier_id();
+      o.addresses = {public_address};
+      o.free_bytes = t.capacity_bytes > t.granted_bytes ? t.capacity_bytes - t.granted_bytes : 0;
+      o.max_quota_bytes = store->options().max_quota_per_customer;
+      o.lease_ms = store->options().lease_ms;
+      o.grace_ms = store->options().grace_ms;
+      o.version = kVersion;
+      o.invite_required = invite;
+      o.published_ms = clock->NowMs();
+      return o;
+    };
+    auto started = Announcer::Start(
+        dht_node.get(), key_pem.str(), make_offer,
+        std::chrono::milliseconds(DurationFlag("dht-check-interval", FLAGS_dht_check_interval)));
+    if (!started.ok()) CannotStart(std::string(started.status().message()));
+    announcer = std::move(started).value();
+    LOG(INFO) << "dht: node on UDP port " << dht_node->port() << ", offering " << public_address;
+    if (!FLAGS_port_file.empty()) {
+      // Tests and scripts learn the DHT port beside the gRPC one.
+      std::ofstream(FLAGS_port_file + ".dht") << dht_node->port() << "\n";
+    }
+  }
+
   std::thread signal_thread([&] {
     int sig = 0;
     sigwait(&signals, &sig);
@@ -571,6 +644,8 @@ int Main(int argc, char** argv) {
     server->Wait();
   }
   signal_thread.join();
+  announcer.reset();
+  dht_node.reset();
   server.reset();
   store.reset();
   LOG(INFO) << "stopped cleanly";

@@ -4,16 +4,16 @@
 # checks the whole graph, tests included, and says which edge is wrong):
 #   - customer/ and supplier/ never depend on each other;
 #   - inside customer/, a layer depends only on layers below it:
-#       fs < net < vault < repo < {archive, restore} < ui < cmd
-#     (archive and restore do not see each other); the one exception is
+#       fs < net < vault < repo < {archive, restore, discovery} < ui < cmd
+#     (archive, restore and discovery do not see each other); the one exception is
 #     //customer/vault:names, a leaf that net/ may use.
 # Prints one line per check; exits 1 if any failed. Run from the workspace.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 startup=("$@")  # e.g. --output_base=... (tests/run_all.sh passes its own)
 
-layers=(fs net vault repo archive restore ui cmd)
-declare -A rank=([fs]=0 [net]=1 [vault]=2 [repo]=3 [archive]=4 [restore]=4 [ui]=5 [cmd]=6)
+layers=(fs net vault repo archive restore discovery ui cmd)
+declare -A rank=([fs]=0 [net]=1 [vault]=2 [repo]=3 [archive]=4 [restore]=4 [discovery]=4 [ui]=5 [cmd]=6)
 failed=0
 
 query() { bazel "${startup[@]}" query --noshow_progress --output=label "$1" 2>/tmp/layering-query.err; }

@@ -1,16 +1,20 @@
 #include "customer/cmd/app.h"
 
 #include <exception>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <sstream>
 #include <tuple>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "customer/cmd/command.h"
+#include "customer/discovery/relocating_client.h"
 #include "customer/cmd/exit_codes.h"
 #include "common/units.h"
 
@@ -44,7 +48,8 @@ const std::vector<CommandSpec>& CommandTable() {
       {"suppliers", "the vault's suppliers", nullptr,
        {{"list", "suppliers, contracts, last audit, health", SetupSuppliersList},
         {"replace", "fire one supplier, hire another for its position", SetupSuppliersReplace},
-        {"resize", "a new quota at every supplier (--needed SIZE)", SetupSuppliersResize}}},
+        {"resize", "a new quota at every supplier (--needed SIZE)", SetupSuppliersResize},
+        {"find", "offers of suppliers in the DHT (docs/DISCOVERY.md)", SetupSuppliersFind}}},
       {"version", "print the version", SetupVersion},
   };
   return *table;
@@ -198,11 +203,16 @@ int ParseAndRun(const std::vector<std::string>& args, CliEnv& env) {
   // command is an argument (`backup ./init`, `help init`), not a second one.
   app.require_subcommand(0, 1);
   std::string config_dir, cache_dir;
+  std::vector<std::string> dht_bootstrap;
   app.add_option("--config-dir", config_dir,
                  "the vault's config (env SHARDKEEP_CONFIG_DIR,\ndefault ~/.config/shardkeep); "
                  "one vault per config dir")
       ->type_name("DIR")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--dht-bootstrap", dht_bootstrap,
+                 "a DHT node to join for discovery; repeatable\n(env SHARDKEEP_DHT_BOOTSTRAP, "
+                 "comma-separated;\nelse the lines of <config-dir>/dht-bootstrap)")
+      ->type_name("HOST:PORT");
   app.add_option("--cache-dir", cache_dir,
                  "caches (env SHARDKEEP_CACHE_DIR,\ndefault ~/.cache/shardkeep)")
       ->type_name("DIR")
@@ -266,6 +276,22 @@ int ParseAndRun(const std::vector<std::string>& args, CliEnv& env) {
   ctx.cache_dir = !cache_dir.empty()
                       ? cache_dir
                       : EnvOr(env, "SHARDKEEP_CACHE_DIR", home + "/.cache/shardkeep");
+  // The flag, else the environment, else <config-dir>/dht-bootstrap (one
+  // HOST:PORT a line, # comments).
+  ctx.dht_bootstrap = dht_bootstrap;
+  if (ctx.dht_bootstrap.empty()) {
+    for (absl::string_view b :
+         absl::StrSplit(EnvOr(env, "SHARDKEEP_DHT_BOOTSTRAP", ""), ',', absl::SkipEmpty())) {
+      ctx.dht_bootstrap.emplace_back(b);
+    }
+  }
+  if (ctx.dht_bootstrap.empty()) {
+    std::ifstream file(ctx.config_dir + "/dht-bootstrap");
+    for (std::string line; std::getline(file, line);) {
+      line = std::string(absl::StripAsciiWhitespace(line.substr(0, line.find('#'))));
+      if (!line.empty()) ctx.dht_bootstrap.push_back(line);
+    }
+  }
   ctx.env = &env;
   ctx.app = &app;
   if (env.connect_with) {
@@ -305,7 +331,21 @@ int ParseAndRun(const std::vector<std::string>& args, CliEnv& env) {
         insecure_plaintext || EnvOr(env, "SHARDKEEP_INSECURE_PLAINTEXT", "") == "1";
     env.connector = env.connect_with(transport);
   }
+  // Suppliers that moved are followed through the DHT and recorded in the
+  // config after the command (docs/DISCOVERY.md, "Address change").
+  auto moves = std::make_shared<MoveLog>();
+  if (!ctx.dht_bootstrap.empty() && env.connector) {
+    env.connector = RelocatingConnector(env.connector, ctx.dht_bootstrap, moves);
+  }
   absl::StatusOr<ExitCode> code = action->second(ctx);
+  for (const SupplierMove& m : moves->moves()) {
+    fprintf(env.err, "supplier %s moved to %s (found by its key in the DHT)\n",
+            m.old_address.c_str(), m.new_address.c_str());
+  }
+  if (absl::StatusOr<int> recorded = RecordMoves(ctx.config_dir, moves->moves()); !recorded.ok()) {
+    fprintf(env.err, "shardkeep: warning: new supplier address not recorded: %s\n",
+            std::string(recorded.status().message()).c_str());
+  }
   if (code.ok()) return *code;
   fprintf(env.err, "shardkeep: %s\n", std::string(code.status().message()).c_str());
   return ExitCodeOf(code.status());

@@ -86,6 +86,7 @@ absl::StatusOr<ExitCode> Backup(BackupFlags& flags, const CommandContext& ctx) {
   progress.Stop();
   opts.interrupted = nullptr;
   if (!result.ok()) return result.status();
+  PublishVaultToDht(ctx, repo->vault());
   if (flags.json) {
     fprintf(ctx.out(), "%s\n", DumpJson(BackupSummaryJson(result->snapshot)).c_str());
   } else {

@@ -9,6 +9,8 @@
 #include "common/tls_fingerprint.h"
 #include "common/units.h"
 #include "customer/cmd/command.h"
+#include "customer/discovery/hire.h"
+#include "customer/discovery/offers.h"
 #include "customer/ui/format.h"
 #include "customer/ui/json.h"
 #include "customer/ui/passphrase.h"
@@ -37,6 +39,7 @@ struct InitFlags {
   bool allow_weak = false;
   std::vector<std::string> invites;  // ADDRESS=TOKEN
   bool json = false;
+  int find = 0;  // hire this many from DHT offers instead of --suppliers
 };
 
 // The request the flags make. The checks that need no network (addresses,
@@ -108,8 +111,22 @@ void PrintCreated(const CreatedVault& created, const std::string& config_dir, FI
 }
 
 absl::StatusOr<ExitCode> Init(const InitFlags& flags, const CommandContext& ctx) {
+  if ((flags.find > 0) == !flags.suppliers.empty()) {
+    return UsageError("init: give either --suppliers or --find N");
+  }
   ASSIGN_OR_RETURN(CreateVaultRequest req, RequestFromFlags(flags, ctx));
-  auto created = CreateVault(req, ctx.env->connector);
+  absl::StatusOr<CreatedVault> created;
+  if (flags.find > 0) {
+    // Discovery (docs/DISCOVERY.md): hire from verified offers, pinned to
+    // the keys that signed them.
+    ASSIGN_OR_RETURN(auto node, JoinDht(ctx.dht_bootstrap));
+    FoundOffers found = FindOffers(*node, 0, 0);
+    std::vector<std::string> skipped;
+    created = CreateVaultFromOffers(req, flags.find, found.offers, ctx.env->connector, &skipped);
+    for (const std::string& s : skipped) fprintf(ctx.err(), "skipped: %s\n", s.c_str());
+  } else {
+    created = CreateVault(req, ctx.env->connector);
+  }
   if (!created.ok()) {
     // Usage errors name what was wrong; say which command they concern.
     if (KindOf(created.status()) == ErrorKind::kUsage) {
@@ -138,8 +155,12 @@ CommandAction SetupInit(CLI::App& command) {
                   "2 to 64 supplier addresses, comma-separated;\nfragment i of every block goes "
                   "to the\ni-th supplier")
       ->type_name("HOST:PORT[,...]")
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
-      ->required();
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  command
+      .add_option("--find", flags->find,
+                  "hire N suppliers from the offers in the DHT\n(--dht-bootstrap) instead of "
+                  "--suppliers")
+      ->type_name("N");
   command
       .add_option("--data-shards", flags->data_shards,
                   "fragments needed to read a block back\n(1..n-1; default ceil(n/2)): any n-K "

@@ -26,6 +26,7 @@ absl::StatusOr<ExitCode> Maintain(const CommandContext& ctx) {
   auto r = MaintainVault(*repo, progress);
   progress.Stop();
   if (!r.ok()) return r.status();
+  PublishVaultToDht(ctx, repo->vault());
   const RepairResult& rep = r->repair;
   fprintf(ctx.out(),
           "maintain: %d leases renewed; check read group %u/7 (%llu blocks read), %s; repair: "

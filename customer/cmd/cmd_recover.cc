@@ -7,6 +7,7 @@
 #include "common/crypto.h"
 #include "common/error_kind.h"
 #include "customer/cmd/command.h"
+#include "customer/discovery/vault_record.h"
 #include "customer/repo/recover.h"
 #include "customer/ui/format.h"
 #include "customer/ui/json.h"
@@ -125,7 +126,13 @@ Json ResultJson(const RecoveredVault& r, const CommandContext& ctx) {
 
 absl::StatusOr<ExitCode> Recover(const RecoverFlags& flags, const CommandContext& ctx) {
   ASSIGN_OR_RETURN(RecoverRequest req, RequestFromFlags(flags, ctx));
-  auto recovered = RecoverVault(req, ctx.env->connector);
+  if (req.supplier_addresses.empty() && ctx.dht_bootstrap.empty()) {
+    return UsageError("recover: give --supplier HOST:PORT, or --dht-bootstrap to find the "
+                      "suppliers through the vault's record in the DHT");
+  }
+  auto recovered = req.supplier_addresses.empty()
+                       ? RecoverVaultFromDht(req, ctx.dht_bootstrap, ctx.env->connector)
+                       : RecoverVault(req, ctx.env->connector);
   if (!recovered.ok()) {
     if (KindOf(recovered.status()) == ErrorKind::kUsage) {
       return UsageError(absl::StrCat("recover: ", recovered.status().message()));
@@ -150,9 +157,9 @@ CommandAction SetupRecover(CLI::App& command) {
       ->required();
   command
       .add_option("--supplier", flags->suppliers,
-                  "a supplier of the vault (repeatable, or\ncomma-separated); asked in order")
-      ->type_name("HOST:PORT")
-      ->required();
+                  "a supplier of the vault (repeatable, or\ncomma-separated); asked in order;\n"
+                  "without it, the vault's record in the DHT\n(--dht-bootstrap) names them")
+      ->type_name("HOST:PORT");
   command.add_option("--key-file", flags->key_file,
                      "the paper key (`key export`) instead of\nthe passphrase")
       ->type_name("FILE");

@@ -5,6 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/units.h"
 #include "customer/cmd/command.h"
+#include "customer/discovery/hire.h"
+#include "customer/discovery/offers.h"
 #include "customer/repo/replacer.h"
 #include "customer/repo/vault_status.h"
 #include "customer/ui/progress_line.h"
@@ -83,6 +85,7 @@ const char kReplaceIntro[] =
 
 struct ReplaceFlags {
   std::string which, with, invite;
+  bool find = false;  // hire from DHT offers (docs/DISCOVERY.md)
 };
 
 // The connector, presenting `invite` to the new supplier (if given).
@@ -99,11 +102,24 @@ SupplierConnector WithInvite(SupplierConnector base, std::string address, std::s
 
 absl::StatusOr<ExitCode> Replace(const ReplaceFlags& flags, const CommandContext& ctx) {
   ASSIGN_OR_RETURN(auto repo, OpenRepository(ctx));
+  if (flags.find == !flags.with.empty()) {
+    return UsageError("suppliers replace: give either --with HOST:PORT or --find");
+  }
   ProgressLine progress(isatty(STDERR_FILENO));
-  auto r = ReplaceSupplier(*repo, flags.which, flags.with,
-                           WithInvite(ctx.env->connector, flags.with, flags.invite), progress);
+  absl::StatusOr<ReplaceResult> r;
+  if (flags.find) {
+    ASSIGN_OR_RETURN(auto node, JoinDht(ctx.dht_bootstrap));
+    std::vector<std::string> skipped;
+    r = ReplaceFromOffers(*repo, flags.which, FindOffers(*node, 0, 0).offers,
+                          ctx.env->connector, progress, &skipped);
+    for (const std::string& s : skipped) fprintf(ctx.err(), "skipped: %s\n", s.c_str());
+  } else {
+    r = ReplaceSupplier(*repo, flags.which, flags.with,
+                        WithInvite(ctx.env->connector, flags.with, flags.invite), progress);
+  }
   progress.Stop();
   if (!r.ok()) return r.status();
+  PublishVaultToDht(ctx, repo->vault());
   fprintf(ctx.out(),
           "position %d: %s replaced by %s: %llu objects copied, %llu fragments stored (%s), "
           "%llu fetched from the others, %.1f s\n",
@@ -130,8 +146,10 @@ CommandAction SetupSuppliersReplace(CLI::App& command) {
       ->required();
   command.add_option("--with", flags->with, "the new supplier")
       ->type_name("HOST:PORT")
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
-      ->required();
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  command.add_flag("--find", flags->find,
+                   "hire the new supplier from the offers in the DHT\n(--dht-bootstrap) instead "
+                   "of --with");
   command
       .add_option("--invite", flags->invite,
                   "an invitation from the new supplier, if it\nadmits new customers only by "

@@ -32,6 +32,9 @@ namespace shardkeep::customer {
 struct CommandContext {
   std::string config_dir;
   std::string cache_dir;
+  // DHT nodes to join for discovery (--dht-bootstrap, SHARDKEEP_DHT_BOOTSTRAP);
+  // empty: no discovery (docs/DISCOVERY.md).
+  std::vector<std::string> dht_bootstrap;
   CliEnv* env = nullptr;
   // The root of the parsed command tree (for `help`).
   const CLI::App* app = nullptr;
@@ -71,6 +74,12 @@ CommandAction SetupForget(CLI::App& command);
 CommandAction SetupPrune(CLI::App& command);
 CommandAction SetupSuppliersList(CLI::App& command);
 CommandAction SetupSuppliersReplace(CLI::App& command);
+CommandAction SetupSuppliersFind(CLI::App& command);
+
+// With --dht-bootstrap: stores the vault's record in the DHT for `recover`
+// without addresses (docs/DISCOVERY.md); a failure is a warning on stderr.
+// Without: nothing.
+void PublishVaultToDht(const CommandContext& ctx, const Vault& vault);
 CommandAction SetupStatus(CLI::App& command);
 CommandAction SetupMaintain(CLI::App& command);
 CommandAction SetupVersion(CLI::App& command);

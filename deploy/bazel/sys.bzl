@@ -19,6 +19,8 @@ def _system_libraries_impl(ctx):
         libs = _pkg_config(ctx, "--libs", modules)
         defines = [f[2:] for f in cflags if f.startswith("-D")]
         copts = [f for f in cflags if not f.startswith("-D")]
+        if name in ctx.attr.drop_include_dirs:
+            copts = [f for f in copts if not f.startswith("-I/usr/include/")]
         if copts:
             fail("unexpected cflags for %s: %s" % (modules, copts))
 
@@ -47,6 +49,12 @@ def _system_libraries_impl(ctx):
 
 system_libraries = repository_rule(
     implementation = _system_libraries_impl,
-    attrs = {"libs": attr.string_dict(mandatory = True)},
+    attrs = {
+        "libs": attr.string_dict(mandatory = True),
+        # Libraries whose -I/usr/include/<dir> cflags are not needed by the
+        # headers ShardKeep includes (cc_library cannot carry absolute
+        # include dirs to its dependents).
+        "drop_include_dirs": attr.string_list(default = []),
+    },
     local = True,
 )

@@ -92,6 +92,12 @@ class RelocatingClient : public SupplierClient {
   absl::Status DeleteFragment(const std::string& key) override {
     return Call([&](SupplierClient& c) { return c.DeleteFragment(key); });
   }
+  absl::Status DeleteFragments(const std::vector<std::string>& keys) override {
+    return Call([&](SupplierClient& c) { return c.DeleteFragments(keys); });
+  }
+  absl::Status DeleteObjects(const std::vector<std::string>& names) override {
+    return Call([&](SupplierClient& c) { return c.DeleteObjects(names); });
+  }
   absl::StatusOr<v1::AuditPieceResponse> AuditPiece(const std::string& key,
                                                     uint64_t piece) override {
     return Call([&](SupplierClient& c) { return c.AuditPiece(key, piece); });

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/units.h"
 
 namespace shardkeep::supplier {
 namespace {
@@ -50,7 +52,18 @@ bool UnHexFileId(std::string_view hex, std::string* out) {
 absl::Status ErrnoStatus(const std::string& what, const std::string& path, int err) {
   std::string msg = absl::StrCat(what, " ", path, ": ", std::strerror(err));
   if (err == ENOENT) return absl::NotFoundError(msg);
-  if (err == ENOSPC || err == EDQUOT) return absl::ResourceExhaustedError(msg);
+  if (err == ENOSPC || err == EDQUOT) {
+    // Said so the customer (and the operator's log) can tell a full disk
+    // from a full quota: both are RESOURCE_EXHAUSTED.
+    struct statvfs vfs;
+    const std::string dir = std::filesystem::path(path).parent_path().string();
+    std::string free;
+    if (statvfs(dir.c_str(), &vfs) == 0) {
+      free = absl::StrCat(" (", FormatByteSize(static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize),
+                          " free on that file system)");
+    }
+    return absl::ResourceExhaustedError(absl::StrCat("disk full: ", msg, free));
+  }
   return absl::InternalError(msg);
 }
 

@@ -74,6 +74,9 @@ DEFINE_uint64(max_items_per_contract, 1000000,
 DEFINE_string(disk_reserve, "1GiB",
               "free disk kept back: a quota is granted only if the file system's free space "
               "less this covers everything granted and not yet stored (size)");
+DEFINE_string(min_free_disk, "64MiB",
+              "puts are refused (disk full) when they would leave less than this free on the "
+              "data dir's file system: room for the database's own writes (0: no check)");
 DEFINE_uint64(max_nonces, 1000000,
               "request nonces remembered inside the auth window, all customers together "
               "(~100 bytes each); beyond it requests get UNAVAILABLE");
@@ -349,6 +352,8 @@ int Main(int argc, char** argv) {
   options.min_item_charge = SizeFlag("min-item-charge", FLAGS_min_item_charge);
   options.max_items_per_contract = FLAGS_max_items_per_contract;
   options.disk_reserve_bytes = SizeFlag("disk-reserve", FLAGS_disk_reserve);
+  options.min_free_disk_bytes =
+      FLAGS_min_free_disk == "0" ? 0 : SizeFlag("min-free-disk", FLAGS_min_free_disk);
   options.accept_missing_files = FLAGS_accept_missing_files;
   options.max_customers = FLAGS_max_customers;
   options.max_quota_per_customer =

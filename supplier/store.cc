@@ -58,7 +58,7 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return absl::OkStatus();
   std::string msg = absl::StrCat("rocksdb ", std::string(what), ": ", s.ToString());
   if (s.IsNotFound()) return absl::NotFoundError(msg);
-  if (s.IsNoSpace()) return absl::ResourceExhaustedError(msg);
+  if (s.IsNoSpace()) return absl::ResourceExhaustedError(absl::StrCat("disk full: ", msg));
   return absl::InternalError(msg);
 }
 
@@ -566,6 +566,18 @@ absl::Status Store::Reconcile(OpenReport* report) {
   return absl::OkStatus();
 }
 
+absl::Status Store::CheckFreeDisk(uint64_t bytes, std::string_view what) const {
+  if (options_.min_free_disk_bytes == 0) return absl::OkStatus();
+  absl::StatusOr<uint64_t> free = options_.free_disk_bytes();
+  if (!free.ok()) return free.status();
+  if (*free >= bytes && *free - bytes >= options_.min_free_disk_bytes) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrFormat(
+      "disk full: %s of %s refused: the data dir %s has %s free on its file system, and keeps "
+      "at least %s free for the database (--min-free-disk)",
+      std::string(what), FormatByteSize(bytes), data_dir_, FormatByteSize(*free),
+      FormatByteSize(options_.min_free_disk_bytes)));
+}
+
 absl::Status Store::WriteSynced(void* batch) {
   rocksdb::WriteOptions wo;
   wo.sync = true;
@@ -930,6 +942,12 @@ absl::StatusOr<Store::BeginResult> Store::BeginFragment(std::string_view custome
     c->reserved += charge;
     result.usage = {rec.used_bytes(), rec.quota_bytes()};
   }
+  if (absl::Status disk = CheckFreeDisk(size, absl::StrCat("fragment ", std::string(key)));
+      !disk.ok()) {
+    absl::MutexLock l(&c->mu);
+    c->reserved -= charge;
+    return disk;
+  }
   std::string file_id = NewFileId();
   auto writer = options_.files->Create(file_id);
   if (!writer.ok()) {
@@ -1223,6 +1241,7 @@ absl::StatusOr<Usage> Store::PutObject(std::string_view customer, std::string_vi
     return absl::ResourceExhaustedError(
         QuotaMessage(rec, c->reserved, charge, absl::StrCat("object ", std::string(name))));
   }
+  RETURN_IF_ERROR(CheckFreeDisk(data.size(), absl::StrCat("object ", std::string(name))));
   rec.set_used_bytes(used_after);
   if (!had_old) rec.set_objects(rec.objects() + 1);
   rec.set_lease_expires_ms(

@@ -70,6 +70,12 @@ struct StoreOptions {
   // not yet used (granted - used, all contracts) beyond the file system's
   // free space less this reserve is refused. 0 and no free_disk: not checked.
   uint64_t disk_reserve_bytes = 1ULL << 30;
+  // Puts (fragments and objects) are refused, "disk full", when they would
+  // leave less than this free on the data dir's file system: the database's
+  // own writes (nonces, records, flushes) need room, and RocksDB 7.8 aborts
+  // the process on the write after a WAL write that failed for lack of
+  // space. 0: not checked (the file system's ENOSPC is still refused).
+  uint64_t min_free_disk_bytes = 64ULL << 20;
   // The data dir's file system's free bytes (statvfs f_bavail). Null: statvfs
   // of the data dir. Tests inject a fake.
   std::function<absl::StatusOr<uint64_t>()> free_disk_bytes;
@@ -316,6 +322,10 @@ class Store {
 
   std::shared_ptr<Customer> FindCustomer(std::string_view customer);
   absl::Status WriteSynced(void* batch /* rocksdb::WriteBatch* */);
+  // ResourceExhausted ("disk full: ...", naming the data dir and the free
+  // space) if storing `bytes` more would leave less than
+  // min_free_disk_bytes free.
+  absl::Status CheckFreeDisk(uint64_t bytes, std::string_view what) const;
   // Deletes all of a customer's records in one synced batch and returns the
   // bytes freed; appends the fragment files to unlink (by RemoveFiles).
   // REQUIRES: no store lock held; the customer marked gone (no writer left).

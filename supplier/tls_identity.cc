@@ -61,6 +61,37 @@ std::string BioString(BIO* bio) {
   return std::string(data, len > 0 ? static_cast<size_t>(len) : 0);
 }
 
+// OK if `key_pem` is a private key whose public half is the first
+// certificate's in `cert_pem`. gRPC would take a mismatched pair and then
+// fail every handshake (or, for another key of the same type, serve an
+// identity that is not the one logged and pinned).
+absl::Status CheckKeyMatchesCert(const std::string& key_pem, const std::string& cert_pem,
+                                 const std::string& key_source, const std::string& cert_source) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> kb(
+      BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())), BIO_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> cb(
+      BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())), BIO_free);
+  if (!kb || !cb) return absl::InternalError("BIO_new_mem_buf failed");
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
+  if (!key) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("TLS key ", key_source, ": not a PEM private key (unencrypted)"));
+  }
+  std::unique_ptr<X509, decltype(&X509_free)> cert(
+      PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr), X509_free);
+  if (!cert) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("TLS certificate ", cert_source, ": not a PEM certificate"));
+  }
+  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("TLS key ", key_source,
+                                                   " is not the private key of the certificate ",
+                                                   cert_source));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status MakeSelfSignedIdentity(std::string* key_pem, std::string* cert_pem) {
@@ -106,11 +137,13 @@ absl::StatusOr<ServerTls> LoadServerTls(const std::string& data_dir, const std::
     return out;
   }
   grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  std::string source;
+  std::string source, key_source, cert_source;
   if (!cert_file.empty()) {
     RETURN_IF_ERROR(ReadFile(cert_file, &pair.cert_chain));
     RETURN_IF_ERROR(ReadFile(key_file, &pair.private_key));
     source = "--tls-cert " + cert_file;
+    key_source = key_file;
+    cert_source = cert_file;
   } else {
     const std::string key_path = data_dir + kKeyFile, cert_path = data_dir + kCertFile;
     const bool have_key = Exists(key_path), have_cert = Exists(cert_path);
@@ -131,12 +164,15 @@ absl::StatusOr<ServerTls> LoadServerTls(const std::string& data_dir, const std::
       RETURN_IF_ERROR(ReadFile(cert_path, &pair.cert_chain));
       source = "identity in " + data_dir;
     }
+    key_source = key_path;
+    cert_source = cert_path;
   }
   auto fp = tls::PublicKeyFingerprint(pair.cert_chain);
   if (!fp.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("TLS certificate (", source, "): ", fp.status().message()));
   }
+  RETURN_IF_ERROR(CheckKeyMatchesCert(pair.private_key, pair.cert_chain, key_source, cert_source));
   out.fingerprint = *fp;
   grpc::SslServerCredentialsOptions ssl;
   ssl.pem_key_cert_pairs.push_back(pair);

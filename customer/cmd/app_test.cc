@@ -292,9 +292,10 @@ TEST(RunCliTest, InitJson) {
                          "\"supplier_count\":2,\"data_shards\":1,\"block_size\":65536,"
                          "\"needed_bytes\":2097152,\"suppliers\":\\["
                          "\\{\"position\":0,\"address\":\"a:1\",\"supplier_id\":\"[0-9a-f]+\","
-                         "\"quota_bytes\":2097152\\},"
+                         "\"quota_bytes\":2097152,\"tls_fingerprint\":\"[^\"]*\"\\},"
                          "\\{\"position\":1,\"address\":\"b:2\",\"supplier_id\":\"[0-9a-f]+\","
-                         "\"quota_bytes\":2097152\\}\\],\"safe_until\":\"[^\"]*\"\\}\n"));
+                         "\"quota_bytes\":2097152,\"tls_fingerprint\":\"[^\"]*\"\\}\\],"
+                         "\"safe_until\":\"[^\"]*\"\\}\n"));
   // A second init in the same config dir is refused (exit 1), before any
   // passphrase or supplier.
   Result again = Cli({"init", "--suppliers", "a:1,b:2", "--config-dir", dir + "/config"}, {},

@@ -19,8 +19,9 @@ const char kNotes[] =
     "--read-data (or --read-data-subset) also finds fragments that rotted on a\n"
     "supplier's disk; without it the suppliers' listings are trusted.\n"
     "Exit code: 0 when everything found was repaired (or nothing was found),\n"
-    "5 when some blocks have fewer than k good fragments (they are named), 1 when\n"
-    "storing failed.\n";
+    "4 when a supplier did not answer (its position is healed once it answers,\n"
+    "or replace it), 5 when some blocks have fewer than k good fragments (they\n"
+    "are named), 1 when storing failed.\n";
 
 struct RepairFlags {
   bool dry_run = false;
@@ -54,10 +55,20 @@ absl::StatusOr<ExitCode> Repair(const RepairFlags& flags, const CommandContext& 
     j["records_written"] = r->records_written;
     j["written_per_position"] = r->written_per_position;
     j["errors"] = r->errors;
+    Json down = Json::array();
+    for (const auto& s : r->check.suppliers) {
+      if (!s.reachable) down.push_back(s.address);
+    }
+    j["unreachable"] = down;
     j["seconds"] = RoundSeconds(r->seconds);
     fprintf(ctx.out(), "%s\n", DumpJson(j).c_str());
   } else {
     for (const auto& e : r->errors) fprintf(ctx.out(), "  not repaired: %s\n", e.c_str());
+    for (const auto& s : r->check.suppliers) {
+      if (s.reachable) continue;
+      fprintf(ctx.out(), "  %d  %s  unreachable, not repaired: %s\n", s.position, s.address.c_str(),
+              s.error.c_str());
+    }
     for (size_t i = 0; i < r->written_per_position.size(); ++i) {
       if (r->written_per_position[i] == 0) continue;
       fprintf(ctx.out(), "  %zu  %s  %llu fragments stored\n", i,
@@ -74,6 +85,11 @@ absl::StatusOr<ExitCode> Repair(const RepairFlags& flags, const CommandContext& 
   }
   if (r->blocks_unrepairable > 0) return kDamaged;
   if (!flags.dry_run && r->blocks_healed < r->blocks_to_heal) return kError;
+  // A supplier that did not answer could be neither checked nor healed: the
+  // vault has less margin than n - k, which a 0 would hide from cron.
+  for (const auto& s : r->check.suppliers) {
+    if (!s.reachable) return kDegraded;
+  }
   return kSuccess;
 }
 

@@ -120,13 +120,15 @@ absl::StatusOr<ExitCode> Replace(const ReplaceFlags& flags, const CommandContext
   progress.Stop();
   if (!r.ok()) return r.status();
   PublishVaultToDht(ctx, repo->vault());
+  const std::string present =
+      r->fragments_present == 0 ? "" : absl::StrCat(", ", r->fragments_present, " already there");
   fprintf(ctx.out(),
-          "position %d: %s replaced by %s: %llu objects copied, %llu fragments stored (%s), "
+          "position %d: %s replaced by %s: %llu objects copied, %llu fragments stored (%s)%s, "
           "%llu fetched from the others, %.1f s\n",
           r->position, r->old_address.c_str(), r->new_address.c_str(),
           (unsigned long long)r->objects_copied, (unsigned long long)r->fragments_written,
-          FormatByteSize(r->fragment_bytes).c_str(), (unsigned long long)r->fragments_fetched,
-          r->seconds);
+          FormatByteSize(r->fragment_bytes).c_str(), present.c_str(),
+          (unsigned long long)r->fragments_fetched, r->seconds);
   if (r->old_cancelled) {
     fprintf(ctx.out(), "the contract with %s is cancelled\n", r->old_address.c_str());
   } else {

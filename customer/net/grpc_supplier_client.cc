@@ -30,6 +30,13 @@ constexpr size_t kUploadMessageData = std::min<size_t>(256 << 10, protocol::kMax
 // Info is the first call to a supplier (CheckReachable): one that does not
 // answer it quickly is reported unreachable without waiting for a stall.
 constexpr int64_t kInfoMs = 10000;
+// Info is the probe every command starts with (SupplierSet::CheckSuppliers,
+// which tries once more itself). A supplier that refuses connections is
+// down for this command; five attempts (~4 s of backoff, twice over with
+// the probe's own retry) made every command wait ~8 s per dead supplier,
+// a restore with 2 of 4 suppliers killed 1.9x a healthy one. Calls after
+// the probe keep the full retries (a supplier restarting mid-transfer).
+constexpr int kInfoAttempts = 2;
 // How often a call that moved data before its connection dropped may start
 // its count of retries afresh (TransportOptions::max_attempts).
 constexpr int kMaxFreshStarts = 20;
@@ -153,10 +160,13 @@ class GrpcSupplierClient : public SupplierClient {
 
   absl::StatusOr<v1::InfoResponse> Info() override {
     v1::InfoResponse resp;
-    RETURN_IF_ERROR(Attempts("Info", [&](grpc::ClientContext* ctx, StallWatchdog::Call*) {
-      SetDeadline(ctx, kInfoMs);
-      return stub_->Info(ctx, v1::InfoRequest(), &resp);
-    }));
+    RETURN_IF_ERROR(Attempts(
+        "Info",
+        [&](grpc::ClientContext* ctx, StallWatchdog::Call*) {
+          SetDeadline(ctx, kInfoMs);
+          return stub_->Info(ctx, v1::InfoRequest(), &resp);
+        },
+        kInfoAttempts));
     std::lock_guard<std::mutex> lock(mu_);
     if (supplier_id_.empty()) supplier_id_ = resp.supplier_id();
     return resp;
@@ -462,8 +472,10 @@ class GrpcSupplierClient : public SupplierClient {
   // (TransportOptions). Every try gets a fresh context and is signed anew,
   // so a retry is never a replay. A try the watchdog cut off is not
   // retried: the supplier is reported stalled (DEADLINE_EXCEEDED).
+  // `max_attempts` 0: TransportOptions::max_attempts.
   template <typename Fn>
-  absl::Status Attempts(const std::string& what, Fn&& attempt) {
+  absl::Status Attempts(const std::string& what, Fn&& attempt, int max_attempts = 0) {
+    if (max_attempts <= 0) max_attempts = options_.max_attempts;
     std::chrono::milliseconds backoff = options_.retry_initial_backoff;
     int fresh_starts = 0;
     for (int n = 1, total = 1;; ++n, ++total) {
@@ -505,7 +517,7 @@ class GrpcSupplierClient : public SupplierClient {
         n = 0;
         backoff = options_.retry_initial_backoff;
       }
-      if (st.error_code() != grpc::StatusCode::UNAVAILABLE || n >= options_.max_attempts) {
+      if (st.error_code() != grpc::StatusCode::UNAVAILABLE || n >= max_attempts) {
         if (total > 1) {
           s = absl::Status(s.code(), absl::StrCat(s.message(), " (", total, " attempts)"));
         }

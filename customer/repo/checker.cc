@@ -170,10 +170,7 @@ void Checker::Audit(int i) {
       }
       continue;
     }
-    std::vector<std::string> proof(r->proof().begin(), r->proof().end());
-    if (r->size() == rec.fragment_size() &&
-        merkle::Verify(rec.fragment_merkle_root(i), rec.fragment_size(), ps, piece, r->data(),
-                       proof)) {
+    if (AuditAnswerHolds(rec, i, piece, *r)) {
       sc.audited++;
     } else {
       sc.audit_failed++;
@@ -442,6 +439,15 @@ absl::StatusOr<CheckResult> Checker::Run() {
 }
 
 }  // namespace
+
+bool AuditAnswerHolds(const vault::v1::BlockRecord& rec, int position, uint64_t piece,
+                      const v1::AuditPieceResponse& answer) {
+  if (position < 0 || position >= rec.fragment_merkle_root_size()) return false;
+  if (answer.size() != rec.fragment_size()) return false;
+  const std::vector<std::string> proof(answer.proof().begin(), answer.proof().end());
+  return merkle::Verify(rec.fragment_merkle_root(position), rec.fragment_size(),
+                        protocol::kAuditPieceBytes, piece, answer.data(), proof);
+}
 
 const char* StateName(SnapshotCheck::State state) {
   switch (state) {

@@ -41,6 +41,8 @@
 #include "common/status.h"
 #include "customer/repo/progress.h"
 #include "customer/repo/repository.h"
+#include "proto/supplier.pb.h"
+#include "proto/vault.pb.h"
 
 namespace shardkeep::customer {
 
@@ -114,6 +116,16 @@ struct CheckResult {
 };
 
 const char* StateName(SnapshotCheck::State state);
+
+// Whether a supplier's answer to AuditPiece(key of `rec` at `position`,
+// `piece`) proves it holds that piece: the size it states is the indexed
+// fragment size, and the piece with its proof leads to the Merkle root the
+// index keeps for that position (pieces of protocol::kAuditPieceBytes).
+// Any answer is hostile: false for a record without a root at `position`,
+// a piece out of range, a proof of the wrong shape; never reads out of
+// bounds.
+bool AuditAnswerHolds(const vault::v1::BlockRecord& rec, int position, uint64_t piece,
+                      const v1::AuditPieceResponse& answer);
 
 // The `check` command below the CLI: k suppliers answering
 // (CheckSuppliers; kSuppliersUnreachable otherwise), the index and snapshots

@@ -122,12 +122,26 @@ absl::StatusOr<ReplaceResult> ReplaceSupplier(Repository& repo, const std::strin
     r.objects_copied++;
   }
 
-  // 3. This position's fragment of every block.
+  // 3. This position's fragment of every block. After an interruption the
+  // new supplier already lists some, with the size and hash it checked at
+  // upload: those are neither rebuilt (k fetched) nor sent again. Rot after
+  // upload is for check --read-data and audits, as for every supplier.
+  std::map<std::string, v1::FragmentInfo> held;
+  if (auto listed = fresh->ListFragments(""); listed.ok()) {
+    for (v1::FragmentInfo& f : *listed) held[f.key()] = std::move(f);
+  }
   const VaultIndex& index = repo.index();
   progress.total_files = index.block_count();
   progress.totals_known = true;
   for (uint32_t b = 0; b < index.block_count(); ++b) {
     const vault::v1::BlockRecord& rec = index.block(b);
+    auto h = held.find(FragmentKey(rec.block_id(), pos));
+    if (h != held.end() && h->second.size() == rec.fragment_size() &&
+        h->second.sha256() == rec.fragment_sha256(pos)) {
+      r.fragments_present++;
+      progress.files++;
+      continue;
+    }
     ASSIGN_OR_RETURN(std::string frag, Rebuild(repo, rec, pos, &r.fragments_fetched));
     RETURN_IF_ERROR(
         fresh->PutFragment(FragmentKey(rec.block_id(), pos), frag, rec.fragment_sha256(pos)));

@@ -12,9 +12,10 @@
 //  4. the vault config names the new supplier at that position: saved in the
 //     config dir and stored on every supplier (object "config");
 //  5. the old supplier's contract is cancelled when it answers.
-// Interrupted, it can be run again with the same arguments: fragments and
-// objects already stored are answered "already present" at once. Until step
-// 4 the vault still names the old supplier.
+// Interrupted, it can be run again with the same arguments: fragments the
+// new supplier lists with the right size and hash are skipped (neither
+// rebuilt nor sent), objects already stored are answered "already present"
+// at once. Until step 4 the vault still names the old supplier.
 #ifndef SHARDKEEP_CUSTOMER_REPO_REPLACER_H_
 #define SHARDKEEP_CUSTOMER_REPO_REPLACER_H_
 
@@ -36,6 +37,9 @@ struct ReplaceResult {
   uint64_t fragments_written = 0;
   uint64_t fragment_bytes = 0;
   uint64_t fragments_fetched = 0;  // from the other positions
+  // Already listed by the new supplier with the right size and hash (a
+  // replace run again after an interruption): not fetched, not sent.
+  uint64_t fragments_present = 0;
   bool old_cancelled = false;
   std::string cancel_error;        // why not, if it answered but refused
   double seconds = 0;

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/crypto.h"
+#include "common/tls_fingerprint.h"
 #include "customer/ui/format.h"
 
 namespace shardkeep::customer {
@@ -129,6 +130,9 @@ Json InitResultJson(const std::string& config_dir, const vault::v1::VaultConfig&
     e["address"] = s.address();
     e["supplier_id"] = crypto::ToHex(s.supplier_id());
     e["quota_bytes"] = s.quota_bytes();
+    // What init pinned ("sha256:<hex>"); "" when the vault speaks plaintext.
+    e["tls_fingerprint"] =
+        s.tls_fingerprint().empty() ? "" : tls::FormatFingerprint(s.tls_fingerprint());
     j["suppliers"].push_back(std::move(e));
   }
   return j;

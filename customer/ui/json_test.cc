@@ -154,15 +154,17 @@ TEST(JsonTest, InitResult) {
     s->set_address(i == 0 ? "a:1" : "b:2");
     s->set_supplier_id(std::string(2, static_cast<char>(0xa0 + i)));
     s->set_quota_bytes(100 + i);
+    if (i == 0) s->set_tls_fingerprint(std::string(32, '\xab'));
   }
   EXPECT_EQ(DumpJson(InitResultJson("/cfg", c)),
             "{\"vault_id\":\"" + kIdHex +
                 "\",\"config_dir\":\"/cfg\",\"supplier_count\":2,\"data_shards\":1,"
                 "\"block_size\":8388608,\"needed_bytes\":9007199254740993,\"suppliers\":["
                 "{\"position\":0,\"address\":\"a:1\",\"supplier_id\":\"a0a0\","
-                "\"quota_bytes\":100},"
+                "\"quota_bytes\":100,\"tls_fingerprint\":\"sha256:"
+                "abababababababababababababababababababababababababababababababab\"},"
                 "{\"position\":1,\"address\":\"b:2\",\"supplier_id\":\"a1a1\","
-                "\"quota_bytes\":101}]}");
+                "\"quota_bytes\":101,\"tls_fingerprint\":\"\"}]}");
 }
 
 }  // namespace

@@ -43,6 +43,10 @@
 #   SK_RECOVER=1         shardkeep also: delete its config and cache dirs, `recover`
 #                        from one supplier, `restore latest` again (steps recover,
 #                        restore-recovered)
+#   SK_LOSS=1            shardkeep also: kill -9 n-k of the n suppliers (the first
+#                        ones; k = n/2, the default), then `restore latest` again
+#                        into an emptied target (step restore-lost; VERIFY checks
+#                        that one): issue 9's restore under losses
 #   KEEP=0               1 = keep the last rep's repo/restore (and the fs)
 #   PREWARM=1            read the corpus (before backups) / the repo (before
 #                        restore) through the page cache first, untimed;
@@ -125,7 +129,7 @@ if run:
 groups = {}
 for r in rows:
     groups.setdefault((r['corpus'], r['tool'], r['step']), []).append(r)
-order = {'init': 0, 'backup': 1, 'incr': 2, 'restore': 3, 'verify': 4}
+order = {'init': 0, 'backup': 1, 'incr': 2, 'restore': 3, 'restore-lost': 4, 'verify': 5}
 print("\nSummary: median over reps [min-max]; MB/s from median wall; CPU = user+sys (median); MB/cpu-s = corpus MB per CPU second;"
       " RSS = max; repo = after that step (median); sync s = untimed flush after the step (median).")
 print(f"{'corpus':8} {'tool':13} {'step':8} {'n':>2} {'wall s (med) [min-max]':>26} {'MB/s':>8} {'cpu s':>8} {'MB/cpu-s':>8} {'cpu/wall':>8} {'RSS MB':>7} {'repo MB':>9} {'sync s':>6}  cache notes")
@@ -330,6 +334,16 @@ run_tool() {
         run_step "$tool" "$rep" recover "" "" -- "$bin/customer/shardkeep" recover --vault "$vault" --supplier "${addrs%%,*}"
         before "$repo"
         run_step "$tool" "$rep" restore-recovered "" "$PREWARM_NOTE" -- "$bin/customer/shardkeep" restore latest --target "$dst"
+      fi
+      if [ "${SK_LOSS:-0}" = 1 ]; then
+        # Issue 9: n-k suppliers die; every block comes from the other k.
+        local lost=$((n - (n + 1) / 2))
+        kill -9 "${SK_PIDS[@]:0:$lost}" 2>/dev/null || true
+        wait "${SK_PIDS[@]:0:$lost}" 2>/dev/null || true
+        rm -rf "$dst"; mkdir -p "$dst"; sync
+        before "$repo"
+        run_step "$tool" "$rep" restore-lost "" "${PREWARM_NOTE:+$PREWARM_NOTE,}killed=$lost" -- \
+          "$bin/customer/shardkeep" restore latest --target "$dst"
       fi
       kill "${SK_PIDS[@]}" 2>/dev/null || true; wait "${SK_PIDS[@]}" 2>/dev/null || true; SK_PIDS=()
       ;;

@@ -103,6 +103,10 @@ Customer::Customer(const std::string& pw)
 
 RunResult Customer::Sk(std::vector<std::string> args, const std::string& pw_override) const {
   args.insert(args.begin(), Runfile("customer/shardkeep"));
+  return RunCommand(args, Env(pw_override));
+}
+
+std::map<std::string, std::string> Customer::Env(const std::string& pw_override) const {
   std::map<std::string, std::string> all = {
       {"SHARDKEEP_CONFIG_DIR", config},
       {"SHARDKEEP_CACHE_DIR", cache},
@@ -110,7 +114,7 @@ RunResult Customer::Sk(std::vector<std::string> args, const std::string& pw_over
       {"SHARDKEEP_PASSWORD_FILE", ""},
       {"SHARDKEEP_INSECURE_TEST_KDF", cheap_kdf ? "1" : ""}};
   for (const auto& [k, v] : env) all[k] = v;
-  return RunCommand(args, all);
+  return all;
 }
 
 std::string JsonField(const std::string& json, const std::string& key) {

@@ -56,6 +56,9 @@ struct Customer {
   // Runs the real `shardkeep` with `args` as this customer (passphrase from
   // SHARDKEEP_PASSWORD: `pw_override` if not empty, else `password`).
   RunResult Sk(std::vector<std::string> args, const std::string& pw_override = "") const;
+  // The environment Sk gives the binary (for a test that runs it under a
+  // shell, e.g. to kill it part-way).
+  std::map<std::string, std::string> Env(const std::string& pw_override = "") const;
 };
 
 // The value of "key":"..." or "key":number in a JSON text (first occurrence),

@@ -1,7 +1,10 @@
 // `suppliers replace` through the real CLI against real suppliers: n = 4,
 // two suppliers replaced in turn (by position, then by address), then the
 // two originals left are killed: the restore is byte-identical from the two
-// replacements. Each replace moves k fragments in and one out per block.
+// replacements, and after the disk is lost `recover` from a replacement
+// brings the vault back. Each replace moves k fragments in and one out per
+// block. A replace killed (kill -9) part-way is run again and the vault is
+// whole.
 #include <random>
 #include <string>
 
@@ -40,9 +43,10 @@ TEST(SuppliersReplace, TwoReplacedThenTheOriginalsLostRestoresEverything) {
   Customer c;
   const std::string first4 = absl::StrCat(cluster->Address(0), ",", cluster->Address(1), ",",
                                           cluster->Address(2), ",", cluster->Address(3));
-  ASSERT_EQ(c.Sk({"init", "--suppliers", first4, "--needed", "256MiB", "--block-size", "64KiB"})
-                .code,
-            0);
+  RunResult init = c.Sk(
+      {"init", "--suppliers", first4, "--needed", "256MiB", "--block-size", "64KiB", "--json"});
+  ASSERT_EQ(init.code, 0) << init.Describe();
+  const std::string vault = JsonField(init.out, "vault_id");
   std::string src = TempDir("src");
   const std::string a = RandomBytes(400 << 10, 7);
   WriteFile(src + "/a.bin", a);
@@ -81,6 +85,93 @@ TEST(SuppliersReplace, TwoReplacedThenTheOriginalsLostRestoresEverything) {
   ASSERT_EQ(r.code, 0) << r.Describe();
   EXPECT_TRUE(ReadFile(t + src + "/a.bin") == a);
   EXPECT_EQ(ReadFile(t + src + "/b.txt"), "bee\n");
+
+  // The disk is lost too: recover from a replacement alone. The config it
+  // finds there names 4 and 5 at positions 1 and 2 (the originals at 0 and
+  // 3 are dead): k = 2 answer, enough.
+  ASSERT_EQ(RunCommand({"rm", "-rf", c.config, c.cache}, {}).code, 0);
+  RunResult rec = c.Sk({"recover", "--vault", vault, "--supplier", cluster->Address(5), "--json"});
+  ASSERT_EQ(rec.code, 0) << rec.Describe();
+  EXPECT_EQ(JsonField(rec.out, "suppliers_reachable"), "2") << rec.out;
+  std::string t2 = TempDir("restore");
+  RunResult r3 = c.Sk({"restore", "latest", "--target", t2});
+  ASSERT_EQ(r3.code, 0) << r3.Describe();
+  EXPECT_TRUE(ReadFile(t2 + src + "/a.bin") == a);
+  EXPECT_EQ(ReadFile(t2 + src + "/b.txt"), "bee\n");
+}
+
+// Fragment files the supplier's data dir holds (not uploads in progress).
+int FragmentFiles(const SupplierCluster& cluster, int i) {
+  RunResult r = RunCommand(
+      {"/bin/bash", "-c",
+       "find '" + cluster.DataDir(i) + "/fragments' -type f ! -name '*.tmp' | wc -l"},
+      {});
+  return r.code == 0 ? std::stoi(r.out) : -1;
+}
+
+// kill -9 of the customer during `suppliers replace`, once the new supplier
+// holds some of the fragments (the upload rate is limited so that the
+// replace takes seconds): the vault still names the old supplier; the same
+// command run again finishes, rebuilds and sends only what was missing, and
+// the vault is whole: check --read-data clean, and with two of the others dead the
+// restore comes from the replacement and one original.
+TEST(SuppliersReplace, KilledPartWayIsRunAgainAndTheVaultIsWhole) {
+  SupplierClusterOptions o;
+  o.capacity_bytes = 1ULL << 30;
+  auto started = SupplierCluster::Start(5, o);
+  ASSERT_TRUE(started.ok()) << started.status();
+  auto& cluster = *started;
+  Customer c;
+  const std::string first4 = absl::StrCat(cluster->Address(0), ",", cluster->Address(1), ",",
+                                          cluster->Address(2), ",", cluster->Address(3));
+  RunResult init =
+      c.Sk({"init", "--suppliers", first4, "--needed", "256MiB", "--block-size", "64KiB"});
+  ASSERT_EQ(init.code, 0) << init.Describe();
+  std::string src = TempDir("src");
+  const std::string a = RandomBytes(16 << 20, 11);  // ~16 blocks (1 MiB chunks), 512 KiB fragments
+  WriteFile(src + "/a.bin", a);
+  ASSERT_EQ(c.Sk({"backup", src}).code, 0);
+
+  // 1 MiB/s up: ~8 s for the 8 MiB of fragments. Killed after 3 landed.
+  const std::string script = absl::StrCat(
+      "\"$0\" --limit-upload 1MiB suppliers replace 2 --with ", cluster->Address(4),
+      " & pid=$!; for i in $(seq 1 600); do ",
+      "n=$(find '", cluster->DataDir(4), "/fragments' -type f ! -name '*.tmp' 2>/dev/null | wc -l); ",
+      "if [ \"$n\" -ge 3 ]; then kill -9 $pid; wait $pid; echo killed at $n; exit 0; fi; ",
+      "kill -0 $pid 2>/dev/null || { wait $pid; echo finished; exit 1; }; sleep 0.05; done; exit 2");
+  RunResult killed =
+      RunCommand({"/bin/bash", "-c", script, Runfile("customer/shardkeep")}, c.Env());
+  ASSERT_EQ(killed.code, 0) << killed.Describe();
+  const int landed = FragmentFiles(*cluster, 4);
+  // Supplier 3 holds one fragment of every block: the number to reach.
+  const int blocks = FragmentFiles(*cluster, 3);
+  ASSERT_GE(landed, 3);
+  ASSERT_LT(landed, blocks) << "the replace finished before the kill";
+
+  // Not yet replaced: the vault still names supplier 2.
+  RunResult list = c.Sk({"suppliers", "list"});
+  EXPECT_NE(list.out.find(cluster->Address(2)), std::string::npos) << list.out;
+
+  RunResult again = c.Sk({"suppliers", "replace", "2", "--with", cluster->Address(4)});
+  ASSERT_EQ(again.code, 0) << again.Describe();
+  // What had landed is neither rebuilt nor sent again.
+  const long stored = NumberBefore(again.out, "fragments stored");
+  const long present = NumberBefore(again.out, "already there");
+  EXPECT_GT(stored, 0) << again.out;
+  EXPECT_GE(present, landed) << again.out;
+  EXPECT_EQ(stored + present, blocks) << again.out;
+  EXPECT_EQ(NumberBefore(again.out, "fetched"), 2 * stored) << again.out;
+  EXPECT_EQ(FragmentFiles(*cluster, 4), blocks);
+
+  RunResult check = c.Sk({"check", "--read-data"});
+  EXPECT_EQ(check.code, 0) << check.Describe();
+  ASSERT_TRUE(cluster->Kill(2).ok());
+  ASSERT_TRUE(cluster->Kill(0).ok());
+  ASSERT_TRUE(cluster->Kill(1).ok());
+  std::string t = TempDir("restore");
+  RunResult r = c.Sk({"restore", "latest", "--target", t});
+  ASSERT_EQ(r.code, 0) << r.Describe();
+  EXPECT_TRUE(ReadFile(t + src + "/a.bin") == a);
 }
 
 }  // namespace

@@ -6,11 +6,13 @@
 # Exit 0 if no fuzzer found a crash. Logs: /tmp/<name>_fuzzer.log; crashing
 # inputs: /tmp/<name>_fuzzer-crash-*.
 # Usage: tests/fuzz/run_fuzzers.sh [SECONDS [NAME...]]   (NAME: e.g. tree)
+# SK_FUZZ_OUTPUT_BASE: another output base (two worktrees fuzzing at once
+# must not share one: each would restart the other's Bazel server).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-30}
 shift || true
-ob="${HOME:-/root}/.cache/bazel-shardkeep-fuzz"
+ob="${SK_FUZZ_OUTPUT_BASE:-${HOME:-/root}/.cache/bazel-shardkeep-fuzz}"
 if [ $# -gt 0 ]; then
   targets=$(printf '//tests/fuzz:%s_fuzzer ' "$@")
 else

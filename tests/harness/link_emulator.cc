@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace shardkeep::testing {
 namespace {
@@ -76,6 +77,10 @@ absl::StatusOr<std::unique_ptr<LinkProxy>> LinkProxy::StartShared(
                                    absl::StrCat("--delay-ms=", options.delay_ms),
                                    absl::StrCat("--rate-kbit=", options.rate_kbit),
                            absl::StrCat("--reset-every=", options.reset_every_s)});
+  if (!options.source_address.empty()) args.push_back("--source-address=" + options.source_address);
+  if (!options.listen_ports.empty()) {
+    args.push_back("--listen-ports=" + absl::StrJoin(options.listen_ports, ","));
+  }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -135,12 +140,20 @@ void LinkProxy::SetBlackholed(bool on) {
   }
 }
 
-int LinkProxy::Resets() const {
-  std::ifstream in(dir_ + "/proxy-stats");
+namespace {
+// The number after `name` in the proxy's stats file, 0 if absent.
+int Stat(const std::string& dir, const std::string& name) {
+  std::ifstream in(dir + "/proxy-stats");
   std::string word;
   int n = 0;
-  in >> word >> n;
-  return n;
+  while (in >> word >> n) {
+    if (word == name) return n;
+  }
+  return 0;
 }
+}  // namespace
+
+int LinkProxy::Resets() const { return Stat(dir_, "resets"); }
+int LinkProxy::Connections() const { return Stat(dir_, "connections"); }
 
 }  // namespace shardkeep::testing

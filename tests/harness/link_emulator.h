@@ -40,6 +40,13 @@ struct LinkProxyOptions {
   int delay_ms = 0;        // each direction
   int rate_kbit = 0;       // each direction, 0 = unlimited
   double reset_every_s = 0;  // 0 = never
+  // Local address the proxy's connections to the targets leave from (the
+  // customer's address as suppliers see it; it must be on an interface of
+  // this namespace). Empty: the kernel's choice.
+  std::string source_address;
+  // Ports to listen on, one per target; empty: any free ones. A proxy
+  // restarted with the old one's Ports() keeps the customer's addresses.
+  std::vector<int> listen_ports;
 };
 
 class LinkProxy {
@@ -66,6 +73,9 @@ class LinkProxy {
   void SetBlackholed(bool on);
   // Connections reset so far.
   int Resets() const;
+  // Connections accepted so far.
+  int Connections() const;
+  const std::vector<int>& Ports() const { return ports_; }
 
  private:
   LinkProxy() = default;

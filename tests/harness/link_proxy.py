@@ -12,9 +12,15 @@ customer's uplink to n suppliers. Per direction:
                      sides, as a NAT or a flaky link does); new ones are accepted
   --blackhole-file F while file F exists, nothing is forwarded and nothing is
                      refused (a black-holed peer: packets vanish)
+  --source-address A connections to the targets leave from local address A
+                     (the customer's address as the suppliers see it)
+  --listen-ports P,..  listen on these ports (one per target) instead of any
+                     free ones: a proxy restarted after a "network change"
+                     keeps the addresses the customer knows
 Writes the ports it listens on (one line per target, in order) to --port-file
 once it listens, and counts the
-resets it made in --stats-file (one line "resets N") if given.
+resets it made and the connections it accepted in --stats-file (lines
+"resets N" and "connections N") if given.
 
 Python 3 standard library only (Debian's python3). Bytes are queued at most
 --queue-kib per connection and direction, so TCP flow control still reaches
@@ -53,6 +59,7 @@ class Proxy:
         self.down = Pacer(args.rate_kbit)  # target -> client
         self.conns = set()                 # (client writer, target writer)
         self.resets = 0
+        self.accepted = 0
 
     def blackholed(self):
         return self.args.blackhole_file and os.path.exists(self.args.blackhole_file)
@@ -90,8 +97,11 @@ class Proxy:
             pass
 
     async def handle(self, target, c_reader, c_writer):
+        self.accepted += 1
+        self.write_stats()
+        source = (self.args.source_address, 0) if self.args.source_address else None
         try:
-            t_reader, t_writer = await asyncio.open_connection(*target)
+            t_reader, t_writer = await asyncio.open_connection(*target, local_addr=source)
         except OSError:
             abort(c_writer)
             return
@@ -118,16 +128,18 @@ class Proxy:
         if self.args.stats_file:
             tmp = self.args.stats_file + ".tmp"
             with open(tmp, "w") as f:
-                f.write("resets %d\n" % self.resets)
+                f.write("resets %d\nconnections %d\n" % (self.resets, self.accepted))
             os.replace(tmp, self.args.stats_file)
 
     async def main(self):
         servers, ports = [], []
-        for t in self.args.targets:
+        listen = [int(p) for p in self.args.listen_ports.split(",")] if self.args.listen_ports else []
+        for i, t in enumerate(self.args.targets):
             host, port = t.rsplit(":", 1)
             target = (host, int(port))
             server = await asyncio.start_server(
-                lambda r, w, target=target: self.handle(target, r, w), "127.0.0.1", 0)
+                lambda r, w, target=target: self.handle(target, r, w), "127.0.0.1",
+                listen[i] if i < len(listen) else 0, reuse_address=True)
             servers.append(server)
             ports.append(server.sockets[0].getsockname()[1])
         self.write_stats()
@@ -161,6 +173,8 @@ def parse():
     p.add_argument("--blackhole-file", default="")
     p.add_argument("--stats-file", default="")
     p.add_argument("--queue-kib", type=int, default=1024)
+    p.add_argument("--source-address", default="")
+    p.add_argument("--listen-ports", default="")
     return p.parse_args()
 
 

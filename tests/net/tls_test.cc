@@ -1,7 +1,7 @@
 // TLS by default with pinned suppliers (issue 12), with real supplier
 // processes and the real CLI:
 //   - suppliers make their own key on first start; init pins each one and
-//     shows the fingerprint the supplier logs;
+//     shows the fingerprint the supplier logs (and `init --json` lists it);
 //   - plaintext needs --insecure-plaintext on both sides;
 //   - a supplier whose key changed is refused, naming it and both
 //     fingerprints, and the backup goes on without it.
@@ -51,10 +51,19 @@ TEST(Tls, OnByDefaultAndInitPinsEachSupplier) {
   Customer c;
   RunResult init = c.Sk({"init", "--suppliers", cluster->AddressList(), "--needed", "64MiB"});
   ASSERT_EQ(init.code, 0) << init.Describe();
+  // A second customer's `init --json` names the same pins.
+  Customer d;
+  RunResult json = d.Sk({"init", "--suppliers", cluster->AddressList(), "--needed", "64MiB", "--json"});
+  ASSERT_EQ(json.code, 0) << json.Describe();
   for (int i = 0; i < 3; ++i) {
     std::string fp = LoggedFingerprint(*cluster, i);
     ASSERT_EQ(fp.size(), 71u) << cluster->LogTail(i);
     EXPECT_NE(init.out.find("TLS key pinned: " + fp), std::string::npos) << init.out;
+    EXPECT_NE(json.out.find("\"address\":\"" + cluster->Address(i) +
+                            "\",\"supplier_id\":\"" ),
+              std::string::npos)
+        << json.out;
+    EXPECT_NE(json.out.find("\"tls_fingerprint\":\"" + fp + "\""), std::string::npos) << json.out;
   }
   std::string src = SmallTree();
   ASSERT_EQ(c.Sk({"backup", src}).code, 0);

@@ -117,6 +117,39 @@ std::map<std::string, std::string> Customer::Env(const std::string& pw_override)
   return all;
 }
 
+int SpawnSk(const Customer& c, std::vector<std::string> args, const std::string& out_file) {
+  std::vector<std::string> env_strings = {"PATH=/usr/bin:/bin"};
+  for (const auto& [k, v] : c.Env("")) {
+    if (!v.empty()) env_strings.push_back(k + "=" + v);
+  }
+  args.insert(args.begin(), Runfile("customer/shardkeep"));
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data()) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&fa);
+  return pid;
+}
+
+int WaitExit(int pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int CachedIndexPieces(const Customer& c) {
+  RunResult r = RunCommand({"/bin/bash", "-c", "ls '" + c.cache + "'/*/index 2>/dev/null | wc -l"}, {});
+  return r.code == 0 ? std::atoi(r.out.c_str()) : 0;
+}
+
 std::string JsonField(const std::string& json, const std::string& key) {
   std::string pat = "\"" + key + "\":";
   size_t p = json.find(pat);

@@ -61,6 +61,17 @@ struct Customer {
   std::map<std::string, std::string> Env(const std::string& pw_override = "") const;
 };
 
+// Starts the real `shardkeep` with `args` as `c` in the background (stdin
+// /dev/null, stdout and stderr to `out_file`), for tests that stop it
+// (kill -9, Ctrl-C) or run two at once; -1 if it could not start. Reap it
+// with WaitExit.
+int SpawnSk(const Customer& c, std::vector<std::string> args, const std::string& out_file);
+// Waits for child `pid`: its exit status, or 128 + the signal that killed it.
+int WaitExit(int pid);
+// Index pieces in the customer's cache (a backup caches each piece it
+// stores, so a checkpoint shows here).
+int CachedIndexPieces(const Customer& c);
+
 // The value of "key":"..." or "key":number in a JSON text (first occurrence),
 // "" if the key is absent.
 std::string JsonField(const std::string& json, const std::string& key);

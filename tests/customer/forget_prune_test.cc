@@ -34,33 +34,6 @@ uint64_t Num(const std::string& json, const std::string& key) {
   return v.empty() ? 0 : std::stoull(v);
 }
 
-// `shardkeep ARGS...` in the background as `c`, output to `out_file`.
-pid_t Spawn(const Customer& c, std::vector<std::string> args, const std::string& out_file) {
-  std::vector<std::string> env_strings = {
-      "SHARDKEEP_CONFIG_DIR=" + c.config, "SHARDKEEP_CACHE_DIR=" + c.cache,
-      "SHARDKEEP_PASSWORD=" + c.password, "SHARDKEEP_INSECURE_TEST_KDF=1", "PATH=/usr/bin:/bin"};
-  args.insert(args.begin(), Runfile("customer/shardkeep"));
-  std::vector<char*> argv, envp;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data()) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&fa);
-  return pid;
-}
-
-int CachedIndexPieces(const Customer& c) {
-  RunResult r = Shell("ls '" + c.cache + "'/*/index 2>/dev/null | wc -l");
-  return r.code == 0 ? std::atoi(r.out.c_str()) : 0;
-}
-
 // Waits until the background backup has stored an index checkpoint (so it
 // holds its lock and has blocks at the suppliers); false if it ended first.
 bool WaitForCheckpoint(const Customer& c, pid_t pid, int before) {
@@ -71,12 +44,6 @@ bool WaitForCheckpoint(const Customer& c, pid_t pid, int before) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return true;
-}
-
-int WaitExit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 class ForgetPruneTest : public ::testing::Test {
@@ -191,7 +158,7 @@ TEST_F(ForgetPruneTest, ForgetAndPruneFreeSpaceAndKeepTheRestRestorable) {
 TEST_F(ForgetPruneTest, PruneRemovesWhatAKilledBackupLeft) {
   for (int i = 0; i < 6; ++i) Random(absl::StrCat("f", i), 8);
   const std::string out = TempDir("out") + "/backup.out";
-  pid_t pid = Spawn(c_, {"backup", src_}, out);
+  pid_t pid = SpawnSk(c_, {"backup", src_}, out);
   ASSERT_GT(pid, 0);
   ASSERT_TRUE(WaitForCheckpoint(c_, pid, 0)) << ReadFile(out);
   kill(pid, SIGKILL);
@@ -212,8 +179,8 @@ TEST_F(ForgetPruneTest, LockKeepsPruneAwayFromRunningBackups) {
   std::string other = TempDir("other");
   ASSERT_EQ(Shell("head -c 20000000 /dev/urandom > '" + other + "/x'").code, 0);
   const std::string out1 = TempDir("out") + "/b1.out", out2 = TempDir("out") + "/b2.out";
-  pid_t b1 = Spawn(c_, {"backup", src_}, out1);
-  pid_t b2 = Spawn(c_, {"backup", other}, out2);
+  pid_t b1 = SpawnSk(c_, {"backup", src_}, out1);
+  pid_t b2 = SpawnSk(c_, {"backup", other}, out2);
   ASSERT_GT(b1, 0);
   ASSERT_GT(b2, 0);
   ASSERT_TRUE(WaitForCheckpoint(c_, b1, 0)) << ReadFile(out1);

@@ -29,33 +29,9 @@ using testing::SupplierCluster;
 
 RunResult Shell(const std::string& command) { return RunCommand({"/bin/bash", "-c", command}, {}); }
 
-// Index pieces in the customer's cache.
-int CachedIndexPieces(const Customer& c) {
-  RunResult r = Shell("ls '" + c.cache + "'/*/index 2>/dev/null | wc -l");
-  return r.code == 0 ? std::atoi(r.out.c_str()) : 0;
-}
-
 // Starts `shardkeep backup --json PATH` in the background as `c`.
 pid_t StartBackup(const Customer& c, const std::string& path, const std::string& out_file) {
-  std::vector<std::string> env_strings = {
-      "SHARDKEEP_CONFIG_DIR=" + c.config, "SHARDKEEP_CACHE_DIR=" + c.cache,
-      "SHARDKEEP_PASSWORD=" + c.password, "SHARDKEEP_INSECURE_TEST_KDF=1",
-      "PATH=/usr/bin:/bin"};
-  std::vector<std::string> args = {Runfile("customer/shardkeep"), "backup", "--json", path};
-  std::vector<char*> argv, envp;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data()) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&fa);
-  return pid;
+  return SpawnSk(c, {"backup", "--json", path}, out_file);
 }
 
 // Waits until a checkpoint is in the cache (or the backup ended); true if

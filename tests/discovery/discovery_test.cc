@@ -283,6 +283,15 @@ TEST_F(DiscoveryTest, FindHireReplaceAndIgnoreForgeries) {
   ASSERT_TRUE(cluster_->Restart(hired[3], flags).ok());
   const std::string new3 = cluster_->Address(hired[3]);
   ASSERT_NE(old3, new3);
+  // Its new offer must be in the DHT before a customer can find it there
+  // (a lookup made before it re-announced finds only the old address).
+  bool announced = false;
+  for (int i = 0; i < 60 && !announced; ++i) {
+    RunResult f = customer_.Sk({"suppliers", "find", "--count", "100", "--json"});
+    announced = f.code == 0 && f.out.find(new3) != std::string::npos;
+    if (!announced) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  ASSERT_TRUE(announced) << "the restarted supplier's offer at " << new3 << " never showed";
   WriteFile(src + "/b.txt", "after the move\n");
   b = customer_.Sk({"backup", src});
   ASSERT_EQ(b.code, 0) << b.Describe();

@@ -183,9 +183,9 @@ absl::StatusOr<PruneResult> PruneVault(Repository& repo, const PruneOptions& opt
     records.push_back(std::move(rec));
   }
   RETURN_IF_ERROR(lock->Held());
-  ASSIGN_OR_RETURN(std::vector<std::string> base,
-                   WriteIndexBase(repo, crypto::RandomBytes(kNameIdSize), std::move(records),
-                                  repo.highest_index_epoch() + 1));
+  RETURN_IF_ERROR(WriteIndexBase(repo, crypto::RandomBytes(kNameIdSize), std::move(records),
+                                 repo.highest_index_epoch() + 1)
+                      .status());
 
   // From here on readers load the new epoch: deleting is safe.
   std::vector<std::string> objects = repo.index_pieces();
@@ -251,7 +251,6 @@ absl::StatusOr<PruneResult> PruneVault(Repository& repo, const PruneOptions& opt
   }
   r.pending_positions.assign(pending.begin(), pending.end());
   r.used_after = SumUsage(repo);
-  (void)base;
   return r;
 }
 

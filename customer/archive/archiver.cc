@@ -289,10 +289,13 @@ absl::StatusOr<BackupResult> BackupPaths(Repository& repo, BackupOptions options
     progress.Warn(absl::StrCat("warning: suppliers down, backing up in degraded mode: ",
                                repo.suppliers().DownSummary()));
   }
-  // Renews every lease and says which run out soon (docs/SECURITY.md, "Leases").
+  // Every contract, asked once: it renews every lease, says which run out
+  // soon (docs/SECURITY.md, "Leases"), and gives the quota and usage the
+  // backup must stay within.
+  const std::vector<absl::StatusOr<v1::Contract>> contracts = repo.Contracts();
   constexpr int64_t kLeaseWarningMs = int64_t{14} * 24 * 3600 * 1000;
   Clock* clock = options.clock != nullptr ? options.clock : RealClock();
-  for (const std::string& w : repo.CheckLeases(clock->NowMs(), kLeaseWarningMs)) {
+  for (const std::string& w : repo.CheckLeases(contracts, clock->NowMs(), kLeaseWarningMs)) {
     progress.Warn(absl::StrCat("warning: ", w));
   }
   // A shared lock: other backups may run, prune may not (it would delete
@@ -303,9 +306,10 @@ absl::StatusOr<BackupResult> BackupPaths(Repository& repo, BackupOptions options
   RETURN_IF_ERROR(repo.LoadIndex());
   ASSIGN_OR_RETURN(std::vector<vault::v1::Snapshot> snapshots, repo.LoadSnapshots());
   options.parent = FindParent(snapshots, options.hostname, abs);
-  // Quota and usage as each supplier counts them now: the backup stops
-  // before a block that would not fit (quota_budget.h).
-  QuotaBudget quota = QuotaBudget::FromContracts(repo, repo.Contracts());
+  // Quota and usage as each supplier counted them above (the lock stored
+  // since is within the budget's reserve): the backup stops before a block
+  // that would not fit (quota_budget.h).
+  QuotaBudget quota = QuotaBudget::FromContracts(repo, contracts);
   if (options.quota == nullptr) options.quota = &quota;
   return RunBackup(repo, options, progress);
 }

@@ -74,9 +74,9 @@ std::vector<absl::StatusOr<v1::Contract>> Repository::Contracts() {
   return out;
 }
 
-std::vector<std::string> Repository::CheckLeases(int64_t now_ms, int64_t within_ms) {
+std::vector<std::string> Repository::CheckLeases(
+    const std::vector<absl::StatusOr<v1::Contract>>& contracts, int64_t now_ms, int64_t within_ms) {
   std::vector<std::string> out;
-  std::vector<absl::StatusOr<v1::Contract>> contracts = Contracts();
   for (int i = 0; i < n(); ++i) {
     if (suppliers_->IsDown(i)) continue;
     const absl::StatusOr<v1::Contract>& contract = contracts[i];

@@ -65,10 +65,11 @@ class Repository {
   // is not asked: Unavailable naming it.
   std::vector<absl::StatusOr<v1::Contract>> Contracts();
 
-  // Contracts(), and one warning per supplier whose lease ends before
-  // now_ms + within_ms, naming it and the date, or which has no contract
-  // any more.
-  std::vector<std::string> CheckLeases(int64_t now_ms, int64_t within_ms);
+  // One warning per supplier whose lease ends before now_ms + within_ms,
+  // naming it and the date, or which has no contract any more, from
+  // `contracts` as Contracts() returned them.
+  std::vector<std::string> CheckLeases(const std::vector<absl::StatusOr<v1::Contract>>& contracts,
+                                       int64_t now_ms, int64_t within_ms);
 
   // Loads the index pieces the suppliers list (from the cache when
   // present): those of the newest complete index epoch (docs/FORMAT.md,

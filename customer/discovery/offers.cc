@@ -81,8 +81,11 @@ FoundOffers FindOffers(dhtnet::DhtNode& node, uint64_t min_free, size_t max_coun
 std::optional<offer::Offer> LookupIdentity(dhtnet::DhtNode& node, const std::string& fingerprint) {
   std::optional<offer::Offer> best;
   for (const std::string& wire :
+       // No early end once values arrive: the first node to answer may hold
+       // only the offer of the old address, and this lookup exists to find
+       // the newest (it runs once, on a failure path, so waiting is cheap).
        node.Get(offer::IdentityKey(fingerprint), std::chrono::milliseconds(5000), 64,
-                kQuietAfterValues)) {
+                std::chrono::milliseconds(0))) {
     auto o = offer::VerifyOffer(wire);
     // Only the pinned key's own offers count: anyone may store values under
     // the identity key.

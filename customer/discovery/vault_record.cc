@@ -69,8 +69,10 @@ absl::StatusOr<LocatedVault> LocateVault(
     const std::function<absl::StatusOr<std::string>()>& passphrase, std::string_view master_key) {
   LocatedVault out;
   std::vector<std::string> values =
+      // The whole lookup, not the first answers: an older record names
+      // suppliers since replaced.
       node.Get(VaultRecordKey(vault_id), std::chrono::milliseconds(5000), kMaxRecordsRead,
-               2 * kQuietAfterValues);
+               std::chrono::milliseconds(0));
   if (values.empty()) {
     return absl::NotFoundError(absl::StrCat("no record of vault ", crypto::ToHex(vault_id),
                                             " in the DHT"));

@@ -269,6 +269,8 @@ absl::StatusOr<std::vector<std::string>> WriteIndexPieces(
   for (size_t i = 0; i < pieces.size(); ++i) {
     std::string name = IndexPieceName(snapshot_id, first_piece + static_cast<uint32_t>(i));
     RETURN_IF_ERROR(repo.PutObject(name, pieces[i].SerializeAsString(), /*cache=*/true));
+    // Stored at the suppliers: now the local index may hold its blocks.
+    RETURN_IF_ERROR(repo.index().ApplyPiece(name, pieces[i]));
     names.push_back(std::move(name));
   }
   return names;

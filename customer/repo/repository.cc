@@ -247,19 +247,16 @@ absl::Status Repository::LoadIndex() {
   std::map<std::string, uint64_t> listed_by;
   ASSIGN_OR_RETURN(std::vector<std::string> names,
                    ListNames(kIndexPrefix, ObjectKind::kIndexPiece, &listed_by));
-  // One pass adds the pieces of the highest epoch seen so far (nearly always
-  // the only one); the epoch to load is known only at the end, when every
-  // base piece has been counted, and a second pass (from the cache) is
-  // needed only if it is another one.
-  struct PieceEpoch {
-    std::string name;
-    uint64_t epoch;
-  };
-  std::vector<PieceEpoch> seen;
-  // (epoch, prune ID) -> declared base count and the base pieces present.
-  std::map<std::pair<uint64_t, std::string>, std::pair<uint32_t, std::set<uint32_t>>> bases;
-  uint64_t adding = 0;
-  index_.Clear();
+  if (!index_opened_) {
+    index_opened_ = true;
+    if (!vault_->cache_dir().empty()) {
+      const std::string dir = vault_->cache_path() + "/index.db";
+      if (MakeDirs(vault_->cache_path(), 0700).ok()) {
+        const std::string note = index_.OpenStore(dir);
+        if (!note.empty()) Warn(note);
+      }
+    }
+  }
   auto parse = [&](const std::string& name, vault::v1::IndexPiece* piece) -> absl::Status {
     auto got = GetListedObject(name, listed_by[name]);
     if (!got.ok()) return got.status();
@@ -268,27 +265,62 @@ absl::Status Repository::LoadIndex() {
     }
     return absl::OkStatus();
   };
+
+  // The local store is caught up, never trusted over the listing: a piece
+  // it applied that no supplier lists any more (deleted by a prune, here or
+  // on another machine, or lost) may name blocks that are gone, so the store
+  // is rebuilt without it and its chunks are stored again when needed.
+  // Quietly: after a prune this is the normal case (the new epoch's pieces
+  // come from the piece cache or the suppliers, as on a new machine).
+  const std::set<std::string> listed(names.begin(), names.end());
+  std::map<std::string, VaultIndex::PieceMeta> known = index_.Pieces();
+  std::vector<std::string> gone;
+  bool rebuild = false;
+  for (const auto& [name, meta] : known) {
+    if (listed.count(name)) continue;
+    gone.push_back(name);
+    rebuild = rebuild || meta.applied;
+  }
+  index_.ForgetPieces(gone);
+  if (rebuild) {
+    index_.Reset(VaultIndex::kNoEpoch);
+    known = index_.Pieces();
+  }
+
+  // One pass reads the pieces the store does not know yet (nearly always
+  // only those the last commands of other machines wrote) and applies those
+  // of the epoch being applied. The epoch to load is known only at the end,
+  // when every base piece has been counted; a second pass (from the cache)
+  // is needed only if it is another one.
+  uint64_t applying = index_.epoch();
   for (const auto& name : names) {
+    if (known.count(name)) continue;
     vault::v1::IndexPiece piece;
     absl::Status s = parse(name, &piece);
     if (IsSkippable(s)) continue;
     RETURN_IF_ERROR(s);
-    seen.push_back({name, piece.epoch()});
-    if (piece.base_pieces() > 0) {
-      ObjectName parsed;
-      ParseObjectName(name, &parsed);  // ListNames kept only names that parse
-      auto& base = bases[{piece.epoch(), parsed.id}];
-      if (base.first == 0 || base.first == piece.base_pieces()) {
-        base.first = piece.base_pieces();
-        base.second.insert(parsed.piece);
-      }
+    if (applying == VaultIndex::kNoEpoch || piece.epoch() > applying) {
+      index_.Reset(piece.epoch());  // records the epoch in the store
+      applying = piece.epoch();
     }
-    if (piece.epoch() < adding) continue;
-    if (piece.epoch() > adding) {
-      index_.Clear();
-      adding = piece.epoch();
+    if (piece.epoch() == applying) {
+      RETURN_IF_ERROR(index_.ApplyPiece(name, piece));
+    } else {
+      RETURN_IF_ERROR(index_.NotePiece(name, piece));
     }
-    RETURN_IF_ERROR(index_.AddPiece(piece));
+    known[name] = {piece.epoch(), piece.base_pieces(), piece.epoch() == applying};
+  }
+  // (epoch, prune ID) -> declared base count and the base pieces present.
+  std::map<std::pair<uint64_t, std::string>, std::pair<uint32_t, std::set<uint32_t>>> bases;
+  for (const auto& [name, meta] : known) {
+    if (meta.base_pieces == 0) continue;
+    ObjectName parsed;
+    if (!ParseObjectName(name, &parsed)) continue;
+    auto& base = bases[{meta.epoch, parsed.id}];
+    if (base.first == 0 || base.first == meta.base_pieces) {
+      base.first = meta.base_pieces;
+      base.second.insert(parsed.piece);
+    }
   }
   uint64_t current = 0;  // epoch 0 (pieces from before epochs) needs no base
   for (const auto& [key, base] : bases) {
@@ -297,24 +329,22 @@ absl::Status Repository::LoadIndex() {
       current = std::max(current, key.first);
     }
   }
-  if (current != adding) {
-    index_.Clear();
-    for (const auto& p : seen) {
-      if (p.epoch != current) continue;
-      vault::v1::IndexPiece piece;
-      absl::Status s = parse(p.name, &piece);
-      if (IsSkippable(s)) continue;
-      RETURN_IF_ERROR(s);
-      RETURN_IF_ERROR(index_.AddPiece(piece));
-    }
+  if (current != applying) index_.Reset(current);
+  for (const auto& [name, meta] : index_.Pieces()) {
+    if (meta.epoch != current || meta.applied) continue;
+    vault::v1::IndexPiece piece;
+    absl::Status s = parse(name, &piece);
+    if (IsSkippable(s)) continue;
+    RETURN_IF_ERROR(s);
+    RETURN_IF_ERROR(index_.ApplyPiece(name, piece));
   }
   index_epoch_ = current;
   highest_index_epoch_ = current;
-  for (const auto& p : seen) highest_index_epoch_ = std::max(highest_index_epoch_, p.epoch);
   index_pieces_.clear();
   stale_index_pieces_.clear();
-  for (auto& p : seen) {
-    (p.epoch == current ? index_pieces_ : stale_index_pieces_).push_back(std::move(p.name));
+  for (const auto& [name, meta] : index_.Pieces()) {
+    highest_index_epoch_ = std::max(highest_index_epoch_, meta.epoch);
+    (meta.epoch == current ? index_pieces_ : stale_index_pieces_).push_back(name);
   }
   return absl::OkStatus();
 }

@@ -169,6 +169,7 @@ class Repository {
   std::unique_ptr<SupplierSet> suppliers_;
   std::unique_ptr<raid::Codec> codec_;
   VaultIndex index_;
+  bool index_opened_ = false;  // LoadIndex opened the local store
   std::function<void(const std::string&)> warn_;
   SnapshotHistory history_;
   uint64_t index_epoch_ = 0, highest_index_epoch_ = 0;

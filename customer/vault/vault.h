@@ -63,6 +63,8 @@ class Vault {
   const std::string& vault_id() const { return config_.vault_id(); }
   std::string vault_id_hex() const;
   const std::string& config_dir() const { return config_dir_; }
+  // The cache dir given at open ("" for none).
+  const std::string& cache_dir() const { return cache_dir_; }
   // <cache-dir>/<vault-id-hex>; created on first use by its users.
   std::string cache_path() const;
 

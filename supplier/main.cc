@@ -546,16 +546,15 @@ int Main(int argc, char** argv) {
   interceptors.push_back(NewUnparsableRequestInterceptorFactory());
   interceptors.push_back(NewMetricsInterceptorFactory(&metrics));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
-  // The sync server takes a thread for every call before any handler runs,
-  // so a stream is counted against --max-waiting-streams only once it already
-  // holds one; an evicted stream gives its thread back only when its handler
-  // is scheduled again. Over TLS a client's streams arrive in bursts (all of
-  // a connection's queued streams right after its handshake), so evicted
-  // silent streams pile up faster than they leave: abuse_test's attack peaks
-  // at ~260 gRPC threads with only 64 streams waiting (docs/RELIABILITY.md).
-  // 256 was too few (1 honest call in ~20 attacked runs hit "Server
-  // Threadpool Exhausted"); 384 leaves ~120 spare and still bounds threads
-  // (a few tens of KiB resident each).
+  // The sync server (every method but PutFragment) takes a thread for every
+  // call before any handler runs; for unary and server-streaming methods
+  // gRPC matches a call with its request message (not yet tested here with a
+  // caller that sends headers only). PutFragment, the one client-streaming
+  // method, is served by the callback API and holds no sync thread at all
+  // while it waits (service.h; abuse_test). This quota
+  // bounds the threads of calls in progress; 384 was sized when silent
+  // PutFragment streams still took sync threads (docs/RELIABILITY.md) and
+  // is kept: a few tens of KiB resident each, only when used.
   grpc::ResourceQuota quota("shardkeep-supplier");
   quota.SetMaxThreads(384);
   builder.SetResourceQuota(quota);

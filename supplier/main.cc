@@ -639,6 +639,9 @@ int Main(int argc, char** argv) {
     // to finish, then are cancelled. gRPC also waits (within the same
     // deadline) for connections to close after its GOAWAY: an idle client
     // notices only at its next poll, up to ~5 s later for gRPC C++ clients.
+    if (int n = service.CancelStreamsWaitingForHeader(); n > 0) {
+      LOG(INFO) << "cancelled " << n << " upload streams that had sent nothing yet";
+    }
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(shutdown_ms));
   });
   {

@@ -317,6 +317,18 @@ void SupplierService::EvictOldestWaiting(const std::string& peer_ip, const Trans
   oldest->ctx->TryCancel();
 }
 
+int SupplierService::CancelStreamsWaitingForHeader() {
+  absl::MutexLock l(&transfers_mu_);
+  int n = 0;
+  for (Transfer* t : transfers_) {
+    if (!t->waiting_header || t->cancelled_because != nullptr) continue;
+    t->cancelled_because = "the supplier is shutting down";
+    t->ctx->TryCancel();
+    ++n;
+  }
+  return n;
+}
+
 void SupplierService::WatchTransfers() {
   int64_t period = 1000;
   if (idle_timeout_ms_ > 0) period = std::min(period, idle_timeout_ms_ / 4);

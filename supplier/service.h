@@ -69,6 +69,10 @@ class SupplierService final
   ~SupplierService() override;
   // Counts transferred fragment bytes there (optional; set before serving).
   void set_metrics(Metrics* metrics) { metrics_ = metrics; }
+  // At shutdown: cancels every PutFragment stream still waiting for its
+  // header (none of them has asked for anything yet), so that silent streams
+  // do not hold the shutdown for its whole grace period. Returns how many.
+  int CancelStreamsWaitingForHeader();
 
   grpc::Status Info(grpc::ServerContext* ctx, const v1::InfoRequest* req,
                     v1::InfoResponse* resp) override;

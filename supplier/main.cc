@@ -413,6 +413,7 @@ int Main(int argc, char** argv) {
   }
   options.clock = clock.get();
   OpenReport report;
+  const auto start_up = std::chrono::steady_clock::now();
   auto opened = Store::Open(FLAGS_data_dir, std::move(options), &report);
   if (!opened.ok()) {
     std::string msg(opened.status().message());
@@ -445,7 +446,15 @@ int Main(int argc, char** argv) {
   replay_limits.max_per_customer = static_cast<size_t>(FLAGS_max_nonces_per_customer);
   replay_limits.max_newcomers = static_cast<size_t>(FLAGS_max_nonces_new_customers);
   ReplayGuard guard(store.get(), clock.get(), window_ms, replay_limits);
-  if (absl::Status s = guard.Load(); !s.ok()) CannotStart(std::string(s.message()));
+  {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (absl::Status s = guard.Load(); !s.ok()) CannotStart(std::string(s.message()));
+    LOG(INFO) << "start-up: replay window's nonces loaded in "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - t0)
+                     .count()
+              << " ms";
+  }
 
   // TLS by default, with the supplier's own key (supplier/tls_identity.h).
   absl::StatusOr<ServerTls> tls = LoadServerTls(FLAGS_data_dir, FLAGS_tls_cert, FLAGS_tls_key,
@@ -565,11 +574,14 @@ int Main(int argc, char** argv) {
   }
   Totals t = store->GetTotals();
   LOG(INFO) << kVersion << " serving on " << FLAGS_listen << " (port " << port << ", "
-            << tls->description << "), data dir " << FLAGS_data_dir
-            << ", capacity " << FormatByteSize(t.capacity_bytes) << ", granted "
-            << FormatByteSize(t.granted_bytes) << ", used " << FormatByteSize(t.used_bytes)
-            << " by " << t.customers << " customers (" << report.fragments << " fragments, "
-            << report.objects << " objects)";
+            << tls->description << "), data dir " << FLAGS_data_dir << ", capacity "
+            << FormatByteSize(t.capacity_bytes) << ", granted " << FormatByteSize(t.granted_bytes)
+            << ", used " << FormatByteSize(t.used_bytes) << " by " << t.customers << " customers ("
+            << report.fragments << " fragments, " << report.objects << " objects); started in "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - start_up)
+                   .count()
+            << " ms";
 
   // Discovery (docs/DISCOVERY.md): the DHT node and the offer live as long
   // as the server.

@@ -518,9 +518,9 @@ class SupplierService::PutFragmentReactor : public grpc::ServerReadReactor<v1::P
     RETURN_IF_ERROR(CheckFragmentKey(header_.key()));
     RETURN_IF_ERROR(s_->store_->Touch(customer_));
     RETURN_IF_ERROR(transfer_.Authenticated(customer_, header_.size()));
-    ASSIGN_OR_RETURN(Store::BeginResult begin,
-                     s_->store_->BeginFragment(customer_, header_.key(), header_.size(),
-                                               header_.sha256()));
+    ASSIGN_OR_RETURN(
+        Store::BeginResult begin,
+        s_->store_->BeginFragment(customer_, header_.key(), header_.size(), header_.sha256()));
     if (begin.already_present) {
       // Nothing to receive: answer now; the client's remaining writes fail
       // and its Finish() returns this response.
@@ -539,8 +539,7 @@ class SupplierService::PutFragmentReactor : public grpc::ServerReadReactor<v1::P
     if (ok) {
       transfer_.Progress();
       if (chunk_.part_case() != v1::PutFragmentChunk::kData) {
-        return absl::InvalidArgumentError(
-            "after the header, PutFragment messages must carry data");
+        return absl::InvalidArgumentError("after the header, PutFragment messages must carry data");
       }
       if (chunk_.data().size() > kMaxDataPerMessage) {
         return absl::InvalidArgumentError(

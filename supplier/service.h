@@ -55,9 +55,8 @@ struct StreamLimits {
 // or trickling streams cannot starve the server whatever their number (the
 // sync server gave every new stream a thread before any handler could count
 // it; docs/RELIABILITY.md). Every other method is served by the sync server.
-class SupplierService final
-    : public shardkeep::v1::Supplier::WithCallbackMethod_PutFragment<
-          shardkeep::v1::Supplier::Service> {
+class SupplierService final : public shardkeep::v1::Supplier::WithCallbackMethod_PutFragment<
+                                  shardkeep::v1::Supplier::Service> {
  public:
   // Not owned; all must outlive the service. A PutFragment or GetFragment
   // stream that makes no progress (no message received or sent) for

@@ -134,7 +134,11 @@ struct Target {
 
 // One honest customer's loop: put 64 KiB, read it back, list, delete old ones.
 // Every operation is retried (new connection, new signature) until it
-// succeeds or 30 s pass: across kills nothing may be lost.
+// succeeds or kRetryForS pass: across kills nothing may be lost. The budget
+// covers a supplier restart: start-up reads the whole index and every
+// fragment directory, which took up to 30 s with ~270,000 fragments on the
+// shared 2-core machine (RELIABILITY.md).
+constexpr int kRetryForS = 120;
 void Honest(int who, Target* target, std::atomic<bool>* stop, Stats* stats,
             std::map<std::string, std::string>* acked, std::mutex* acked_mu) {
   // acked: key -> SHA-256 of the bytes the supplier acknowledged.
@@ -151,10 +155,13 @@ void Honest(int who, Target* target, std::atomic<bool>* stop, Stats* stats,
   auto op = [&](const std::function<absl::Status()>& f) {
     const auto start = Clock::now();
     absl::Status s;
-    for (int attempt = 0; attempt < 300; ++attempt) {
+    while (true) {
       if (c == nullptr) s = connect();
       if (c != nullptr) s = f();
-      if (s.ok() || absl::IsNotFound(s)) break;
+      if (s.ok() || absl::IsNotFound(s) ||
+          Clock::now() - start > std::chrono::seconds(kRetryForS)) {
+        break;
+      }
       c = nullptr;
       {
         std::lock_guard<std::mutex> l(stats->mu);
@@ -339,11 +346,11 @@ uint64_t Charge(uint64_t size, size_t name_bytes) {
 
 struct Audit {
   std::mutex mu;
-  int64_t checked = 0;       // acknowledged fragments read back
-  int64_t lost = 0;          // acknowledged, not listed or not readable
-  int64_t wrong = 0;         // listed or read with another hash
-  int64_t unacked = 0;       // listed but never acknowledged (or deleted)
-  int64_t usage_wrong = 0;   // contracts whose usage != the sum of their items
+  int64_t checked = 0;      // acknowledged fragments read back
+  int64_t lost = 0;         // acknowledged, not listed or not readable
+  int64_t wrong = 0;        // listed or read with another hash
+  int64_t unacked = 0;      // listed but never acknowledged (or deleted)
+  int64_t usage_wrong = 0;  // contracts whose usage != the sum of their items
   std::vector<std::string> examples;
   void Note(int64_t* counter, const std::string& what) {
     std::lock_guard<std::mutex> l(mu);
@@ -456,13 +463,23 @@ TEST(SupplierLoad, HonestCustomersAreServedUnderAttackAndAcrossKills) {
   const int kill_every = EnvInt("LOAD_KILL_EVERY", 4);
   const char* phases_env = std::getenv("LOAD_PHASES");
   const std::string phases =
-      "," + std::string(phases_env != nullptr && *phases_env ? phases_env : "quiet,attacked,killed") +
+      "," +
+      std::string(phases_env != nullptr && *phases_env ? phases_env : "quiet,attacked,killed") +
       ",";
-  auto wants = [&](const char* p) { return phases.find("," + std::string(p) + ",") != std::string::npos; };
+  auto wants = [&](const char* p) {
+    return phases.find("," + std::string(p) + ",") != std::string::npos;
+  };
   // Every peer is 127.0.0.1 here: the per-IP bound on waiting streams would
-  // treat the honest customers as the attacker; the global bound stays.
+  // treat the honest customers as the attacker; the global bound stays. A
+  // full-length run opens ~150 contracts in 30 min, more than the default
+  // --new-contracts-per-hour (100; admission_test covers that limit): in the
+  // 2026-12-07 run the kill phase's customers waited for it.
+  // Start-up grows with the data dir (see kRetryForS): the harness's usual
+  // 30 s to start listening is not enough for a full-length run.
   auto cluster = SupplierCluster::Start(
-      1, {.capacity_bytes = 64ULL << 30, .extra_flags = {"--max-waiting-streams-per-peer=0"}});
+      1, {.capacity_bytes = 64ULL << 30,
+          .extra_flags = {"--max-waiting-streams-per-peer=0", "--new-contracts-per-hour=0"},
+          .start_timeout_ms = kRetryForS * 1000});
   ASSERT_TRUE(cluster.ok()) << cluster.status();
   Target target;
   target.address = (*cluster)->Address(0);
@@ -485,6 +502,7 @@ TEST(SupplierLoad, HonestCustomersAreServedUnderAttackAndAcrossKills) {
     long max_rss = 0;
     int max_fds = 0;
     int kills = 0;
+    std::vector<double> restart_s;
     const auto start = Clock::now();
     for (int s = 0; s < seconds; ++s) {
       std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -492,19 +510,26 @@ TEST(SupplierLoad, HonestCustomersAreServedUnderAttackAndAcrossKills) {
       max_rss = std::max(max_rss, p.rss_kib);
       max_fds = std::max(max_fds, p.fds);
       // The test's own RSS too: it must stay small (see the file comment).
-      std::fprintf(stderr, "%s t=%ds rss=%ld KiB fds=%d test_rss=%ld KiB\n", name, s + 1,
-                   p.rss_kib, p.fds, Sample(getpid()).rss_kib);
+      std::fprintf(stderr, "%s t=%ds rss=%ld KiB fds=%d test_rss=%ld KiB\n", name, s + 1, p.rss_kib,
+                   p.fds, Sample(getpid()).rss_kib);
       if (kill_s > 0 && (s + 1) % kill_s == 0 && s + 1 < seconds) {
         EXPECT_TRUE((*cluster)->Kill(0).ok());
         const auto restart = Clock::now();
         absl::Status r = (*cluster)->Restart(0);
         EXPECT_TRUE(r.ok()) << r << (*cluster)->LogTail(0);
+        restart_s.push_back(std::chrono::duration<double>(Clock::now() - restart).count());
         std::fprintf(stderr, "%s t=%ds kill %d: restarted in %.2f s\n", name, s + 1, kills + 1,
-                     std::chrono::duration<double>(Clock::now() - restart).count());
+                     restart_s.back());
         std::lock_guard<std::mutex> l(target.mu);
         target.address = (*cluster)->Address(0);
         ++kills;
       }
+    }
+    if (!restart_s.empty()) {
+      std::sort(restart_s.begin(), restart_s.end());
+      std::fprintf(stderr,
+                   "RESULT %s: restarts after kill -9: min %.2f s, median %.2f s, max %.2f s\n",
+                   name, restart_s.front(), restart_s[restart_s.size() / 2], restart_s.back());
     }
     stop = true;
     for (auto& t : honest) t.join();
@@ -530,9 +555,9 @@ TEST(SupplierLoad, HonestCustomersAreServedUnderAttackAndAcrossKills) {
         name, customers, secs, kills, static_cast<long long>(r.ok),
         static_cast<long long>(r.failed), static_cast<long long>(r.retried), r.ops_per_s, r.p50,
         r.p99, static_cast<long long>(attack_sent.load()), static_cast<long long>(cut_off.load()),
-        r.max_rss_kib, r.max_fds, r.first_error.empty() ? "" : "; first error: ",
-        r.first_error.c_str(), r.first_retry_error.empty() ? "" : "; first retried: ",
-        r.first_retry_error.c_str());
+        r.max_rss_kib, r.max_fds,
+        r.first_error.empty() ? "" : "; first error: ", r.first_error.c_str(),
+        r.first_retry_error.empty() ? "" : "; first retried: ", r.first_retry_error.c_str());
     return r;
   };
 

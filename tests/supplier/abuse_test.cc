@@ -253,8 +253,8 @@ TEST(SupplierAbuse, SilentStreamsDoNotStarveHonestCustomers) {
                  "streams %d ok, %d failed in %.2f s; supplier threads %d before, at most %d "
                  "during%s%s\n",
                  limits ? "limits on" : "limits off", quiet, attacker.size(), ok, failed, secs,
-                 threads_before, max_threads.load(), first_error.empty() ? "" : "; first error: ",
-                 first_error.c_str());
+                 threads_before, max_threads.load(),
+                 first_error.empty() ? "" : "; first error: ", first_error.c_str());
     EXPECT_EQ(failed, 0) << first_error;
     if (limits) {
       EXPECT_THAT(cluster->LogTail(0, 400000),

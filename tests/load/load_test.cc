@@ -101,7 +101,7 @@ ProcSample Sample(pid_t pid) {
 struct Stats {
   std::mutex mu;
   std::vector<double> latency_ms;
-  int64_t ok = 0, failed = 0, retried = 0;
+  int64_t ok = 0, failed = 0, retried = 0, contracts_grown = 0;
   std::string first_error, first_retry_error;
   void Add(double ms, const absl::Status& s) {
     std::lock_guard<std::mutex> l(mu);
@@ -172,13 +172,27 @@ void Honest(int who, Target* target, std::atomic<bool>* stop, Stats* stats,
     }
     stats->Add(std::chrono::duration<double, std::milli>(Clock::now() - start).count(), s);
   };
-  op([&] { return c->RequestContract(256 << 20).status(); });
+  // The contract starts small and doubles whenever a put would exceed it,
+  // as a customer's grows: a fixed quota ran out in long runs with few
+  // customers (RESOURCE_EXHAUSTED), and 150 large ones would not fit the
+  // free disk. The suite's short run grows it too.
+  uint64_t quota = 8 << 20;
+  op([&] { return c->RequestContract(quota).status(); });
   int n = 0;
   while (!*stop) {
     const std::string key = "k" + std::to_string(who) + "-" + std::to_string(n);
     const std::string data = Bytes(64 << 10, who * 1000003 + n);
     op([&]() -> absl::Status {
       absl::Status s = c->PutFragment(key, data).status();
+      if (absl::IsResourceExhausted(s) && s.message().find("quota") != std::string_view::npos) {
+        RETURN_IF_ERROR(c->RequestContract(quota * 2).status());
+        quota *= 2;
+        {
+          std::lock_guard<std::mutex> l(stats->mu);
+          ++stats->contracts_grown;
+        }
+        s = c->PutFragment(key, data).status();
+      }
       if (s.ok()) {
         std::lock_guard<std::mutex> l(*acked_mu);
         (*acked)[key] = crypto::Sha256(data);
@@ -207,7 +221,16 @@ void Honest(int who, Target* target, std::atomic<bool>* stop, Stats* stats,
 }
 
 // The attacker: all four kinds at once, until stopped.
-void Attack(Target* target, std::atomic<bool>* stop, std::atomic<int64_t>* sent) {
+// What the attacker sent, by kind, and what the supplier did with it.
+struct AttackCounts {
+  std::atomic<int64_t> flood{0}, flood_refused{0};  // GetContract, throw-away keys
+  std::atomic<int64_t> silent{0};                   // streams opened, never a message
+  std::atomic<int64_t> trickle{0};                  // uploads with a header, 1 byte / 500 ms
+  std::atomic<int64_t> empty{0}, empty_stored{0};   // PutObject of 0 bytes
+  int64_t Total() const { return flood + silent + trickle + empty; }
+};
+
+void Attack(Target* target, std::atomic<bool>* stop, AttackCounts* n) {
   std::vector<std::thread> t;
   // Nonce flood with throw-away keys.
   t.emplace_back([&] {
@@ -218,8 +241,8 @@ void Attack(Target* target, std::atomic<bool>* stop, std::atomic<int64_t>* sent)
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
       v1::ContractResponse resp;
-      (*anchor)->stub()->GetContract(&ctx, req, &resp);
-      ++*sent;
+      if (!(*anchor)->stub()->GetContract(&ctx, req, &resp).ok()) ++n->flood_refused;
+      ++n->flood;
     }
   });
   // Silent streams: 200 open at a time, renewed every second.
@@ -236,7 +259,7 @@ void Attack(Target* target, std::atomic<bool>* stop, std::atomic<int64_t>* sent)
         ctxs.push_back(std::make_unique<grpc::ClientContext>());
         ctxs.back()->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
         ws.push_back(stub->PutFragment(ctxs.back().get(), &resp));
-        ++*sent;
+        ++n->silent;
       }
       std::this_thread::sleep_for(std::chrono::seconds(1));
       for (auto& c : ctxs) c->TryCancel();
@@ -262,15 +285,17 @@ void Attack(Target* target, std::atomic<bool>* stop, std::atomic<int64_t>* sent)
         h.mutable_header()->set_sha256(std::string(32, 'x'));
         (*a)->Sign(m::kPutFragment, h.mutable_header());
         ws.back()->Write(h);
-        ++*sent;
+        ++n->trickle;
       }
       for (int round = 0; round < 10 && !*stop; ++round) {
         v1::PutFragmentChunk d;
         d.set_data("x");
         for (auto& w : ws) w->Write(d);
         for (int i = 0; i < 20; ++i) {
-          (*a)->PutObject("empty/" + std::to_string(round * 100 + i), "").status().IgnoreError();
-          ++*sent;
+          if ((*a)->PutObject("empty/" + std::to_string(round * 100 + i), "").ok()) {
+            ++n->empty_stored;
+          }
+          ++n->empty;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
       }
@@ -490,14 +515,15 @@ TEST(SupplierLoad, HonestCustomersAreServedUnderAttackAndAcrossKills) {
   auto run_phase = [&](const char* name, bool attack, int kill_s, int first_customer) {
     Stats stats;
     std::atomic<bool> stop{false}, stop_attack{false};
-    std::atomic<int64_t> attack_sent{0}, cut_off{0};
+    AttackCounts attack_counts;
+    std::atomic<int64_t> cut_off{0};
     std::vector<std::thread> honest;
     for (int i = 0; i < customers; ++i) {
       honest_customers.push_back(first_customer + i);
       honest.emplace_back(Honest, first_customer + i, &target, &stop, &stats, &acked, &acked_mu);
     }
     std::thread attacker, cutter;
-    if (attack) attacker = std::thread(Attack, &target, &stop_attack, &attack_sent);
+    if (attack) attacker = std::thread(Attack, &target, &stop_attack, &attack_counts);
     if (kill_s > 0) cutter = std::thread(CutOffUploads, &target, &stop_attack, &cut_off);
     long max_rss = 0;
     int max_fds = 0;
@@ -549,15 +575,25 @@ TEST(SupplierLoad, HonestCustomersAreServedUnderAttackAndAcrossKills) {
                   max_fds};
     std::fprintf(
         stderr,
-        "RESULT %s: %d customers, %.0f s, %d kills: %lld ok, %lld failed, %lld retries; "
+        "RESULT %s: %d customers, %.0f s, %d kills: %lld ok, %lld failed, %lld retries, "
+        "%lld contracts grown; "
         "%.1f ops/s, p50 %.2f ms, p99 %.2f ms; attacker requests %lld; uploads cut off %lld; "
         "supplier max RSS %ld KiB, max fds %d%s%s%s%s\n",
         name, customers, secs, kills, static_cast<long long>(r.ok),
-        static_cast<long long>(r.failed), static_cast<long long>(r.retried), r.ops_per_s, r.p50,
-        r.p99, static_cast<long long>(attack_sent.load()), static_cast<long long>(cut_off.load()),
+        static_cast<long long>(r.failed), static_cast<long long>(r.retried),
+        static_cast<long long>(stats.contracts_grown), r.ops_per_s, r.p50, r.p99,
+        static_cast<long long>(attack_counts.Total()), static_cast<long long>(cut_off.load()),
         r.max_rss_kib, r.max_fds,
         r.first_error.empty() ? "" : "; first error: ", r.first_error.c_str(),
         r.first_retry_error.empty() ? "" : "; first retried: ", r.first_retry_error.c_str());
+    if (attack_counts.Total() > 0) {
+      std::fprintf(stderr,
+                   "RESULT %s: attacker per second: %.1f nonce-flood calls (%.1f refused), %.1f "
+                   "silent streams, %.1f trickling uploads, %.1f empty objects (%.1f stored)\n",
+                   name, attack_counts.flood / secs, attack_counts.flood_refused / secs,
+                   attack_counts.silent / secs, attack_counts.trickle / secs,
+                   attack_counts.empty / secs, attack_counts.empty_stored / secs);
+    }
     return r;
   };
 

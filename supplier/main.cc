@@ -413,6 +413,7 @@ int Main(int argc, char** argv) {
   }
   options.clock = clock.get();
   OpenReport report;
+  const auto start_up = std::chrono::steady_clock::now();
   auto opened = Store::Open(FLAGS_data_dir, std::move(options), &report);
   if (!opened.ok()) {
     std::string msg(opened.status().message());
@@ -445,7 +446,15 @@ int Main(int argc, char** argv) {
   replay_limits.max_per_customer = static_cast<size_t>(FLAGS_max_nonces_per_customer);
   replay_limits.max_newcomers = static_cast<size_t>(FLAGS_max_nonces_new_customers);
   ReplayGuard guard(store.get(), clock.get(), window_ms, replay_limits);
-  if (absl::Status s = guard.Load(); !s.ok()) CannotStart(std::string(s.message()));
+  {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (absl::Status s = guard.Load(); !s.ok()) CannotStart(std::string(s.message()));
+    LOG(INFO) << "start-up: replay window's nonces loaded in "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - t0)
+                     .count()
+              << " ms";
+  }
 
   // TLS by default, with the supplier's own key (supplier/tls_identity.h).
   absl::StatusOr<ServerTls> tls = LoadServerTls(FLAGS_data_dir, FLAGS_tls_cert, FLAGS_tls_key,
@@ -546,16 +555,15 @@ int Main(int argc, char** argv) {
   interceptors.push_back(NewUnparsableRequestInterceptorFactory());
   interceptors.push_back(NewMetricsInterceptorFactory(&metrics));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
-  // The sync server takes a thread for every call before any handler runs,
-  // so a stream is counted against --max-waiting-streams only once it already
-  // holds one; an evicted stream gives its thread back only when its handler
-  // is scheduled again. Over TLS a client's streams arrive in bursts (all of
-  // a connection's queued streams right after its handshake), so evicted
-  // silent streams pile up faster than they leave: abuse_test's attack peaks
-  // at ~260 gRPC threads with only 64 streams waiting (docs/RELIABILITY.md).
-  // 256 was too few (1 honest call in ~20 attacked runs hit "Server
-  // Threadpool Exhausted"); 384 leaves ~120 spare and still bounds threads
-  // (a few tens of KiB resident each).
+  // The sync server (every method but PutFragment) takes a thread for every
+  // call before any handler runs; for unary and server-streaming methods
+  // gRPC matches a call with its request message (not yet tested here with a
+  // caller that sends headers only). PutFragment, the one client-streaming
+  // method, is served by the callback API and holds no sync thread at all
+  // while it waits (service.h; abuse_test). This quota
+  // bounds the threads of calls in progress; 384 was sized when silent
+  // PutFragment streams still took sync threads (docs/RELIABILITY.md) and
+  // is kept: a few tens of KiB resident each, only when used.
   grpc::ResourceQuota quota("shardkeep-supplier");
   quota.SetMaxThreads(384);
   builder.SetResourceQuota(quota);
@@ -566,11 +574,14 @@ int Main(int argc, char** argv) {
   }
   Totals t = store->GetTotals();
   LOG(INFO) << kVersion << " serving on " << FLAGS_listen << " (port " << port << ", "
-            << tls->description << "), data dir " << FLAGS_data_dir
-            << ", capacity " << FormatByteSize(t.capacity_bytes) << ", granted "
-            << FormatByteSize(t.granted_bytes) << ", used " << FormatByteSize(t.used_bytes)
-            << " by " << t.customers << " customers (" << report.fragments << " fragments, "
-            << report.objects << " objects)";
+            << tls->description << "), data dir " << FLAGS_data_dir << ", capacity "
+            << FormatByteSize(t.capacity_bytes) << ", granted " << FormatByteSize(t.granted_bytes)
+            << ", used " << FormatByteSize(t.used_bytes) << " by " << t.customers << " customers ("
+            << report.fragments << " fragments, " << report.objects << " objects); started in "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - start_up)
+                   .count()
+            << " ms";
 
   // Discovery (docs/DISCOVERY.md): the DHT node and the offer live as long
   // as the server.
@@ -640,6 +651,9 @@ int Main(int argc, char** argv) {
     // to finish, then are cancelled. gRPC also waits (within the same
     // deadline) for connections to close after its GOAWAY: an idle client
     // notices only at its next poll, up to ~5 s later for gRPC C++ clients.
+    if (int n = service.CancelStreamsWaitingForHeader(); n > 0) {
+      LOG(INFO) << "cancelled " << n << " upload streams that had sent nothing yet";
+    }
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(shutdown_ms));
   });
   {

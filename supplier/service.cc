@@ -168,7 +168,7 @@ bool AllowRefusalLine() {
 }
 }  // namespace
 
-grpc::Status Reply(grpc::ServerContext* ctx, const char* method, const std::string& customer,
+grpc::Status Reply(grpc::ServerContextBase* ctx, const char* method, const std::string& customer,
                    const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   if (!AllowRefusalLine()) return ToGrpc(status);
@@ -207,7 +207,7 @@ std::string PeerAddress(const std::string& peer) {
 // the transfer's deadline from its size.
 class SupplierService::TransferScope {
  public:
-  TransferScope(SupplierService* s, grpc::ServerContext* ctx, bool waiting_header) : s_(s) {
+  TransferScope(SupplierService* s, grpc::ServerContextBase* ctx, bool waiting_header) : s_(s) {
     t_.ctx = ctx;
     t_.peer_ip = PeerAddress(ctx->peer());
     t_.started_ms = SteadyMs();
@@ -285,7 +285,8 @@ SupplierService::SupplierService(Store* store, ReplayGuard* guard, Clock* clock,
       clock_(clock),
       idle_timeout_ms_(idle_timeout_ms),
       limits_(limits),
-      admission_(admission) {
+      admission_(admission),
+      upload_pool_(std::make_unique<ThreadPool>(std::max(1, limits.upload_threads))) {
   watchdog_ = std::thread([this] { WatchTransfers(); });
 }
 
@@ -314,6 +315,18 @@ void SupplierService::EvictOldestWaiting(const std::string& peer_ip, const Trans
       peer_ip.empty() ? "too many streams waiting for their first message"
                       : "too many streams from this peer waiting for their first message";
   oldest->ctx->TryCancel();
+}
+
+int SupplierService::CancelStreamsWaitingForHeader() {
+  absl::MutexLock l(&transfers_mu_);
+  int n = 0;
+  for (Transfer* t : transfers_) {
+    if (!t->waiting_header || t->cancelled_because != nullptr) continue;
+    t->cancelled_because = "the supplier is shutting down";
+    t->ctx->TryCancel();
+    ++n;
+  }
+  return n;
 }
 
 void SupplierService::WatchTransfers() {
@@ -451,85 +464,132 @@ grpc::Status SupplierService::CancelContract(grpc::ServerContext* ctx, const v1:
   return Reply(ctx, "CancelContract", customer, s);
 }
 
-grpc::Status SupplierService::PutFragment(grpc::ServerContext* ctx,
-                                          grpc::ServerReader<v1::PutFragmentChunk>* reader,
-                                          v1::PutFragmentResponse* resp) {
-  std::string customer;
-  absl::Status s = DoPutFragment(ctx, reader, resp, &customer);
-  return Reply(ctx, "PutFragment", customer, s);
-}
+// One PutFragment call. gRPC calls OnReadDone on its callback threads, which
+// must not block; each message is handed to the upload pool (Step), which
+// handles it and then asks for the next one or finishes the call. At most one
+// read or Step is outstanding at a time, so the members need no lock. Between
+// messages the upload holds no thread. Finish is the last thing Step does
+// with `this`: gRPC may call OnDone (which deletes it) right after.
+class SupplierService::PutFragmentReactor : public grpc::ServerReadReactor<v1::PutFragmentChunk> {
+ public:
+  PutFragmentReactor(SupplierService* s, grpc::CallbackServerContext* ctx,
+                     v1::PutFragmentResponse* resp)
+      : s_(s), ctx_(ctx), resp_(resp), transfer_(s, ctx, /*waiting_header=*/true) {
+    StartRead(&chunk_);
+  }
 
-absl::Status SupplierService::DoPutFragment(grpc::ServerContext* ctx,
-                                            grpc::ServerReader<v1::PutFragmentChunk>* reader,
-                                            v1::PutFragmentResponse* resp, std::string* customer) {
-  TransferScope transfer(this, ctx, /*waiting_header=*/true);
-  v1::PutFragmentChunk chunk;
-  if (!reader->Read(&chunk)) {
-    if (const char* why = transfer.cancelled_because()) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("PutFragment stream cancelled before its header: ", why));
+  void OnReadDone(bool ok) override {
+    s_->upload_pool_->Submit([this, ok] { Step(ok); });
+  }
+  // Unregisters from the watchdog (transfer_) and releases an unfinished
+  // upload's file and quota reservation (upload_).
+  void OnDone() override { delete this; }
+
+ private:
+  // ok: a message arrived in chunk_; false: the stream ended (half-close,
+  // cancellation or a broken connection).
+  void Step(bool ok) {
+    bool done = false;
+    absl::Status s = upload_ == nullptr ? Header(ok, &done) : Data(ok, &done);
+    if (s.ok() && !done) {
+      StartRead(&chunk_);
+      return;
     }
-    return absl::InvalidArgumentError(
-        "empty PutFragment stream: the first message must be the header");
+    upload_.reset();  // an unfinished upload's file is removed here, not on gRPC's thread
+    Finish(Reply(ctx_, "PutFragment", customer_, s));
   }
-  transfer.HeaderArrived();
-  if (!chunk.has_header()) {
-    return absl::InvalidArgumentError("the first PutFragment message must carry the header");
-  }
-  RETURN_IF_ERROR(CheckNoUnknownFields(chunk));
-  const v1::FragmentHeader header = chunk.header();
-  ASSIGN_OR_RETURN(*customer, Authenticate(m::kPutFragment, header));
-  RETURN_IF_ERROR(CheckFragmentKey(header.key()));
-  RETURN_IF_ERROR(store_->Touch(*customer));
-  RETURN_IF_ERROR(transfer.Authenticated(*customer, header.size()));
-  ASSIGN_OR_RETURN(Store::BeginResult begin,
-                   store_->BeginFragment(*customer, header.key(), header.size(), header.sha256()));
-  if (begin.already_present) {
-    // Nothing to receive: answer now; the client's remaining writes fail
-    // and its Finish() returns this response.
-    resp->set_already_present(true);
-    resp->set_used_bytes(begin.usage.used_bytes);
-    resp->set_quota_bytes(begin.usage.quota_bytes);
+
+  absl::Status Header(bool ok, bool* done) {
+    if (!ok) {
+      if (const char* why = transfer_.cancelled_because()) {
+        return absl::DeadlineExceededError(
+            absl::StrCat("PutFragment stream cancelled before its header: ", why));
+      }
+      return absl::InvalidArgumentError(
+          "empty PutFragment stream: the first message must be the header");
+    }
+    transfer_.HeaderArrived();
+    if (!chunk_.has_header()) {
+      return absl::InvalidArgumentError("the first PutFragment message must carry the header");
+    }
+    RETURN_IF_ERROR(CheckNoUnknownFields(chunk_));
+    header_ = chunk_.header();
+    ASSIGN_OR_RETURN(customer_, s_->Authenticate(m::kPutFragment, header_));
+    RETURN_IF_ERROR(CheckFragmentKey(header_.key()));
+    RETURN_IF_ERROR(s_->store_->Touch(customer_));
+    RETURN_IF_ERROR(transfer_.Authenticated(customer_, header_.size()));
+    ASSIGN_OR_RETURN(
+        Store::BeginResult begin,
+        s_->store_->BeginFragment(customer_, header_.key(), header_.size(), header_.sha256()));
+    if (begin.already_present) {
+      // Nothing to receive: answer now; the client's remaining writes fail
+      // and its Finish() returns this response.
+      resp_->set_already_present(true);
+      resp_->set_used_bytes(begin.usage.used_bytes);
+      resp_->set_quota_bytes(begin.usage.quota_bytes);
+      *done = true;
+      return absl::OkStatus();
+    }
+    upload_ = std::move(begin.upload);
     return absl::OkStatus();
   }
-  Store::FragmentUpload& upload = *begin.upload;
-  while (reader->Read(&chunk)) {
-    transfer.Progress();
-    if (chunk.part_case() != v1::PutFragmentChunk::kData) {
-      return absl::InvalidArgumentError("after the header, PutFragment messages must carry data");
+
+  absl::Status Data(bool ok, bool* done) {
+    Store::FragmentUpload& upload = *upload_;
+    if (ok) {
+      transfer_.Progress();
+      if (chunk_.part_case() != v1::PutFragmentChunk::kData) {
+        return absl::InvalidArgumentError("after the header, PutFragment messages must carry data");
+      }
+      if (chunk_.data().size() > kMaxDataPerMessage) {
+        return absl::InvalidArgumentError(
+            absl::StrFormat("data message of %d bytes is above the limit of %d",
+                            chunk_.data().size(), kMaxDataPerMessage));
+      }
+      RETURN_IF_ERROR(CheckNoUnknownFields(chunk_));
+      return upload.Append(chunk_.data());
     }
-    if (chunk.data().size() > kMaxDataPerMessage) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("data message of %d bytes is above the limit of %d", chunk.data().size(),
-                          kMaxDataPerMessage));
-    }
-    RETURN_IF_ERROR(CheckNoUnknownFields(chunk));
-    RETURN_IF_ERROR(upload.Append(chunk.data()));
-  }
-  if (const char* why = transfer.cancelled_because()) {
-    if (std::string_view(why) == "idle") {
+    *done = true;
+    if (const char* why = transfer_.cancelled_because()) {
+      if (std::string_view(why) == "idle") {
+        return absl::DeadlineExceededError(absl::StrFormat(
+            "fragment %s: no data for %s after %d of %d bytes; upload abandoned, nothing stored",
+            header_.key(), FormatDurationMs(s_->idle_timeout_ms_), upload.received(),
+            upload.size()));
+      }
       return absl::DeadlineExceededError(absl::StrFormat(
-          "fragment %s: no data for %s after %d of %d bytes; upload abandoned, nothing stored",
-          header.key(), FormatDurationMs(idle_timeout_ms_), upload.received(), upload.size()));
+          "fragment %s: upload cancelled (%s; minimum rate %d bytes/s) after %d of %d bytes; "
+          "nothing stored",
+          header_.key(), why, s_->limits_.min_transfer_bytes_per_second, upload.received(),
+          upload.size()));
     }
-    return absl::DeadlineExceededError(absl::StrFormat(
-        "fragment %s: upload cancelled (%s; minimum rate %d bytes/s) after %d of %d bytes; "
-        "nothing stored",
-        header.key(), why, limits_.min_transfer_bytes_per_second, upload.received(),
-        upload.size()));
+    if (ctx_->IsCancelled()) {
+      return absl::CancelledError(
+          absl::StrFormat("fragment %s: upload cancelled after %d of %d bytes; nothing stored",
+                          header_.key(), upload.received(), upload.size()));
+    }
+    bool already = false;
+    ASSIGN_OR_RETURN(Usage usage, upload.Commit(&already));
+    if (s_->metrics_ != nullptr) s_->metrics_->AddBytes("PutFragment", "in", upload.size());
+    resp_->set_already_present(already);
+    resp_->set_used_bytes(usage.used_bytes);
+    resp_->set_quota_bytes(usage.quota_bytes);
+    return absl::OkStatus();
   }
-  if (ctx->IsCancelled()) {
-    return absl::CancelledError(
-        absl::StrFormat("fragment %s: upload cancelled after %d of %d bytes; nothing stored",
-                        header.key(), upload.received(), upload.size()));
-  }
-  bool already = false;
-  ASSIGN_OR_RETURN(Usage usage, upload.Commit(&already));
-  if (metrics_ != nullptr) metrics_->AddBytes("PutFragment", "in", upload.size());
-  resp->set_already_present(already);
-  resp->set_used_bytes(usage.used_bytes);
-  resp->set_quota_bytes(usage.quota_bytes);
-  return absl::OkStatus();
+
+  SupplierService* const s_;
+  grpc::CallbackServerContext* const ctx_;
+  v1::PutFragmentResponse* const resp_;
+  TransferScope transfer_;
+  v1::PutFragmentChunk chunk_;
+  v1::FragmentHeader header_;
+  std::string customer_;
+  std::unique_ptr<Store::FragmentUpload> upload_;
+};
+
+grpc::ServerReadReactor<v1::PutFragmentChunk>* SupplierService::PutFragment(
+    grpc::CallbackServerContext* ctx, v1::PutFragmentResponse* resp) {
+  return new PutFragmentReactor(this, ctx, resp);
 }
 
 grpc::Status SupplierService::GetFragment(grpc::ServerContext* ctx,

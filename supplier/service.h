@@ -9,11 +9,13 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
+#include "common/workers.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "proto/supplier.grpc.pb.h"
 #include "supplier/admission.h"
@@ -42,9 +44,19 @@ struct StreamLimits {
   // A transfer must finish within first_message_timeout_ms + size / this rate
   // (bytes per second) after its header (upload) or request (download).
   uint64_t min_transfer_bytes_per_second = 64 << 10;
+  // Threads that do PutFragment's work (authentication, disk writes, the
+  // commit) for all uploads together. An upload holds one only while a
+  // message of it is being handled, never while it waits for the next.
+  int upload_threads = 64;
 };
 
-class SupplierService final : public shardkeep::v1::Supplier::Service {
+// PutFragment uses gRPC's callback API (a ServerReadReactor): a stream that
+// sends nothing holds no thread, only its few KiB of call state, so silent
+// or trickling streams cannot starve the server whatever their number (the
+// sync server gave every new stream a thread before any handler could count
+// it; docs/RELIABILITY.md). Every other method is served by the sync server.
+class SupplierService final : public shardkeep::v1::Supplier::WithCallbackMethod_PutFragment<
+                                  shardkeep::v1::Supplier::Service> {
  public:
   // Not owned; all must outlive the service. A PutFragment or GetFragment
   // stream that makes no progress (no message received or sent) for
@@ -56,6 +68,10 @@ class SupplierService final : public shardkeep::v1::Supplier::Service {
   ~SupplierService() override;
   // Counts transferred fragment bytes there (optional; set before serving).
   void set_metrics(Metrics* metrics) { metrics_ = metrics; }
+  // At shutdown: cancels every PutFragment stream still waiting for its
+  // header (none of them has asked for anything yet), so that silent streams
+  // do not hold the shutdown for its whole grace period. Returns how many.
+  int CancelStreamsWaitingForHeader();
 
   grpc::Status Info(grpc::ServerContext* ctx, const v1::InfoRequest* req,
                     v1::InfoResponse* resp) override;
@@ -67,9 +83,8 @@ class SupplierService final : public shardkeep::v1::Supplier::Service {
                              v1::ContractResponse* resp) override;
   grpc::Status CancelContract(grpc::ServerContext* ctx, const v1::CancelRequest* req,
                               v1::CancelResponse* resp) override;
-  grpc::Status PutFragment(grpc::ServerContext* ctx,
-                           grpc::ServerReader<v1::PutFragmentChunk>* reader,
-                           v1::PutFragmentResponse* resp) override;
+  grpc::ServerReadReactor<v1::PutFragmentChunk>* PutFragment(
+      grpc::CallbackServerContext* ctx, v1::PutFragmentResponse* resp) override;
   grpc::Status GetFragment(grpc::ServerContext* ctx, const v1::GetFragmentRequest* req,
                            grpc::ServerWriter<v1::FragmentData>* writer) override;
   grpc::Status ListFragments(grpc::ServerContext* ctx, const v1::ListFragmentsRequest* req,
@@ -95,15 +110,13 @@ class SupplierService final : public shardkeep::v1::Supplier::Service {
   // Signature, then timestamp window and nonce. Returns the customer key.
   template <typename Req>
   absl::StatusOr<std::string> Authenticate(const char* method, const Req& req);
-  absl::Status DoPutFragment(grpc::ServerContext* ctx,
-                             grpc::ServerReader<v1::PutFragmentChunk>* reader,
-                             v1::PutFragmentResponse* resp, std::string* customer);
+  class PutFragmentReactor;
   absl::Status DoGetFragment(grpc::ServerContext* ctx, const v1::GetFragmentRequest* req,
                              grpc::ServerWriter<v1::FragmentData>* writer, std::string* customer);
 
   // A streaming call under the watchdog (registered for its lifetime).
   struct Transfer {
-    grpc::ServerContext* ctx;
+    grpc::ServerContextBase* ctx;
     std::string peer_ip;
     int64_t started_ms = 0;
     std::atomic<int64_t> last_progress_ms;
@@ -134,12 +147,15 @@ class SupplierService final : public shardkeep::v1::Supplier::Service {
   std::map<std::string, size_t> streams_per_customer_ ABSL_GUARDED_BY(transfers_mu_);
   bool stop_watchdog_ ABSL_GUARDED_BY(transfers_mu_) = false;
   std::thread watchdog_;
+  // PutFragment's work, off gRPC's callback threads (they must not block on
+  // the disk). Declared last: destroyed (drained, joined) first.
+  std::unique_ptr<ThreadPool> upload_pool_;
 };
 
 // Converts and logs: every non-OK status is logged with the method, the peer
 // and the customer (if known); NOT_FOUND at INFO, client errors at WARNING,
 // INTERNAL/DATA_LOSS/UNKNOWN at ERROR.
-grpc::Status Reply(grpc::ServerContext* ctx, const char* method, const std::string& customer,
+grpc::Status Reply(grpc::ServerContextBase* ctx, const char* method, const std::string& customer,
                    const absl::Status& status);
 
 // A server interceptor for bytes that never reach a handler: gRPC answers a

@@ -117,6 +117,12 @@ struct OpenReport {
   int usage_corrected = 0;       // contracts whose usage did not match the index
   uint64_t fragments = 0;
   uint64_t objects = 0;
+  // Where start-up time went (Store::Open logs them): opening RocksDB
+  // (after a crash: replaying its log), reading the fragment directories,
+  // and walking the index against them. All grow with the data dir.
+  int64_t db_open_ms = 0;
+  int64_t file_scan_ms = 0;
+  int64_t index_check_ms = 0;
 };
 
 // What one item (fragment or object) of `size` bytes named `name` costs

@@ -19,8 +19,9 @@ namespace shardkeep {
 // "Memory"). The cost: fresh pages fault in (about 2 us per 4 KiB page on
 // this VM), so each block's fresh fragments cost ~4k faults: Reed-Solomon
 // encode into fresh buffers runs at about 0.9 instead of 13 GB/s
-// (raid_bench), about 0.6 CPU-seconds over a kernel-tree backup. Reusing a
-// few fragment buffers (raid::Codec::EncodeTo) would win that back.
+// (raid_bench); a kernel-tree backup took 10.8 -> 14.2 CPU-seconds (medians
+// of 3, loaded machine). Reusing a few fragment and block buffers
+// (raid::Codec::EncodeTo) would win that back.
 inline void TuneMallocForLargeBuffers() {
   mallopt(M_ARENA_MAX, 2);
   mallopt(M_MMAP_THRESHOLD, 1 << 20);

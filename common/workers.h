@@ -4,6 +4,7 @@
 #ifndef SHARDKEEP_COMMON_WORKERS_H_
 #define SHARDKEEP_COMMON_WORKERS_H_
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -138,6 +139,54 @@ class Semaphore {
   std::mutex mu_;
   std::condition_variable cv_;
   int count_;
+};
+
+
+// A budget of bytes (memory held by buffers in flight) shared by several
+// threads, with an optional cap on how many holders there are at once.
+// Acquire waits until the bytes fit and a holder slot is free; a request
+// larger than the whole budget still goes through when nothing else is held,
+// so one oversized item never deadlocks. Charge adds bytes without waiting (an
+// estimate that came out low); Release returns bytes, in as many pieces as
+// the caller likes; EndHolder frees the holder slot. Thread-safe.
+class ByteBudget {
+ public:
+  explicit ByteBudget(size_t limit, int max_holders = 1 << 30)
+      : limit_(limit), max_holders_(max_holders) {}
+  void Acquire(size_t bytes) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] {
+      return holders_ < max_holders_ && (used_ == 0 || used_ + bytes <= limit_);
+    });
+    used_ += bytes;
+    holders_++;
+  }
+  void Charge(size_t bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    used_ += bytes;
+  }
+  void Release(size_t bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    used_ -= std::min(bytes, used_);
+    cv_.notify_all();
+  }
+  void EndHolder() {
+    std::lock_guard<std::mutex> lock(mu_);
+    holders_--;
+    cv_.notify_all();
+  }
+  size_t used() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return used_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  size_t used_ = 0;
+  int holders_ = 0;
+  const size_t limit_;
+  const int max_holders_;
 };
 
 }  // namespace shardkeep

@@ -136,7 +136,7 @@ absl::StatusOr<BackupResult> Archiver::Run(const std::vector<std::string>& abs_p
   }
 
   writer_ = std::make_unique<BlockWriter>(
-      repo_, BlockWriter::Options{opts_.blocks_in_flight, opts_.quota},
+      repo_, BlockWriter::Options{opts_.blocks_in_flight, opts_.quota, opts_.bytes_in_flight},
       [this](const std::string& warning) { Warn(warning); }, [this](const absl::Status& s) { Fail(s); });
   backup_id_ = crypto::RandomBytes(16);
   std::atomic<bool> pipeline_done{false};

@@ -40,8 +40,13 @@ struct BackupOptions {
   std::vector<std::string> tags;
   std::string hostname;      // empty: gethostname()
   int workers = 2;           // hash+compress threads
-  int blocks_in_flight = 3;  // sealed blocks being uploaded at once
-  size_t chunk_queue_bytes = 32 << 20;
+  // Blocks being sealed or uploaded at once, and the bytes of their
+  // fragments (repo/block_writer.h, Options).
+  int blocks_in_flight = 3;
+  size_t bytes_in_flight = 48 << 20;
+  // Chunks read and waiting to be hashed: enough to keep the workers busy
+  // while the reader opens the next files.
+  size_t chunk_queue_bytes = 8 << 20;
   // Parent snapshot whose unchanged files are reused; null for none.
   const vault::v1::Snapshot* parent = nullptr;
   // The snapshot's time and the summary's seconds; null: RealClock().

@@ -101,8 +101,8 @@ class Archiver {
         level_(repo.config().compression_level()),
         read_q_(4096),
         chunk_q_(opts.chunk_queue_bytes),
-        tree_q_(1 << 20),
-        pack_q_(std::max<size_t>(2 * repo.config().block_size(), 16 << 20)) {
+        tree_q_(kTreeQueueEntries),
+        pack_q_(std::max<size_t>(repo.config().block_size() / 2, 4 << 20)) {
     params_.min_size = repo.config().chunker().min_size();
     params_.avg_size = repo.config().chunker().avg_size();
     params_.max_size = repo.config().chunker().max_size();
@@ -168,6 +168,11 @@ class Archiver {
   const int level_;
   chunker::Params params_;
 
+  // Directory entries walked and waiting for the tree builder. It is what
+  // bounds the walker on an unchanged tree (no file to read holds it back):
+  // without it, the listings of a whole tree of a million unchanged files
+  // would pile up ahead of the tree builder.
+  static constexpr size_t kTreeQueueEntries = 1 << 16;
   BoundedQueue<std::shared_ptr<FileTask>> read_q_;
   BoundedQueue<std::vector<ChunkTask>> chunk_q_;
   BoundedQueue<DirState*> tree_q_;

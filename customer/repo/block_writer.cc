@@ -19,6 +19,7 @@ struct BlockWriter::Upload {
   std::vector<std::string> fragments;
   std::string sealed;  // tree blocks only, for the local cache
   std::mutex mu;
+  size_t charged = 0;  // bytes of in_flight_ still held; guarded by mu
   int remaining = 0;  // positions not yet answered; guarded by mu
   uint64_t mask = 0;  // positions that stored their fragment; guarded by mu
   std::vector<std::string> errors;  // guarded by mu
@@ -49,7 +50,8 @@ BlockWriter::BlockWriter(Repository& repo, Options options,
       quota_(options.quota),
       on_warning_(std::move(on_warning)),
       on_error_(std::move(on_error)),
-      in_flight_(std::max(1, options.blocks_in_flight)) {}
+      in_flight_(std::max<size_t>(options.bytes_in_flight, 1),
+                 std::max(1, options.blocks_in_flight)) {}
 
 BlockWriter::~BlockWriter() { Wait().IgnoreError(); }
 
@@ -112,7 +114,18 @@ std::vector<vault::v1::BlockRecord> BlockWriter::TakeCommitted() {
   return out;
 }
 
+void BlockWriter::EndUpload(size_t charged) {
+  in_flight_.Release(charged);
+  in_flight_.EndHolder();
+}
+
 void BlockWriter::SealAndUpload(std::unique_ptr<BlockBuilder> b) {
+  // Charged before sealing, so the block being sealed counts too: its
+  // fragments are n/k times the payload (plus the table and the seal, which
+  // the charge below corrects once the fragments exist).
+  const int n = repo_.n(), k = repo_.k();
+  const size_t estimate = (b->payload_size() + 64 * b->chunk_count() + 4096) * n / k;
+  in_flight_.Acquire(estimate);
   auto up = std::make_shared<Upload>();
   vault::v1::BlockRecord& rec = up->record;
   rec.set_block_id(b->block_id());
@@ -121,13 +134,27 @@ void BlockWriter::SealAndUpload(std::unique_ptr<BlockBuilder> b) {
   std::string plain = b->Finish();
   b.reset();
   auto sealed = SealBlock(repo_.vault().keys().block_key, rec.block_id(), plain);
-  if (!sealed.ok()) return Fail(sealed.status());
+  if (!sealed.ok()) {
+    EndUpload(estimate);
+    return Fail(sealed.status());
+  }
   plain.clear();
   plain.shrink_to_fit();
   rec.set_sealed_size(sealed->size());
   auto fragments = repo_.codec().Encode(*sealed);
-  if (!fragments.ok()) return Fail(fragments.status());
+  if (!fragments.ok()) {
+    EndUpload(estimate);
+    return Fail(fragments.status());
+  }
   up->fragments = std::move(*fragments);
+  size_t actual = 0;
+  for (const auto& f : up->fragments) actual += f.size();
+  if (actual > estimate) {
+    in_flight_.Charge(actual - estimate);
+  } else {
+    in_flight_.Release(estimate - actual);
+  }
+  up->charged = actual;
   rec.set_fragment_size(up->fragments[0].size());
   std::vector<std::string> shas;
   for (const auto& f : up->fragments) {
@@ -144,11 +171,13 @@ void BlockWriter::SealAndUpload(std::unique_ptr<BlockBuilder> b) {
       if (repo_.suppliers().IsDown(i)) down |= uint64_t{1} << i;
     }
     absl::Status s = quota_->Charge(rec.fragment_size(), rec.chunks_size(), down);
-    if (!s.ok()) return Fail(s);
+    if (!s.ok()) {
+      EndUpload(actual);
+      return Fail(s);
+    }
   }
   if (rec.kind() == vault::v1::BLOCK_KIND_TREE) up->sealed = std::move(*sealed);
   up->remaining = repo_.n();
-  in_flight_.Acquire();
   {
     std::lock_guard<std::mutex> lock(mu_);
     uploads_outstanding_++;
@@ -161,8 +190,15 @@ void BlockWriter::SealAndUpload(std::unique_ptr<BlockBuilder> b) {
 void BlockWriter::OnFragmentDone(const std::shared_ptr<Upload>& up, int pos,
                                  const absl::Status& s) {
   bool last;
+  size_t freed = 0;
   {
     std::lock_guard<std::mutex> lock(up->mu);
+    // This position's upload is over (stored or not): its fragment goes now,
+    // not when the slowest supplier answers, and the next block may use
+    // its bytes. Only this position's task ever read the string.
+    freed = std::min(up->charged, up->fragments[pos].size());
+    up->charged -= freed;
+    std::string().swap(up->fragments[pos]);
     if (s.ok()) {
       up->mask |= uint64_t{1} << pos;
     } else {
@@ -171,6 +207,7 @@ void BlockWriter::OnFragmentDone(const std::shared_ptr<Upload>& up, int pos,
     }
     last = --up->remaining == 0;
   }
+  if (freed > 0) in_flight_.Release(freed);
   if (last) CommitBlock(up);
 }
 
@@ -217,9 +254,15 @@ void BlockWriter::CommitBlock(const std::shared_ptr<Upload>& up) {
                                              " suppliers (", need,
                                              " needed): ", absl::StrJoin(up->errors, "; "))));
   }
+  size_t charged;
+  {
+    std::lock_guard<std::mutex> lock(up->mu);
+    charged = up->charged;
+    up->charged = 0;
+  }
   up->fragments.clear();
   up->sealed.clear();
-  in_flight_.Release();
+  EndUpload(charged);
   std::lock_guard<std::mutex> lock(mu_);
   uploads_outstanding_--;
   idle_cv_.notify_all();

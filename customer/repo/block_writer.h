@@ -6,9 +6,12 @@
 // record to the index. The archiver feeds it; repair and prune will reuse it.
 //
 // Threading: Add and Flush are called from one thread (the packer); uploads
-// finish on the supplier set's pools. At most `blocks_in_flight` sealed
-// blocks are held at once (Add blocks until one finishes), which bounds
-// memory whatever the size of the backup.
+// finish on the supplier set's pools. Memory is bounded whatever the size of
+// the backup: the fragments of the blocks being sealed and uploaded share one
+// byte budget (Options::bytes_in_flight; a block's fragments are charged
+// before it is sealed and each one is returned as soon as its supplier has
+// answered), and at most `blocks_in_flight` blocks are in flight at once. Add
+// blocks until the next block fits.
 //
 // Failure: the first block that cannot be committed (fewer fragments stored
 // than the commit rule needs, or the index refuses it) makes the writer
@@ -48,6 +51,12 @@ class BlockWriter {
     // before upload; a block it refuses is not uploaded and fails the
     // writer with its error (quota_budget.h).
     QuotaBudget* quota = nullptr;
+    // Fragment bytes held at once by the blocks being sealed or uploaded
+    // (n/k times the block size each). The default keeps three 8 MiB blocks
+    // of a 4-of-2 vault in flight, or five of a 4-of-3 one: enough to keep
+    // every supplier's stream busy across a block's commit on a slow link,
+    // without holding more than it takes (docs/PERFORMANCE.md, "Memory").
+    size_t bytes_in_flight = 48 << 20;
   };
   // `on_warning`: one line per degraded commit (once per set of missing
   // suppliers, not per block). `on_error`: see the file comment. Either may
@@ -83,6 +92,9 @@ class BlockWriter {
   struct Upload;
   void SealAndUpload(std::unique_ptr<BlockBuilder> b);
   void OnFragmentDone(const std::shared_ptr<Upload>& up, int pos, const absl::Status& s);
+  // Releases the budget a block holds once its upload is over (or never
+  // started): `charged` bytes and its holder slot.
+  void EndUpload(size_t charged);
   void CommitBlock(const std::shared_ptr<Upload>& up);
   void Fail(const absl::Status& s);
   absl::Status error() const;
@@ -92,7 +104,7 @@ class BlockWriter {
   QuotaBudget* const quota_;
   std::function<void(const std::string&)> on_warning_;
   std::function<void(const absl::Status&)> on_error_;
-  Semaphore in_flight_;
+  ByteBudget in_flight_;
   std::unique_ptr<BlockBuilder> open_data_, open_tree_;
 
   mutable std::mutex mu_;

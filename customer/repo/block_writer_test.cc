@@ -80,9 +80,9 @@ class BlockWriterTest : public ::testing::Test {
     repo_.reset();
   }
 
-  void MakeWriter(int blocks_in_flight = 3) {
+  void MakeWriter(int blocks_in_flight = 3, size_t bytes_in_flight = 48 << 20) {
     writer_ = std::make_unique<BlockWriter>(
-        *repo_, BlockWriter::Options{blocks_in_flight},
+        *repo_, BlockWriter::Options{blocks_in_flight, nullptr, bytes_in_flight},
         [this](const std::string& w) {
           std::lock_guard<std::mutex> lock(mu_);
           warnings_.push_back(w);
@@ -395,6 +395,56 @@ TEST_F(BlockWriterTest, IndexPiecesStayUnderTheObjectLimitAndReopen) {
   ASSERT_TRUE(fresh.ok()) << fresh.status();
   EXPECT_EQ((*fresh)->index().block_count(), 10u);
   EXPECT_EQ((*fresh)->index().chunk_count(), added_.size());
+}
+
+}  // namespace
+}  // namespace shardkeep::customer
+
+namespace shardkeep::customer {
+namespace {
+
+// Memory in flight is bounded in bytes, fragment by fragment: with one
+// position hung, each block still holds its fragment for it, so the blocks
+// that may wait together are as many as their hung fragments (plus the next
+// block's full charge) fit in bytes_in_flight; the others' fragments were
+// freed when their suppliers answered. Then Add waits, and everything
+// commits once the position answers.
+TEST_F(BlockWriterTest, BytesInFlightBoundTheFragmentsHeld) {
+  Start(4, 2);
+  // One block (4 chunks of 16 KiB) makes 4 fragments of about 33 KiB.
+  constexpr size_t kBudget = 400 << 10;
+  mv_->faults(0).Hang(M::kPutFragment);
+  MakeWriter(/*blocks_in_flight=*/64, kBudget);
+  auto adding = std::async(std::launch::async, [&] { return AddRandom(20 * 4, 16 << 10); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  // Blocks sent out: each has its fragment for position 0 hung or queued
+  // behind the hung ones (position 1 stored them all).
+  int sent = 0;
+  for (;;) {
+    const int now = mv_->faults(1).Calls(M::kPutFragment);
+    if (now == sent && now > 0) break;  // unchanged for 300 ms: settled
+    sent = now;
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  const size_t fragment = (kBlockSize + 4 * 64) / 2;
+  // Bytes bound the held fragments...
+  EXPECT_LE(static_cast<size_t>(sent) * fragment, kBudget) << sent << " blocks sent";
+  // ...and only the unanswered ones count: whole blocks (4 fragments each)
+  // would have let 3 out.
+  EXPECT_GE(sent, 6);
+  EXPECT_EQ(adding.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout)
+      << "Add did not wait for the budget";
+  mv_->faults(0).Release();
+  ASSERT_TRUE(adding.get().ok());
+  ASSERT_TRUE(writer_->Flush().ok());
+  ASSERT_TRUE(writer_->Wait().ok());
+  EXPECT_EQ(writer_->blocks(), 20u);
+  for (const Chunk& c : {added_.front(), added_.back()}) {
+    auto got = ReadBack(c.id);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, c.raw);
+  }
 }
 
 }  // namespace

@@ -470,8 +470,13 @@ absl::StatusOr<std::string> Repository::LoadBlock(uint32_t block_number) {
       if (plain.ok()) return plain;
     }
   }
-  ASSIGN_OR_RETURN(auto fragments, suppliers_->FetchFragments(rec));
-  ASSIGN_OR_RETURN(std::string sealed, codec_->Decode(fragments));
+  std::string sealed;
+  {
+    // The fragments go as soon as they are decoded: a restore's memory per
+    // block is then at most two blocks' worth, not three.
+    ASSIGN_OR_RETURN(auto fragments, suppliers_->FetchFragments(rec));
+    ASSIGN_OR_RETURN(sealed, codec_->Decode(fragments));
+  }
   if (sealed.size() != rec.sealed_size()) {
     return absl::DataLossError(absl::StrCat("block ", crypto::ToHex(rec.block_id()), " decodes to ",
                                             sealed.size(), " bytes, index says ",

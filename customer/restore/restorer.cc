@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/crypto.h"
+#include "common/workers.h"
 #include "customer/vault/block.h"
 #include "customer/fs/fs.h"
 #include "customer/repo/tree_node.h"
@@ -55,7 +56,10 @@ struct Target {
 class Restorer {
  public:
   Restorer(Repository& repo, const RestoreOptions& opts, Progress& progress)
-      : repo_(repo), opts_(opts), progress_(progress) {
+      : repo_(repo),
+        opts_(opts),
+        progress_(progress),
+        block_memory_(std::max<size_t>(opts.block_memory_bytes, 1)) {
     for (const auto& inc : opts.includes) includes_.push_back(fs::CleanComponents(inc));
     include_found_.assign(includes_.size(), false);
   }
@@ -131,6 +135,13 @@ class Restorer {
   // Fetches and writes what the window planned, then forgets it (hard-linked
   // files that finished are remembered by inode for later links).
   void RunWindow();
+  // Gives the directories that are complete their metadata, deepest first,
+  // and forgets them: after a window every directory the walk has left is
+  // complete (the walk is depth first, and every file planned so far is
+  // written), so only those on `open` (the path being planned; {} at the end:
+  // none) are kept. Memory then follows the tree's depth, not its number
+  // of directories.
+  void FinishDirs(const Path& open);
 
   Repository& repo_;
   const RestoreOptions& opts_;
@@ -140,7 +151,8 @@ class Restorer {
   std::unique_ptr<fs::RestoreTarget> target_;
 
   std::vector<std::unique_ptr<FileJob>> jobs_;
-  std::vector<std::pair<Path, fs::Node>> dirs_;
+  std::vector<std::pair<Path, fs::Node>> dirs_;  // made, metadata not yet applied
+  uint64_t dirs_restored_ = 0;
   std::unordered_map<uint32_t, size_t> block_slot_;
   std::vector<std::pair<uint32_t, std::vector<Target>>> blocks_;  // plan order
   // Hard links: (dev, inode) -> the window's job for it, or the path of a
@@ -153,6 +165,8 @@ class Restorer {
   std::mutex carry_mu_;
   std::map<uint32_t, std::shared_ptr<const std::string>> carry_, carry_next_;
 
+  // Shared by the block workers (RestoreOptions::block_memory_bytes).
+  ByteBudget block_memory_;
   std::atomic<size_t> next_block_{0};
   std::atomic<uint64_t> result_errors_{0}, result_warnings_{0};
   std::atomic<uint64_t> files_{0}, others_{0}, hardlinks_{0}, bytes_{0}, blocks_done_{0};
@@ -295,7 +309,30 @@ void Restorer::PlanFile(const TreeNode& tn, Path path) {
   job->pending = static_cast<int>(targets.size());
   if (linked) inodes_.emplace(inode_key, job.get());
   jobs_.push_back(std::move(job));
-  if (jobs_.size() >= opts_.window_files || blocks_.size() >= opts_.window_blocks) RunWindow();
+  if (jobs_.size() >= opts_.window_files || blocks_.size() >= opts_.window_blocks) {
+    const Path open = jobs_.back()->path;
+    RunWindow();
+    FinishDirs(open);
+  }
+}
+
+void Restorer::FinishDirs(const Path& open) {
+  std::vector<std::pair<Path, fs::Node>> done, kept;
+  for (auto& d : dirs_) {
+    const Path& p = d.first;
+    const bool ancestor = p.size() < open.size() && std::equal(p.begin(), p.end(), open.begin());
+    (ancestor ? kept : done).push_back(std::move(d));
+  }
+  dirs_ = std::move(kept);
+  // Deepest first, so applying a child's metadata after its parent's does
+  // not disturb the parent's mtime.
+  std::stable_sort(done.begin(), done.end(),
+                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  for (const auto& [path, node] : done) {
+    absl::Status s = target_->ApplyMetadata(path, node);
+    if (!s.ok()) Error(std::string(s.message()));
+  }
+  dirs_restored_ += done.size();
 }
 
 void Restorer::RunWindow() {
@@ -360,10 +397,37 @@ absl::Status Restorer::RestoreBlock(size_t index, uint32_t block,
     auto it = carry_.find(block);
     if (it != carry_.end()) plain_ptr = it->second;
   }
-  if (plain_ptr == nullptr) {
-    ASSIGN_OR_RETURN(std::string p, repo_.LoadBlock(block));
-    plain_ptr = std::make_shared<const std::string>(std::move(p));
+  // What this block holds of the workers' shared budget until its chunks
+  // are written (nothing for a block carried from the window before).
+  size_t charged = 0;
+  const bool plain_loaded = plain_ptr == nullptr;
+  if (plain_loaded) {
+    // At the peak, LoadBlock holds the sealed block and either its fragments
+    // (k of them: one sealed block's worth) or the opened block.
+    charged = 2 * static_cast<size_t>(repo_.index().block(block).sealed_size());
+    block_memory_.Acquire(charged);
+    auto p = repo_.LoadBlock(block);
+    if (!p.ok()) {
+      block_memory_.Release(charged);
+      block_memory_.EndHolder();
+      return p.status();
+    }
+    // From here on only the opened block is held.
+    const size_t keep = std::min(charged, p->size());
+    block_memory_.Release(charged - keep);
+    charged = keep;
+    plain_ptr = std::make_shared<const std::string>(std::move(*p));
   }
+  struct ReleaseAtEnd {
+    ByteBudget& budget;
+    size_t bytes;
+    bool held;
+    ~ReleaseAtEnd() {
+      if (!held) return;
+      budget.Release(bytes);
+      budget.EndHolder();
+    }
+  } release_at_end{block_memory_, charged, plain_loaded};
   const std::string& plain = *plain_ptr;
   if (index + kCarriedBlocks >= blocks_.size()) {
     std::lock_guard<std::mutex> lock(carry_mu_);
@@ -465,19 +529,12 @@ absl::StatusOr<RestoreResult> Restorer::Run(const vault::v1::Snapshot& snap) {
   ReportIncludesNotFound();
   progress_.totals_known = true;
   RunWindow();  // what the walk planned since the last window
-
-  // Directories last, deepest first, so their mtimes are not disturbed.
-  std::stable_sort(dirs_.begin(), dirs_.end(),
-                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
-  for (const auto& [path, node] : dirs_) {
-    absl::Status s = target_->ApplyMetadata(path, node);
-    if (!s.ok()) Error(std::string(s.message()));
-  }
+  FinishDirs({});  // the directories still open: all complete now
 
   RestoreResult r;
   ReportSuppliers(&r);
   r.files = files_;
-  r.dirs = dirs_.size();
+  r.dirs = dirs_restored_;
   r.others = others_;
   r.hardlinks = hardlinks_;
   r.bytes = bytes_;

@@ -13,7 +13,9 @@
 //    temporary name and renamed into place when complete (fs::FileWriter);
 //    a file whose block cannot be had is lost: named, and nothing is left
 //    at its name.
-// 3. Directory metadata last, deepest first (so mtimes stay put).
+// 3. Directory metadata once a directory is complete (after the window that
+//    wrote its last file; the walk is depth first), deepest first (so
+//    mtimes stay put).
 //
 // All writes go through fs::RestoreTarget, which refuses to leave the target
 // whatever names or symlinks the snapshot holds; names are also checked with
@@ -38,6 +40,13 @@ struct RestoreOptions {
   // created (with their metadata).
   std::vector<std::string> includes;
   int block_workers = 4;
+  // Memory the block workers share for the blocks they hold (each block's
+  // fragments and sealed form while it is fetched and decoded, then its
+  // opened form while its chunks are written; about twice the block size at
+  // the peak): a worker waits before fetching until its block fits. A block
+  // larger than all of it is still fetched, alone. The (at most two) decoded
+  // blocks carried between windows come on top.
+  size_t block_memory_bytes = 64 << 20;
   // The plan runs in windows, so memory does not grow with the snapshot (it
   // used to plan every file before fetching any block): the walk stops
   // planning once a window holds this many files or blocks, the window's

@@ -166,13 +166,15 @@ class BackupRestoreMemTest : public ::testing::Test {
 
   // Restores the latest snapshot through `repo` into a new dir; returns where
   // the tree landed (the target holds the snapshot's absolute paths).
-  std::string Restore(Repository& repo, size_t window_files = 16384, size_t window_blocks = 64) {
+  std::string Restore(Repository& repo, size_t window_files = 16384, size_t window_blocks = 64,
+                      size_t block_memory = RestoreOptions().block_memory_bytes) {
     auto snaps = repo.LoadSnapshots();
     EXPECT_TRUE(snaps.ok()) << snaps.status();
     if (!snaps.ok() || snaps->empty()) return "<no snapshot>";
     RestoreOptions opts;
     opts.window_files = window_files;
     opts.window_blocks = window_blocks;
+    opts.block_memory_bytes = block_memory;
     opts.target = MakeTempDir("restore");
     auto r = RunRestore(repo, snaps->back(), opts, progress_);
     EXPECT_TRUE(r.ok()) << r.status();
@@ -235,6 +237,25 @@ TEST_F(BackupRestoreMemTest, RestoreInSmallWindowsGivesBackTheTreeExactly) {
     struct stat b = Lstat(got + "/sub/medium.link");
     EXPECT_EQ(a.st_ino, b.st_ino) << "the hard link was restored as a copy (window " << files
                                   << " files, " << blocks << " blocks)";
+  }
+}
+
+// The block workers share one memory budget: one smaller than a single
+// block (each block then goes alone) or than two (workers take turns) must
+// still give the tree back exactly, with blocks carried between windows.
+TEST_F(BackupRestoreMemTest, RestoreWithinASmallBlockMemoryBudgetIsIdentical) {
+  auto repo = mv_->Open();
+  ASSERT_TRUE(repo.ok()) << repo.status();
+  ASSERT_TRUE(Backup(**repo, nullptr).ok());
+  size_t largest = 0;
+  for (uint32_t b = 0; b < (*repo)->index().block_count(); ++b) {
+    largest = std::max<size_t>(largest, (*repo)->index().block(b).sealed_size());
+  }
+  for (size_t budget : {size_t{1}, 3 * largest}) {
+    auto reader = mv_->Open();
+    ASSERT_TRUE(reader.ok()) << reader.status();
+    const std::string got = Restore(**reader, 16384, 2, budget);
+    ExpectSameTree(src_, got);
   }
 }
 

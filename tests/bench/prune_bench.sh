@@ -90,7 +90,9 @@ done
 for round in 1 3 5 7 9; do
   id=$("$SK" snapshots --json | python3 -c 'import json,sys; print(next(s["id"] for s in json.load(sys.stdin) if "r'"$round"'" in s["tags"]))')
   "$SK" forget "$id" >/dev/null
-  restic forget -q --tag "r$round" >/dev/null
+  # By ID: restic's forget without a --keep-* policy removes nothing.
+  id=$(restic snapshots --json --tag "r$round" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+  restic forget -q "$id" >/dev/null
 done
 sk_before=$(du -sb "$MNT/sup" | cut -f1); r_before=$(du -sb "$RESTIC_REPOSITORY" | cut -f1)
 # The pre-prune state, copied back before every prune.

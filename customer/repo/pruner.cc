@@ -13,7 +13,7 @@
 #include "common/error_kind.h"
 #include "customer/repo/block_writer.h"
 #include "customer/repo/pending_deletes.h"
-#include "customer/repo/tree_walker.h"
+#include "customer/repo/used_chunks.h"
 #include "customer/vault/names.h"
 
 namespace shardkeep::customer {
@@ -26,39 +26,21 @@ using ChunkSet = std::unordered_set<ChunkKey, ChunkKeyHash>;
 // could only make things worse.
 absl::Status CollectUsed(Repository& repo, const std::vector<vault::v1::Snapshot>& snapshots,
                          ChunkSet* used) {
-  TreeWalker::Options wo;
-  wo.skip_seen_subtrees = true;
-  for (const auto& snap : snapshots) {
-    const std::string sid = crypto::ToHex(snap.id()).substr(0, 8);
-    std::string missing;
-    auto need = [&](const std::string& id) {
-      if (missing.empty() && !repo.index().Contains(id)) missing = crypto::ToHex(id);
-      used->insert(ChunkKey::From(id));
-    };
-    for (const auto& r : snap.root()) need(r.id());
-    TreeWalker walker(repo, wo);
-    absl::Status s = walker.Walk(
-        snap.root(),
-        [&](const TreeWalker::Path&, const vault::v1::TreeNode& node)
-            -> absl::StatusOr<TreeWalker::Next> {
-          for (const auto& c : node.content()) need(c.id());
-          for (const auto& r : node.subtree()) need(r.id());
-          return TreeWalker::Next::kDescend;
-        },
-        [&](const TreeWalker::Path& dir, const absl::Status& err) -> absl::Status {
-          return absl::DataLossError(absl::StrCat("snapshot ", sid, ": a tree under /",
-                                                  absl::StrJoin(dir, "/"),
-                                                  " cannot be read: ", err.message()));
-        });
-    if (!s.ok()) {
-      return absl::DataLossError(absl::StrCat(
-          "prune stops, nothing was deleted: ", s.message(), "; run `shardkeep check`"));
+  std::string missing;
+  absl::Status s = CollectUsedChunks(repo, snapshots, [&](std::string_view id) {
+    if (used->insert(ChunkKey::From(id)).second && missing.empty() &&
+        !repo.index().Contains(id)) {
+      missing = crypto::ToHex(id);
     }
-    if (!missing.empty()) {
-      return absl::DataLossError(absl::StrCat(
-          "prune stops, nothing was deleted: snapshot ", sid, " needs chunk ", missing,
-          ", which the index does not hold; run `shardkeep check`"));
-    }
+  });
+  if (!s.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "prune stops, nothing was deleted: ", s.message(), "; run `shardkeep check`"));
+  }
+  if (!missing.empty()) {
+    return absl::DataLossError(absl::StrCat("prune stops, nothing was deleted: a snapshot needs chunk ",
+                                            missing,
+                                            ", which the index does not hold; run `shardkeep check`"));
   }
   return absl::OkStatus();
 }

@@ -32,7 +32,6 @@ absl::Status TreeWalker::Walk(const ChunkRefs& root, const Visitor& visit,
   visit_ = &visit;
   on_error_ = &on_error;
   open_trees_.clear();
-  seen_trees_.clear();
   Path dir;
   absl::Status s = WalkTree(root, &dir);
   visit_ = nullptr;

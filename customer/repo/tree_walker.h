@@ -14,9 +14,11 @@
 //    IDs would be hashes of themselves;
 //  - nesting deeper than Options::max_depth is refused (the walk recurses
 //    once per level, and no real path is that deep);
-//  - with Options::skip_seen_subtrees, a subtree walked once is not walked
-//    again (for commands that need each tree once, such as check or stats;
-//    ls and restore show every path, so they leave it off).
+//  - with Options::skip_seen_subtrees, a subtree walked once by this walker,
+//    in this Walk or an earlier one, is not walked again (for commands that
+//    need each tree once, such as prune, check or stats: snapshots of one
+//    vault share most of their trees, and restic's walker skips them the
+//    same way; ls and restore show every path, so they leave it off).
 // A refused or unreadable tree goes to the OnTreeError callback, which
 // decides whether the walk goes on.
 //
@@ -82,7 +84,8 @@ class TreeWalker {
   const OnTreeError* on_error_ = nullptr;
   // Chunk IDs of the trees of the directories being walked, outermost first.
   std::vector<std::string> open_trees_;
-  std::unordered_set<std::string> seen_trees_;  // skip_seen_subtrees only
+  // skip_seen_subtrees only: every tree walked by any Walk of this walker.
+  std::unordered_set<std::string> seen_trees_;
 };
 
 // Visits, in walk order, every node at or below the path `under` (components

@@ -179,6 +179,36 @@ TEST(TreeWalkerTest, SkipSeenSubtreesWalksEachTreeOnce) {
   EXPECT_EQ(once.visited, (std::vector<std::string>{"/a", "/a/f", "/b"}));
 }
 
+TEST(TreeWalkerTest, SkipSeenSubtreesRemembersEarlierWalks) {
+  Trees t;
+  // Two snapshots: the second changed only /b; /a's tree is shared.
+  t.Add("root1", {{"a", "A"}, {"b", "B1"}});
+  t.Add("root2", {{"a", "A"}, {"b", "B2"}});
+  t.Add("A", {{"x", ""}});
+  t.Add("B1", {{"y", ""}});
+  t.Add("B2", {{"z", ""}});
+  TreeWalker::Options once_each;
+  once_each.skip_seen_subtrees = true;
+  TreeWalker w(t.Loader(), once_each);
+  Recorder first, second, again;
+  ASSERT_TRUE(w.Walk(Trees::Ref("root1"), first.Visitor(), first.GoOn()).ok());
+  EXPECT_EQ(first.visited, (std::vector<std::string>{"/a", "/a/x", "/b", "/b/y"}));
+  EXPECT_EQ(t.loads_, 3);
+  ASSERT_TRUE(w.Walk(Trees::Ref("root2"), second.Visitor(), second.GoOn()).ok());
+  EXPECT_EQ(second.visited, (std::vector<std::string>{"/a", "/b", "/b/z"}));
+  EXPECT_EQ(t.loads_, 5);  // root2 and B2 only
+  // A root walked before is not loaded again at all.
+  ASSERT_TRUE(w.Walk(Trees::Ref("root1"), again.Visitor(), again.GoOn()).ok());
+  EXPECT_TRUE(again.visited.empty());
+  EXPECT_EQ(t.loads_, 5);
+  // Without the option every walk loads everything.
+  TreeWalker every(t.Loader(), TreeWalker::Options());
+  Recorder all;
+  ASSERT_TRUE(every.Walk(Trees::Ref("root2"), all.Visitor(), all.GoOn()).ok());
+  ASSERT_TRUE(every.Walk(Trees::Ref("root2"), all.Visitor(), all.GoOn()).ok());
+  EXPECT_EQ(t.loads_, 11);
+}
+
 TEST(TreeWalkerTest, VisitUnderListsOnlyBelowThePath) {
   Trees t;
   t.Add("root", {{"home", "H"}, {"etc", "E"}});

@@ -97,6 +97,40 @@ TEST_F(PruneMemTest, OldPiecesOfASupplierThatWasDownDoNotComeBack) {
   EXPECT_TRUE((*repo)->history().problems.empty());
 }
 
+// An index larger than one piece: prune stores the new epoch's pieces
+// several at once; the next command loads all of them as one complete epoch.
+TEST(PruneMemTestSmallObjects, AnEpochOfSeveralPiecesIsComplete) {
+  testing::MemVaultOptions o;
+  o.supplier.max_object_bytes = 64 << 10;  // index pieces of ~60 KiB
+  auto mv = MemVault::Create(o);
+  ASSERT_TRUE(mv.ok()) << mv.status();
+  const std::string src = MakeTempDir("src");
+  WriteFile(src + "/f", crypto::RandomBytes(16 << 20));  // 256 blocks, ~1,000 chunks
+  Progress progress;
+  size_t blocks = 0;
+  {
+    auto repo = (*mv)->Open();
+    ASSERT_TRUE(repo.ok()) << repo.status();
+    BackupOptions opts;
+    opts.paths = {src};
+    opts.hostname = "h";
+    ASSERT_TRUE(RunBackup(**repo, opts, progress).ok());
+  }
+  {
+    auto repo = (*mv)->Open();
+    ASSERT_TRUE(repo.ok()) << repo.status();
+    blocks = (*repo)->index().block_count();
+    auto p = PruneVault(**repo, PruneOptions{}, progress);
+    ASSERT_TRUE(p.ok()) << p.status();
+  }
+  auto repo = (*mv)->Open();
+  ASSERT_TRUE(repo.ok()) << repo.status();
+  EXPECT_EQ((*repo)->index_epoch(), 1u);
+  EXPECT_GE((*repo)->index_pieces().size(), 2u);
+  EXPECT_EQ((*repo)->index().block_count(), blocks);
+  EXPECT_TRUE((*repo)->stale_index_pieces().empty());
+}
+
 // A prune that stopped while writing its new epoch: the pieces it wrote
 // (fewer than the base count they declare) are ignored.
 TEST_F(PruneMemTest, AnUnfinishedEpochIsIgnored) {

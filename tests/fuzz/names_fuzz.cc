@@ -32,6 +32,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (parsed.piece >= ck::kMaxIndexPieces) __builtin_trap();
         rebuilt = ck::IndexPieceName(parsed.id, parsed.piece);
         break;
+      case ck::ObjectKind::kForgotten:
+        rebuilt = ck::ForgottenObjectName(parsed.id);
+        break;
+      case ck::ObjectKind::kLock:
+        rebuilt = ck::LockObjectName(parsed.id);
+        break;
     }
     if (rebuilt != name) __builtin_trap();
     auto path = ck::ObjectCachePath("/cache/v", name);

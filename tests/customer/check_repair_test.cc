@@ -18,8 +18,6 @@ namespace {
 using testing::SupplierCluster;
 using testing::SupplierClusterOptions;
 
-RunResult Shell(const std::string& command) { return RunCommand({"/bin/bash", "-c", command}, {}); }
-
 std::string RandomBytes(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   std::string s(n, '\0');

@@ -163,4 +163,11 @@ std::string JsonField(const std::string& json, const std::string& key) {
   return json.substr(p, e - p);
 }
 
+uint64_t JsonNumber(const std::string& json, const std::string& key) {
+  std::string v = JsonField(json, key);
+  return v.empty() ? ~uint64_t{0} : std::stoull(v);
+}
+
+RunResult Shell(const std::string& command) { return RunCommand({"/bin/bash", "-c", command}, {}); }
+
 }  // namespace shardkeep::cli_test

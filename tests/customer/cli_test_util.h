@@ -6,6 +6,7 @@
 #ifndef SHARDKEEP_TESTS_CUSTOMER_CLI_TEST_UTIL_H_
 #define SHARDKEEP_TESTS_CUSTOMER_CLI_TEST_UTIL_H_
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -75,6 +76,11 @@ int CachedIndexPieces(const Customer& c);
 // The value of "key":"..." or "key":number in a JSON text (first occurrence),
 // "" if the key is absent.
 std::string JsonField(const std::string& json, const std::string& key);
+// JsonField as a number; ~0 (which no assertion expects) if the key is
+// absent.
+uint64_t JsonNumber(const std::string& json, const std::string& key);
+// Runs `command` under bash (no extra environment).
+RunResult Shell(const std::string& command);
 
 }  // namespace shardkeep::cli_test
 

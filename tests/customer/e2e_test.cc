@@ -27,8 +27,6 @@ namespace {
 using testing::SupplierCluster;
 using testing::SupplierClusterOptions;
 
-RunResult Shell(const std::string& command) { return RunCommand({"/bin/bash", "-c", command}, {}); }
-
 std::unique_ptr<SupplierCluster> StartCluster(int n) {
   SupplierClusterOptions o;
   o.capacity_bytes = 4ULL << 30;

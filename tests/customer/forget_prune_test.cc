@@ -27,8 +27,6 @@ namespace {
 
 using testing::SupplierCluster;
 
-RunResult Shell(const std::string& command) { return RunCommand({"/bin/bash", "-c", command}, {}); }
-
 uint64_t Num(const std::string& json, const std::string& key) {
   std::string v = JsonField(json, key);
   return v.empty() ? 0 : std::stoull(v);

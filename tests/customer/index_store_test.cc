@@ -20,13 +20,6 @@ namespace {
 
 using testing::SupplierCluster;
 
-RunResult Shell(const std::string& command) { return RunCommand({"/bin/bash", "-c", command}, {}); }
-
-uint64_t Num(const std::string& json, const std::string& key) {
-  std::string v = JsonField(json, key);
-  return v.empty() ? ~uint64_t{0} : std::stoull(v);
-}
-
 class IndexStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -87,7 +80,7 @@ TEST_F(IndexStoreTest, CaughtUpWithAnotherMachineAndRebuiltAfterItsPrune) {
   ASSERT_EQ(f.code, 0) << f.Describe();
   RunResult again = a_.Sk({"backup", "--json", src_a});
   ASSERT_EQ(again.code, 0) << again.Describe();
-  EXPECT_GE(Num(again.out, "bytes_stored"), 6u << 20) << again.out;
+  EXPECT_GE(JsonNumber(again.out, "bytes_stored"), 6u << 20) << again.out;
   ExpectRestores(a_, "latest", src_a);
   Customer c = a_;
   c.cache = TempDir("cache-c");
@@ -95,8 +88,8 @@ TEST_F(IndexStoreTest, CaughtUpWithAnotherMachineAndRebuiltAfterItsPrune) {
   // A backup right after stores nothing new: the rebuilt store knows x.
   RunResult unchanged = a_.Sk({"backup", "--json", src_a});
   ASSERT_EQ(unchanged.code, 0) << unchanged.Describe();
-  EXPECT_EQ(Num(unchanged.out, "bytes_read"), 0u) << unchanged.out;
-  EXPECT_LT(Num(unchanged.out, "bytes_new_raw"), 16384u) << unchanged.out;
+  EXPECT_EQ(JsonNumber(unchanged.out, "bytes_read"), 0u) << unchanged.out;
+  EXPECT_LT(JsonNumber(unchanged.out, "bytes_new_raw"), 16384u) << unchanged.out;
 }
 
 TEST_F(IndexStoreTest, DamagedStoreIsRebuilt) {
@@ -117,7 +110,7 @@ TEST_F(IndexStoreTest, DamagedStoreIsRebuilt) {
   // And the next backup deduplicates against the rebuilt store.
   RunResult s = a_.Sk({"backup", "--json", src});
   ASSERT_EQ(s.code, 0) << s.Describe();
-  EXPECT_EQ(Num(s.out, "bytes_read"), 0u) << s.out;
+  EXPECT_EQ(JsonNumber(s.out, "bytes_read"), 0u) << s.out;
 }
 
 TEST_F(IndexStoreTest, TwoCommandsAtOnceDoNotShareTheStore) {

@@ -41,8 +41,6 @@ std::unique_ptr<SupplierCluster> StartCluster(int n) {
   return std::move(*c);
 }
 
-RunResult Shell(const std::string& command) { return RunCommand({"/bin/bash", "-c", command}, {}); }
-
 void ExpectSameTree(const std::string& src, const std::string& dst) {
   RunResult r = RunCommand({"/bin/bash", Runfile("tests/fidelity/compare.sh"), src, dst}, {});
   EXPECT_EQ(r.code, 0) << "compare.sh " << src << " " << dst << ":\n" << r.out << r.err;

@@ -27,8 +27,6 @@ namespace {
 
 using testing::SupplierCluster;
 
-RunResult Shell(const std::string& command) { return RunCommand({"/bin/bash", "-c", command}, {}); }
-
 // Starts `shardkeep backup --json PATH` in the background as `c`.
 pid_t StartBackup(const Customer& c, const std::string& path, const std::string& out_file) {
   return SpawnSk(c, {"backup", "--json", path}, out_file);

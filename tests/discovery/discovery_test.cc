@@ -283,15 +283,31 @@ TEST_F(DiscoveryTest, FindHireReplaceAndIgnoreForgeries) {
   ASSERT_TRUE(cluster_->Restart(hired[3], flags).ok());
   const std::string new3 = cluster_->Address(hired[3]);
   ASSERT_NE(old3, new3);
-  // Its new offer must be in the DHT before a customer can find it there
-  // (a lookup made before it re-announced finds only the old address).
-  bool announced = false;
-  for (int i = 0; i < 60 && !announced; ++i) {
-    RunResult f = customer_.Sk({"suppliers", "find", "--count", "100", "--json"});
-    announced = f.code == 0 && f.out.find(new3) != std::string::npos;
-    if (!announced) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Its new offer must be in the DHT under its identity before a customer
+  // can follow it (a lookup made before it re-announced there finds only
+  // the old address; the offers key can show the new offer earlier, as the
+  // two puts are separate searches), so the test waits for what the
+  // customer looks up: the identity key.
+  {
+    dhtnet::DhtNodeOptions wo;
+    wo.bind_ipv4 = "127.0.0.1";
+    wo.bootstrap = {boot_address_};
+    auto watcher = dhtnet::DhtNode::Start(wo);
+    ASSERT_TRUE(watcher.ok());
+    ASSERT_TRUE((*watcher)->WaitConnected(milliseconds(5000)));
+    const std::string fp3 = Fingerprint(*cluster_, hired[3]);
+    bool announced = false;
+    for (int i = 0; i < 60 && !announced; ++i) {
+      for (const std::string& w : (*watcher)->Get(offer::IdentityKey(fp3), milliseconds(3000), 64)) {
+        auto o = offer::VerifyOffer(w);
+        announced = announced || (o.ok() && o->fingerprint == fp3 && !o->addresses.empty() &&
+                                  o->addresses.front() == new3);
+      }
+      if (!announced) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    ASSERT_TRUE(announced) << "the restarted supplier's offer at " << new3
+                           << " never showed under its identity";
   }
-  ASSERT_TRUE(announced) << "the restarted supplier's offer at " << new3 << " never showed";
   WriteFile(src + "/b.txt", "after the move\n");
   b = customer_.Sk({"backup", src});
   ASSERT_EQ(b.code, 0) << b.Describe();

@@ -1,6 +1,8 @@
 #include "customer/repo/mem_vault_for_test.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <map>
 
@@ -8,6 +10,7 @@
 #include "customer/vault/create_vault.h"
 #include "customer/vault/keys.h"
 #include "customer/vault/vault.h"
+#include "gtest/gtest.h"
 
 namespace shardkeep::customer::testing {
 
@@ -74,6 +77,13 @@ absl::StatusOr<std::unique_ptr<Repository>> MemVault::Open(int min_reachable,
   RETURN_IF_ERROR(repo->CheckSuppliers(min_reachable < 0 ? n() : min_reachable));
   RETURN_IF_ERROR(repo->LoadIndex());
   return repo;
+}
+
+void WriteFile(const std::string& path, const std::string& data) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0) << path;
+  ASSERT_EQ(write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  ASSERT_EQ(close(fd), 0);
 }
 
 }  // namespace shardkeep::customer::testing

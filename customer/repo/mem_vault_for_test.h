@@ -71,6 +71,10 @@ class MemVault {
 // the test's tmpdir.
 std::string MakeTempDir(const std::string& what);
 
+// Writes `data` to `path` (created or truncated, 0644); a gtest failure if
+// that does not work.
+void WriteFile(const std::string& path, const std::string& data);
+
 }  // namespace shardkeep::customer::testing
 
 #endif  // SHARDKEEP_CUSTOMER_REPO_MEM_VAULT_FOR_TEST_H_

@@ -23,13 +23,7 @@ namespace {
 
 using testing::MakeTempDir;
 using testing::MemVault;
-
-void WriteFile(const std::string& path, const std::string& data) {
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  ASSERT_GE(fd, 0) << path;
-  ASSERT_EQ(write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
-  ASSERT_EQ(close(fd), 0);
-}
+using testing::WriteFile;
 
 class PruneMemTest : public ::testing::Test {
  protected:

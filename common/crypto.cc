@@ -80,9 +80,18 @@ std::string RandomBytes(size_t n) {
 
 absl::Status AeadSeal(std::string_view key, std::string_view nonce, std::string_view aad,
                       std::string_view plaintext, std::string* out) {
+  out->clear();
+  absl::Status s = AeadSealAppend(key, nonce, aad, plaintext, out);
+  if (!s.ok()) Wipe(out);
+  return s;
+}
+
+absl::Status AeadSealAppend(std::string_view key, std::string_view nonce, std::string_view aad,
+                            std::string_view plaintext, std::string* out) {
   RETURN_IF_ERROR(CheckAeadSizes(key, nonce));
-  out->resize(AeadSealedSize(plaintext.size()));
-  byte* ciphertext = MutableBytes(out);
+  const size_t start = out->size();
+  out->resize(start + AeadSealedSize(plaintext.size()));
+  byte* ciphertext = MutableBytes(out) + start;
   try {
     CryptoPP::GCM<CryptoPP::AES>::Encryption gcm;
     // GCM refuses a key without an IV; the call below resynchronizes to it again.
@@ -92,7 +101,7 @@ absl::Status AeadSeal(std::string_view key, std::string_view nonce, std::string_
                                Bytes(nonce), static_cast<int>(nonce.size()), Bytes(aad), aad.size(),
                                Bytes(plaintext), plaintext.size());
   } catch (const CryptoPP::Exception& e) {
-    Wipe(out);
+    out->resize(start);
     return absl::InternalError(absl::StrCat("AES-256-GCM seal: ", e.what()));
   }
   return absl::OkStatus();

@@ -41,6 +41,11 @@ std::string RandomBytes(size_t n);
 // REQUIRES: *out does not overlap any input.
 absl::Status AeadSeal(std::string_view key, std::string_view nonce, std::string_view aad,
                       std::string_view plaintext, std::string* out);
+// As AeadSeal, but appends ciphertext || tag after what *out holds (on
+// error *out is cut back to what it held). Lets a caller put a header
+// before the ciphertext without a second buffer of the whole message.
+absl::Status AeadSealAppend(std::string_view key, std::string_view nonce, std::string_view aad,
+                            std::string_view plaintext, std::string* out);
 // Verifies and decrypts ciphertext || tag. DataLoss if the tag does not verify
 // (wrong key, tampered bytes or aad) and then leaves *out empty, so
 // unauthenticated plaintext is never handed out; InvalidArgument on bad sizes

@@ -197,6 +197,7 @@ class Archiver {
 
   // Chunks are handed to the workers in batches (fewer wake-ups for trees of
   // small files); the batch belongs to the reader thread.
+  std::string read_buf_;  // the reader's look-ahead (reader.cc), reused across files
   static constexpr size_t kBatchBytes = 1 << 20;
   static constexpr size_t kBatchChunks = 64;
   std::vector<ChunkTask> batch_;

@@ -83,7 +83,7 @@ void Archiver::ReadFile(const std::shared_ptr<FileTask>& t) {
     return;
   }
   fs::FileReader& reader = **r;
-  std::string buf;
+  std::string& buf = read_buf_;
   for (const fs::Extent& ext : reader.DataExtents()) {
     if (ext.length == 0) continue;
     uint64_t end = ext.offset + ext.length;
@@ -101,8 +101,16 @@ void Archiver::ReadFile(const std::shared_ptr<FileTask>& t) {
       continue;
     }
     // Content-defined chunks, with max_size of look-ahead so each cut is final.
-    const size_t cap = std::max<size_t>(2 * params_.max_size, 8 << 20);
-    buf.resize(cap);
+    // The look-ahead buffer is the reader's, reused across files and grown
+    // only to what an extent needs: a fresh 8 MiB buffer per file was zeroed
+    // (and, being over malloc's mmap threshold, mapped and unmapped) for
+    // every file over min_size.
+    const size_t cap = static_cast<size_t>(std::min<uint64_t>(
+        std::max<size_t>(2 * params_.max_size, 8 << 20), ext.length));
+    if (buf.size() < cap) {
+      std::string().swap(buf);  // nothing in it is needed: no old+new copy at once
+      buf.resize(cap);
+    }
     size_t have = 0;
     uint64_t base = ext.offset;  // file offset of buf[0]
     bool eof = false;

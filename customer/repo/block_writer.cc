@@ -72,18 +72,22 @@ void BlockWriter::Fail(const absl::Status& s) {
 absl::Status BlockWriter::Add(vault::v1::BlockKind kind, const std::string& chunk_id,
                               const std::string& stored, uint32_t raw_length, bool compressed) {
   RETURN_IF_ERROR(error());
-  auto& b = kind == vault::v1::BLOCK_KIND_TREE ? open_tree_ : open_data_;
-  if (b && b->chunk_count() > 0 && b->payload_size() + stored.size() > block_size_) {
+  const bool tree = kind == vault::v1::BLOCK_KIND_TREE;
+  auto& b = tree ? open_tree_ : open_data_;
+  // Tree blocks are cut smaller: the open tree block lives as long as the
+  // walk (directories trickle in), so its size is memory held for the whole
+  // backup, and smaller tree blocks are committed (and checkpointed) sooner.
+  const size_t limit = tree ? std::min(block_size_, kTreeBlockBytes) : block_size_;
+  if (b && b->chunk_count() > 0 && b->payload_size() + stored.size() > limit) {
     SealAndUpload(std::move(b));
   }
   if (!b) {
-    // Tree blocks are often small: let them grow instead of reserving.
-    const size_t reserve =
-        kind == vault::v1::BLOCK_KIND_TREE ? 0 : block_size_ + block_size_ / 32;
-    b = std::make_unique<BlockBuilder>(kind, crypto::RandomBytes(kBlockIdSize), reserve);
+    // Reserved whole (no copies while it grows); pages not yet written are
+    // not resident, so a small block costs what it holds.
+    b = std::make_unique<BlockBuilder>(kind, crypto::RandomBytes(kBlockIdSize), limit + limit / 32);
   }
   b->Add(chunk_id, stored, raw_length, compressed);
-  if (b->payload_size() >= block_size_ || b->chunk_count() >= kMaxChunksPerBlock) {
+  if (b->payload_size() >= limit || b->chunk_count() >= kMaxChunksPerBlock) {
     SealAndUpload(std::move(b));
   }
   return error();

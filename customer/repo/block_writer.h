@@ -120,6 +120,9 @@ class BlockWriter {
 // (~50 bytes a chunk) stay far below the suppliers' 1 MiB object limit even
 // for trees of tiny files (docs/FORMAT.md, "Blocks").
 inline constexpr size_t kMaxChunksPerBlock = 8192;
+// Tree blocks are sealed once they hold this much (or the vault's block
+// size, if smaller); data blocks fill the block size.
+inline constexpr size_t kTreeBlockBytes = 2 << 20;
 
 // Stores `records` as index pieces of snapshot `snapshot_id` (objects
 // index/<id>.<n> for n from first_piece on, each under the suppliers' object

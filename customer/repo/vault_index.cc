@@ -363,7 +363,11 @@ uint32_t VaultIndex::MergeBlockLocked(const vault::v1::BlockRecord& record) {
   const int64_t known = BlockNumberLocked(record.block_id());
   if (known < 0) {
     auto rec = std::make_unique<vault::v1::BlockRecord>(record);
-    rec->clear_chunks();
+    // Not clear_chunks(): a cleared RepeatedPtrField keeps its elements (and
+    // their ID strings) allocated for reuse, which for a record kept for the
+    // whole command is ~100 bytes per chunk never freed (a million-file
+    // backup held ~100 MB that way). Swapping the list out frees it.
+    google::protobuf::RepeatedPtrField<vault::v1::BlockChunk>().Swap(rec->mutable_chunks());
     const uint32_t number = static_cast<uint32_t>(blocks_.size());
     block_numbers_.emplace(record.block_id(), number);
     blocks_.push_back(std::move(rec));

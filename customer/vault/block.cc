@@ -46,12 +46,11 @@ std::string BlockBuilder::Finish() {
 absl::StatusOr<std::string> SealBlock(std::string_view block_key, std::string_view block_id,
                                       std::string_view plaintext) {
   std::string nonce = crypto::RandomBytes(crypto::kAeadNonceSize);
-  std::string ct;
-  RETURN_IF_ERROR(crypto::AeadSeal(block_key, nonce, BlockAad(block_id), plaintext, &ct));
+  // nonce || ciphertext || tag in one buffer: no second copy of the block.
   std::string sealed;
-  sealed.reserve(nonce.size() + ct.size());
+  sealed.reserve(nonce.size() + crypto::AeadSealedSize(plaintext.size()));
   sealed.append(nonce);
-  sealed.append(ct);
+  RETURN_IF_ERROR(crypto::AeadSealAppend(block_key, nonce, BlockAad(block_id), plaintext, &sealed));
   return sealed;
 }
 

@@ -46,7 +46,7 @@ struct BackupOptions {
   size_t bytes_in_flight = 48 << 20;
   // Chunks read and waiting to be hashed: enough to keep the workers busy
   // while the reader opens the next files.
-  size_t chunk_queue_bytes = 8 << 20;
+  size_t chunk_queue_bytes = 4 << 20;
   // Parent snapshot whose unchanged files are reused; null for none.
   const vault::v1::Snapshot* parent = nullptr;
   // The snapshot's time and the summary's seconds; null: RealClock().

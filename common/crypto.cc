@@ -137,6 +137,44 @@ absl::Status AeadOpen(std::string_view key, std::string_view nonce, std::string_
   return absl::OkStatus();
 }
 
+absl::Status AeadOpenInPlace(std::string_view key, std::string_view nonce, std::string_view aad,
+                             std::string* buf) {
+  absl::Status sizes = CheckAeadSizes(key, nonce);
+  if (sizes.ok() && buf->size() < kAeadTagSize) {
+    sizes = absl::InvalidArgumentError(absl::StrCat(
+        "AES-256-GCM sealed data must hold the 16-byte tag, got ", buf->size(), " bytes"));
+  }
+  if (!sizes.ok()) {
+    buf->clear();
+    return sizes;
+  }
+  const size_t n = buf->size() - kAeadTagSize;
+  bool ok = false;
+  try {
+    CryptoPP::GCM<CryptoPP::AES>::Decryption gcm;
+    gcm.SetKeyWithIV(Bytes(key), key.size(), Bytes(nonce), nonce.size());
+    // Crypto++ lets a stream cipher's output be its input (same pointer);
+    // GCM authenticates each piece of ciphertext before decrypting it, and
+    // the tag after the message is never written.
+    byte* data = n == 0 ? const_cast<byte*>(kEmpty) : MutableBytes(buf);
+    ok = gcm.DecryptAndVerify(data, MutableBytes(buf) + n, kAeadTagSize, Bytes(nonce),
+                              static_cast<int>(nonce.size()), Bytes(aad), aad.size(), data, n);
+  } catch (const CryptoPP::Exception& e) {
+    Wipe(buf);
+    buf->clear();
+    return absl::InternalError(absl::StrCat("AES-256-GCM open: ", e.what()));
+  }
+  if (!ok) {
+    Wipe(buf);  // unauthenticated plaintext is never handed out
+    buf->clear();
+    return absl::DataLossError(
+        "AES-256-GCM open: authentication tag does not verify (wrong key, nonce or "
+        "associated data, or the bytes were altered)");
+  }
+  buf->resize(n);
+  return absl::OkStatus();
+}
+
 std::string Hkdf(std::string_view ikm, std::string_view salt, std::string_view info,
                  size_t length) {
   if (length > kHkdfMaxLength) Fatal("Hkdf: length above 255 * 32 bytes (RFC 5869)");

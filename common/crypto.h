@@ -53,6 +53,11 @@ absl::Status AeadSealAppend(std::string_view key, std::string_view nonce, std::s
 // REQUIRES: *out does not overlap any input.
 absl::Status AeadOpen(std::string_view key, std::string_view nonce, std::string_view aad,
                       std::string_view sealed, std::string* out);
+// As AeadOpen, with *buf holding ciphertext || tag on entry and the
+// plaintext on success (decrypted where it lies: no second buffer of the
+// message). On any error *buf is left empty.
+absl::Status AeadOpenInPlace(std::string_view key, std::string_view nonce, std::string_view aad,
+                             std::string* buf);
 
 // Size of AeadSeal's output for a plaintext of `plaintext_size` bytes.
 inline constexpr size_t AeadSealedSize(size_t plaintext_size) {

@@ -273,6 +273,50 @@ TEST(AeadTest, RoundTripsEveryAwkwardSize) {
   }
 }
 
+// The buffer-saving twins: AeadSealAppend writes after a header, and
+// AeadOpenInPlace decrypts where the ciphertext lies. Same bytes as the
+// copying calls, and the same refusals.
+TEST(AeadTest, AppendAndInPlaceMatchTheSpecAndRefuseTampering) {
+  for (const GcmVector& v : kGcmSpec) {
+    SCOPED_TRACE(v.name);
+    const std::string key = H(v.key), nonce = H(v.nonce), plaintext = H(v.plaintext),
+                      aad = H(v.aad);
+    std::string sealed = "header";
+    ASSERT_TRUE(AeadSealAppend(key, nonce, aad, plaintext, &sealed).ok());
+    EXPECT_EQ(ToHex(sealed), ToHex("header") + v.ciphertext + v.tag);
+    std::string buf = sealed.substr(6);
+    ASSERT_TRUE(AeadOpenInPlace(key, nonce, aad, &buf).ok());
+    EXPECT_EQ(buf, plaintext);
+  }
+  const GcmVector& v = kGcmSpec[3];
+  const std::string key = H(v.key), nonce = H(v.nonce), aad = H(v.aad);
+  const std::string sealed = H(v.ciphertext) + H(v.tag);
+  for (size_t i = 0; i < sealed.size(); ++i) {
+    std::string bad = sealed;
+    bad[i] ^= static_cast<char>(1 << (i % 8));
+    EXPECT_EQ(AeadOpenInPlace(key, nonce, aad, &bad).code(), absl::StatusCode::kDataLoss)
+        << "byte " << i;
+    EXPECT_TRUE(bad.empty()) << "unauthenticated plaintext left for byte " << i;
+  }
+  std::string wrong_aad = sealed;
+  EXPECT_EQ(AeadOpenInPlace(key, nonce, aad + "x", &wrong_aad).code(),
+            absl::StatusCode::kDataLoss);
+  std::string short_buf(15, 't');
+  EXPECT_EQ(AeadOpenInPlace(key, nonce, "", &short_buf).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(short_buf.empty());
+  // Every awkward size round-trips through the copying seal and the in-place open.
+  const std::string rkey = RandomBytes(kAeadKeySize);
+  for (size_t size : {0, 1, 15, 16, 17, 255, 4096, 65537, (1 << 20) + 3}) {
+    SCOPED_TRACE(size);
+    const std::string rnonce = RandomBytes(kAeadNonceSize), plaintext = RandomBytes(size);
+    std::string buf;
+    ASSERT_TRUE(AeadSeal(rkey, rnonce, aad, plaintext, &buf).ok());
+    ASSERT_TRUE(AeadOpenInPlace(rkey, rnonce, aad, &buf).ok());
+    EXPECT_TRUE(buf == plaintext);
+  }
+}
+
 // ------------------------------------------------------------- scrypt ----
 
 // RFC 7914 section 12.

@@ -482,8 +482,9 @@ absl::StatusOr<std::string> Repository::LoadBlock(uint32_t block_number) {
                                             sealed.size(), " bytes, index says ",
                                             rec.sealed_size()));
   }
+  if (!tree) return OpenBlockInPlace(key, rec.block_id(), std::move(sealed));
   ASSIGN_OR_RETURN(std::string plain, OpenBlock(key, rec.block_id(), sealed));
-  if (tree) CacheTreeBlock(rec.block_id(), sealed);
+  CacheTreeBlock(rec.block_id(), sealed);  // tree blocks are cached sealed
   return plain;
 }
 

@@ -71,6 +71,22 @@ absl::StatusOr<std::string> OpenBlock(std::string_view block_key, std::string_vi
   return plaintext;
 }
 
+absl::StatusOr<std::string> OpenBlockInPlace(std::string_view block_key, std::string_view block_id,
+                                             std::string sealed) {
+  if (sealed.size() < crypto::kAeadNonceSize + crypto::kAeadTagSize) {
+    return absl::DataLossError(absl::StrCat("block ", crypto::ToHex(block_id), " is too short (",
+                                            sealed.size(), " bytes)"));
+  }
+  const std::string nonce = sealed.substr(0, crypto::kAeadNonceSize);
+  sealed.erase(0, crypto::kAeadNonceSize);  // a memmove, not a second buffer
+  absl::Status s = crypto::AeadOpenInPlace(block_key, nonce, BlockAad(block_id), &sealed);
+  if (!s.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("block ", crypto::ToHex(block_id), " does not authenticate: ", s.message()));
+  }
+  return sealed;
+}
+
 absl::StatusOr<vault::v1::BlockTable> ParseBlockTable(std::string_view plaintext) {
   if (plaintext.size() < 4) return absl::DataLossError("block plaintext too short for its table");
   uint32_t len = GetU32(plaintext.data() + plaintext.size() - 4);

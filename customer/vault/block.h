@@ -54,6 +54,10 @@ absl::StatusOr<std::string> SealBlock(std::string_view block_key, std::string_vi
 // does not authenticate under this key and block ID.
 absl::StatusOr<std::string> OpenBlock(std::string_view block_key, std::string_view block_id,
                                       std::string_view sealed);
+// As OpenBlock, decrypting `sealed` where it lies: the plaintext is the
+// same buffer, so a restore holds one copy of each block, not two.
+absl::StatusOr<std::string> OpenBlockInPlace(std::string_view block_key, std::string_view block_id,
+                                             std::string sealed);
 
 // The table of an opened block's plaintext. DataLoss if malformed.
 absl::StatusOr<vault::v1::BlockTable> ParseBlockTable(std::string_view plaintext);

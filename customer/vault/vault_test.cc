@@ -195,6 +195,17 @@ TEST(BlockTest, BuildSealOpenExtract) {
   // Wrong block ID (as if a supplier swapped fragments between blocks).
   EXPECT_EQ(OpenBlock(key, crypto::RandomBytes(kBlockIdSize), *sealed).status().code(),
             absl::StatusCode::kDataLoss);
+  // In place: the same plaintext, the same refusals.
+  auto in_place = OpenBlockInPlace(key, bid, *sealed);
+  ASSERT_TRUE(in_place.ok()) << in_place.status();
+  EXPECT_TRUE(*in_place == *opened);
+  EXPECT_EQ(OpenBlockInPlace(key, crypto::RandomBytes(kBlockIdSize), *sealed).status().code(),
+            absl::StatusCode::kDataLoss);
+  std::string flipped = *sealed;
+  flipped[flipped.size() / 2] ^= 0x20;
+  EXPECT_EQ(OpenBlockInPlace(key, bid, flipped).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(OpenBlockInPlace(key, bid, sealed->substr(0, 27)).status().code(),
+            absl::StatusCode::kDataLoss);
   // A chunk location outside the payload is refused, not read.
   vault::v1::BlockChunk bad = table->chunks(1);
   bad.set_offset(opened->size());

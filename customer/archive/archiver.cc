@@ -10,24 +10,15 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/error_kind.h"
 #include "common/crypto.h"
+#include "common/error_kind.h"
+#include "common/hostname.h"
 #include "customer/archive/archiver_internal.h"
 #include "customer/repo/quota_budget.h"
 #include "customer/vault/names.h"
 #include "proto/limits.h"
 
 namespace shardkeep::customer {
-namespace {
-
-// What BackupOptions::hostname means when empty ("" if even that fails).
-std::string ThisHostname() {
-  char buf[256] = {0};
-  return gethostname(buf, sizeof buf - 1) == 0 ? std::string(buf) : std::string();
-}
-
-}  // namespace
-
 namespace archive_internal {
 namespace {
 
@@ -197,7 +188,7 @@ absl::StatusOr<BackupResult> Archiver::Run(const std::vector<std::string>& abs_p
   vault::v1::Snapshot& snap = result.snapshot;
   snap.set_id(backup_id_);
   snap.set_time_ns(start_ns);
-  snap.set_hostname(opts_.hostname.empty() ? ThisHostname() : opts_.hostname);
+  snap.set_hostname(opts_.hostname.empty() ? shardkeep::Hostname() : opts_.hostname);
   if (struct passwd* pw = getpwuid(geteuid())) snap.set_username(pw->pw_name);
   for (const auto& p : abs_paths) snap.add_paths(p);
   for (const auto& t : opts_.tags) snap.add_tags(t);
@@ -278,7 +269,7 @@ absl::StatusOr<std::string> AbsolutePath(const std::string& path) {
 
 absl::StatusOr<BackupResult> BackupPaths(Repository& repo, BackupOptions options,
                                          Progress& progress) {
-  if (options.hostname.empty()) options.hostname = ThisHostname();
+  if (options.hostname.empty()) options.hostname = shardkeep::Hostname();
   std::vector<std::string> abs;
   for (const auto& p : options.paths) {
     ASSIGN_OR_RETURN(std::string a, AbsolutePath(p));

@@ -1,24 +1,14 @@
 #include "customer/repo/forgetter.h"
 
-#include <unistd.h>
-
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "common/error_kind.h"
+#include "common/hostname.h"
 #include "customer/repo/pending_deletes.h"
 #include "customer/vault/names.h"
 
 namespace shardkeep::customer {
-namespace {
-
-std::string Hostname() {
-  char buf[256] = {0};
-  return gethostname(buf, sizeof buf - 1) == 0 ? std::string(buf) : std::string();
-}
-
-}  // namespace
-
 absl::StatusOr<ForgetResult> ForgetSnapshots(Repository& repo, const ForgetRequest& request,
                                              Progress& progress) {
   if (request.snapshots.empty() && request.policy.empty()) {
@@ -62,7 +52,7 @@ absl::StatusOr<ForgetResult> ForgetSnapshots(Repository& repo, const ForgetReque
       f.set_sequence(s.sequence());
       f.set_time_ns(s.time_ns());
       f.set_forgotten_ms(clock->NowMs());
-      f.set_hostname(Hostname());
+      f.set_hostname(shardkeep::Hostname());
       // The tombstone first: with it stored, the record is gone for every
       // reader whatever happens to the deletes.
       RETURN_IF_ERROR(

@@ -14,16 +14,12 @@
 #include "absl/time/time.h"
 #include "common/crypto.h"
 #include "common/error_kind.h"
+#include "common/hostname.h"
 #include "customer/net/supplier_set.h"
 #include "customer/vault/names.h"
 
 namespace shardkeep::customer {
 namespace {
-
-std::string Hostname() {
-  char buf[256] = {0};
-  return gethostname(buf, sizeof buf - 1) == 0 ? std::string(buf) : std::string();
-}
 
 // Milliseconds of a clock that keeps counting while the machine sleeps
 // (CLOCK_BOOTTIME): a laptop that slept past its lease must notice.
@@ -73,7 +69,7 @@ absl::StatusOr<std::unique_ptr<VaultLock>> VaultLock::Acquire(Repository& repo, 
                                                               const std::string& command,
                                                               const Options& options) {
   Clock* clock = options.clock != nullptr ? options.clock : RealClock();
-  const std::string host = Hostname();
+  const std::string host = shardkeep::Hostname();
   const int64_t give_up = BootMs() + std::max<int64_t>(0, options.wait_ms);
   for (int attempt = 0;; ++attempt) {
     vault::v1::Lock rec;

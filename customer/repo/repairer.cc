@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "customer/repo/block_writer.h"
+#include "customer/repo/vault_lock.h"
 #include "customer/vault/names.h"
 
 namespace shardkeep::customer {
@@ -127,6 +128,13 @@ absl::Status Repairer::FlushRecords(bool all) {
 absl::StatusOr<RepairResult> Repairer::Run() {
   auto start = std::chrono::steady_clock::now();
   result_.written_per_position.assign(n_, 0);
+  // Shared, as a backup's: prune must not delete a block being healed.
+  std::unique_ptr<VaultLock> lock;
+  if (!opts_.dry_run) {
+    ASSIGN_OR_RETURN(lock, VaultLock::AcquireForHealing(
+                               repo_, VaultLock::Kind::kShared, "repair",
+                               [&](const std::string& m) { progress_.Warn(m); }));
+  }
   ASSIGN_OR_RETURN(result_.check, CheckVault(repo_, opts_.check, progress_));
   const auto& health = result_.check.block_health;
   std::vector<uint32_t> to_heal;

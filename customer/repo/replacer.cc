@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/error_kind.h"
+#include "customer/repo/vault_lock.h"
 #include "customer/vault/names.h"
 #include "proto/limits.h"
 
@@ -87,6 +88,12 @@ absl::StatusOr<ReplaceResult> ReplaceSupplier(Repository& repo, const std::strin
                         " needed: ", repo.suppliers().DownSummary())),
                     ErrorKind::kSuppliersUnreachable);
   }
+  // Exclusive: a backup running meanwhile would send its new blocks'
+  // fragments to the supplier being replaced, and prune could delete blocks
+  // being rebuilt.
+  ASSIGN_OR_RETURN(std::unique_ptr<VaultLock> lock,
+                   VaultLock::AcquireForHealing(repo, VaultLock::Kind::kExclusive, "replace",
+                                                [&](const std::string& m) { progress.Warn(m); }));
   RETURN_IF_ERROR(repo.LoadIndex());
 
   // 1. The new supplier and its contract.

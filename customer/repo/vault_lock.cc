@@ -133,6 +133,18 @@ absl::StatusOr<std::unique_ptr<VaultLock>> VaultLock::Acquire(Repository& repo, 
   }
 }
 
+absl::StatusOr<std::unique_ptr<VaultLock>> VaultLock::AcquireForHealing(
+    Repository& repo, Kind kind, const std::string& command,
+    const std::function<void(const std::string&)>& warn) {
+  auto lock = Acquire(repo, kind, command);
+  if (lock.ok() || KindOf(lock.status()) == ErrorKind::kLocked) return lock;
+  if (warn) {
+    warn(absl::StrCat("warning: no vault lock could be stored (", lock.status().message(),
+                      "); going on unlocked: run no backup or prune meanwhile"));
+  }
+  return std::unique_ptr<VaultLock>();
+}
+
 void VaultLock::RefreshMain() {
   std::unique_lock<std::mutex> lk(mu_);
   while (!stop_) {

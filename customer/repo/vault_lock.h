@@ -2,10 +2,11 @@
 // a lease stored as object locks/<id> on every supplier, refreshed by a
 // thread while its holder runs, and dead once its expiry has passed.
 //
-// Backups and forget hold shared locks (any number at once: they only add
-// records, or remove snapshot records); prune holds an exclusive one (it
-// deletes blocks and fragments no index names, which a running backup may be
-// writing). Acquire writes the lock, then lists the others: a live lock that
+// Backups, forget and repair hold shared locks (any number at once: they
+// only add records, or remove snapshot records); prune holds an exclusive
+// one (it deletes blocks and fragments no index names, which a running
+// backup may be writing), and so does `suppliers replace` (a backup would
+// send its new fragments to the supplier being replaced). Acquire writes the lock, then lists the others: a live lock that
 // conflicts makes it delete its own and stop (or wait, if asked), naming the
 // holder's host, PID and command. Two that race both see each other and both
 // back off; neither proceeds while the other may.
@@ -25,6 +26,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -59,6 +61,14 @@ class VaultLock {
                                                             const std::string& command) {
     return Acquire(repo, kind, command, Options());
   }
+  // For the commands that heal a vault (repair, suppliers replace), which
+  // must work when suppliers are lost: a live conflicting lock stops them
+  // (kLocked, as Acquire), but a lock that cannot be stored (too few
+  // suppliers answer) does not. Then `warn` is told and null is returned:
+  // the command runs unlocked, as it would have before locks existed.
+  static absl::StatusOr<std::unique_ptr<VaultLock>> AcquireForHealing(
+      Repository& repo, Kind kind, const std::string& command,
+      const std::function<void(const std::string&)>& warn);
   // Releases it (best effort: a lock left behind dies by itself).
   ~VaultLock();
   VaultLock(const VaultLock&) = delete;

@@ -5,7 +5,9 @@
 // brings the vault back. Each replace moves k fragments in and one out per
 // block. A replace killed (kill -9) part-way is run again and the vault is
 // whole.
+#include <chrono>
 #include <random>
+#include <thread>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -171,6 +173,50 @@ TEST(SuppliersReplace, KilledPartWayIsRunAgainAndTheVaultIsWhole) {
   std::string t = TempDir("restore");
   RunResult r = c.Sk({"restore", "latest", "--target", t});
   ASSERT_EQ(r.code, 0) << r.Describe();
+  EXPECT_TRUE(ReadFile(t + src + "/a.bin") == a);
+}
+
+// Replace holds the vault's lock exclusively: while a backup runs (its
+// blocks would go to the supplier being replaced), replace stops with
+// exit 11 naming it; once the backup is done, the same replace runs and
+// both snapshots restore.
+TEST(SuppliersReplace, StopsWhileABackupRunsThenReplaces) {
+  SupplierClusterOptions o;
+  o.capacity_bytes = 1ULL << 30;
+  auto started = SupplierCluster::Start(5, o);
+  ASSERT_TRUE(started.ok()) << started.status();
+  auto& cluster = *started;
+  Customer c;
+  const std::string first4 = absl::StrCat(cluster->Address(0), ",", cluster->Address(1), ",",
+                                          cluster->Address(2), ",", cluster->Address(3));
+  ASSERT_EQ(c.Sk({"init", "--suppliers", first4, "--needed", "256MiB", "--block-size", "64KiB"})
+                .code,
+            0);
+  std::string src = TempDir("src");
+  const std::string a = RandomBytes(6 << 20, 13);
+  WriteFile(src + "/a.bin", a);
+  // 1 MiB/s up: the 12 MiB of fragments take ~12 s; the lock is held from the start.
+  const std::string out = TempDir("out") + "/backup.out";
+  int pid = SpawnSk(c, {"--limit-upload", "1MiB", "backup", src}, out);
+  ASSERT_GT(pid, 0);
+  for (int i = 0; i < 400 && CachedIndexPieces(c) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GT(CachedIndexPieces(c), 0) << "the backup stored no checkpoint: " << ReadFile(out);
+  RunResult locked = c.Sk({"suppliers", "replace", "3", "--with", cluster->Address(4)});
+  EXPECT_EQ(locked.code, 11) << locked.Describe();
+  EXPECT_NE(locked.err.find("locked by backup on host"), std::string::npos) << locked.err;
+  ASSERT_EQ(WaitExit(pid), 0) << ReadFile(out);
+
+  RunResult r = c.Sk({"suppliers", "replace", "3", "--with", cluster->Address(4)});
+  ASSERT_EQ(r.code, 0) << r.Describe();
+  // Only the replacement and one original left: k = 2 of every block.
+  ASSERT_TRUE(cluster->Kill(3).ok());
+  ASSERT_TRUE(cluster->Kill(0).ok());
+  ASSERT_TRUE(cluster->Kill(1).ok());
+  std::string t = TempDir("restore");
+  RunResult rs = c.Sk({"restore", "latest", "--target", t});
+  ASSERT_EQ(rs.code, 0) << rs.Describe();
   EXPECT_TRUE(ReadFile(t + src + "/a.bin") == a);
 }
 

@@ -195,9 +195,9 @@ class Archiver {
   absl::Status error_;
   FileTask* awaited_ = nullptr;  // the file the tree builder waits for
 
+  std::string read_buf_;  // the reader's look-ahead (reader.cc), reused across files
   // Chunks are handed to the workers in batches (fewer wake-ups for trees of
   // small files); the batch belongs to the reader thread.
-  std::string read_buf_;  // the reader's look-ahead (reader.cc), reused across files
   static constexpr size_t kBatchBytes = 1 << 20;
   static constexpr size_t kBatchChunks = 64;
   std::vector<ChunkTask> batch_;

@@ -145,7 +145,7 @@ scratch_down() {
 RUN_ID=${RUN_ID:-$(date +%Y%m%d-%H%M%S)-scale-$CNAME}
 LOGDIR=$BENCH/logs/$RUN_ID; mkdir -p "$LOGDIR"
 [ -f "$TSV" ] || printf 'run_id\tcorpus\tcorpus_bytes\ttool\trep\tstep\twall_s\tuser_s\tsys_s\tmaxrss_kb\trepo_bytes\tsteal_s\tload1\tcache\tnote\n' >"$TSV"
-CBYTES=$(find "$SRC" -type f -printf '%s\n' | awk '{s+=$1} END{printf "%d", s}')
+CBYTES=$(find "$SRC" -type f -printf '%s\n' | awk '{s+=$1} END{printf "%.0f", s}')  # %d stops at 2^31 in mawk
 prewarm() { tar -cf - -C "$1" . 2>/dev/null | cat >/dev/null; }
 
 run_step() { # TOOL STEP REPO -- cmd...
@@ -220,7 +220,9 @@ for tool in "${TOOLS[@]}"; do
     shardkeep) mapfile -t ids < <("$SK_BIN/customer/shardkeep" snapshots --json | python3 -c 'import json,sys; d=json.load(sys.stdin); d=d if isinstance(d,list) else d.get("snapshots",d); [print(s["id"]) for s in sorted(d, key=lambda s: s.get("time_ns", s.get("time")))]') ;;
   esac
   for s in $RESTORE_SNAPS; do
-    rm -rf "$dst"; mkdir -p "$dst"; sync
+    # fstrim: the image is sparse, and the blocks of an emptied target stay
+    # allocated in it otherwise (20 GiB restored three times filled the disk).
+    rm -rf "$dst"; mkdir -p "$dst"; sync; fstrim "$MNT" 2>/dev/null || true
     prewarm "$repo"
     case $tool in
       restic) run_step "$tool" "restore-$s" "" -- restic restore "${ids[$((s - 1))]}" --target "$dst" ;;

@@ -107,6 +107,32 @@ absl::Status AeadSealAppend(std::string_view key, std::string_view nonce, std::s
   return absl::OkStatus();
 }
 
+absl::Status AeadSealInPlace(std::string_view key, std::string_view nonce, std::string_view aad,
+                             std::string* buf, size_t offset) {
+  absl::Status sizes = CheckAeadSizes(key, nonce);
+  if (sizes.ok() && offset > buf->size()) {
+    sizes = absl::InvalidArgumentError(
+        absl::StrCat("AES-256-GCM seal: offset ", offset, " past the ", buf->size(), " bytes"));
+  }
+  if (!sizes.ok()) return sizes;
+  const size_t n = buf->size() - offset;
+  buf->resize(buf->size() + kAeadTagSize);  // before taking pointers: it may move
+  byte* data = n == 0 ? const_cast<byte*>(kEmpty) : MutableBytes(buf) + offset;
+  try {
+    CryptoPP::GCM<CryptoPP::AES>::Encryption gcm;
+    gcm.SetKeyWithIV(Bytes(key), key.size(), Bytes(nonce), nonce.size());
+    // Crypto++ lets a stream cipher's output be its input; GCM authenticates
+    // the ciphertext after writing it.
+    gcm.EncryptAndAuthenticate(data, MutableBytes(buf) + offset + n, kAeadTagSize, Bytes(nonce),
+                               static_cast<int>(nonce.size()), Bytes(aad), aad.size(), data, n);
+  } catch (const CryptoPP::Exception& e) {
+    Wipe(buf);
+    buf->resize(offset);
+    return absl::InternalError(absl::StrCat("AES-256-GCM seal: ", e.what()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status AeadOpen(std::string_view key, std::string_view nonce, std::string_view aad,
                       std::string_view sealed, std::string* out) {
   RETURN_IF_ERROR(CheckAeadSizes(key, nonce));

@@ -46,6 +46,12 @@ absl::Status AeadSeal(std::string_view key, std::string_view nonce, std::string_
 // before the ciphertext without a second buffer of the whole message.
 absl::Status AeadSealAppend(std::string_view key, std::string_view nonce, std::string_view aad,
                             std::string_view plaintext, std::string* out);
+// As AeadSeal, encrypting (*buf)[offset..] where it lies and appending the
+// tag; (*buf)[0..offset) (say, the nonce) is left as it is. With capacity
+// for the tag, no buffer of the message is allocated. On error *buf is
+// cut back to `offset` bytes (the plaintext is gone either way).
+absl::Status AeadSealInPlace(std::string_view key, std::string_view nonce, std::string_view aad,
+                             std::string* buf, size_t offset);
 // Verifies and decrypts ciphertext || tag. DataLoss if the tag does not verify
 // (wrong key, tampered bytes or aad) and then leaves *out empty, so
 // unauthenticated plaintext is never handed out; InvalidArgument on bad sizes

@@ -273,8 +273,9 @@ TEST(AeadTest, RoundTripsEveryAwkwardSize) {
   }
 }
 
-// The buffer-saving twins: AeadSealAppend writes after a header, and
-// AeadOpenInPlace decrypts where the ciphertext lies. Same bytes as the
+// The buffer-saving twins: AeadSealAppend writes after a header,
+// AeadSealInPlace encrypts where the plaintext lies, and AeadOpenInPlace
+// decrypts where the ciphertext lies. Same bytes as the
 // copying calls, and the same refusals.
 TEST(AeadTest, AppendAndInPlaceMatchTheSpecAndRefuseTampering) {
   for (const GcmVector& v : kGcmSpec) {
@@ -287,7 +288,13 @@ TEST(AeadTest, AppendAndInPlaceMatchTheSpecAndRefuseTampering) {
     std::string buf = sealed.substr(6);
     ASSERT_TRUE(AeadOpenInPlace(key, nonce, aad, &buf).ok());
     EXPECT_EQ(buf, plaintext);
+    std::string in_place = "head" + plaintext;
+    ASSERT_TRUE(AeadSealInPlace(key, nonce, aad, &in_place, 4).ok());
+    EXPECT_EQ(ToHex(in_place), ToHex("head") + v.ciphertext + v.tag);
   }
+  std::string past = "abc";
+  EXPECT_EQ(AeadSealInPlace(std::string(32, 'k'), std::string(12, 'n'), "", &past, 4).code(),
+            absl::StatusCode::kInvalidArgument);
   const GcmVector& v = kGcmSpec[3];
   const std::string key = H(v.key), nonce = H(v.nonce), aad = H(v.aad);
   const std::string sealed = H(v.ciphertext) + H(v.tag);
@@ -314,6 +321,10 @@ TEST(AeadTest, AppendAndInPlaceMatchTheSpecAndRefuseTampering) {
     ASSERT_TRUE(AeadSeal(rkey, rnonce, aad, plaintext, &buf).ok());
     ASSERT_TRUE(AeadOpenInPlace(rkey, rnonce, aad, &buf).ok());
     EXPECT_TRUE(buf == plaintext);
+    std::string sealed_in_place = plaintext, copied;
+    ASSERT_TRUE(AeadSealInPlace(rkey, rnonce, aad, &sealed_in_place, 0).ok());
+    ASSERT_TRUE(AeadSeal(rkey, rnonce, aad, plaintext, &copied).ok());
+    EXPECT_TRUE(sealed_in_place == copied);
   }
 }
 

@@ -137,13 +137,12 @@ void BlockWriter::SealAndUpload(std::unique_ptr<BlockBuilder> b) {
   *rec.mutable_chunks() = b->table().chunks();
   std::string plain = b->Finish();
   b.reset();
-  auto sealed = SealBlock(repo_.vault().keys().block_key, rec.block_id(), plain);
+  // Sealed where it lies: one buffer of the block, not two.
+  auto sealed = SealBlockInPlace(repo_.vault().keys().block_key, rec.block_id(), std::move(plain));
   if (!sealed.ok()) {
     EndUpload(estimate);
     return Fail(sealed.status());
   }
-  plain.clear();
-  plain.shrink_to_fit();
   rec.set_sealed_size(sealed->size());
   auto fragments = repo_.codec().Encode(*sealed);
   if (!fragments.ok()) {
@@ -151,6 +150,9 @@ void BlockWriter::SealAndUpload(std::unique_ptr<BlockBuilder> b) {
     return Fail(fragments.status());
   }
   up->fragments = std::move(*fragments);
+  // A data block's sealed form is not needed once cut into fragments (a
+  // tree block's is kept for the local cache, below).
+  if (rec.kind() != vault::v1::BLOCK_KIND_TREE) std::string().swap(*sealed);
   size_t actual = 0;
   for (const auto& f : up->fragments) actual += f.size();
   if (actual > estimate) {

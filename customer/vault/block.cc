@@ -18,7 +18,7 @@ std::string BlockAad(std::string_view block_id) {
 }  // namespace
 
 BlockBuilder::BlockBuilder(vault::v1::BlockKind kind, std::string block_id, size_t reserve) {
-  payload_.reserve(reserve);
+  payload_.reserve(reserve + kBlockOverhead);
   table_.set_block_id(std::move(block_id));
   table_.set_kind(kind);
 }
@@ -52,6 +52,15 @@ absl::StatusOr<std::string> SealBlock(std::string_view block_key, std::string_vi
   sealed.append(nonce);
   RETURN_IF_ERROR(crypto::AeadSealAppend(block_key, nonce, BlockAad(block_id), plaintext, &sealed));
   return sealed;
+}
+
+absl::StatusOr<std::string> SealBlockInPlace(std::string_view block_key, std::string_view block_id,
+                                             std::string plaintext) {
+  const std::string nonce = crypto::RandomBytes(crypto::kAeadNonceSize);
+  plaintext.insert(0, nonce);  // a memmove within the reserved capacity
+  RETURN_IF_ERROR(crypto::AeadSealInPlace(block_key, nonce, BlockAad(block_id), &plaintext,
+                                          crypto::kAeadNonceSize));
+  return plaintext;
 }
 
 absl::StatusOr<std::string> OpenBlock(std::string_view block_key, std::string_view block_id,

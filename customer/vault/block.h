@@ -19,11 +19,17 @@
 namespace shardkeep::customer {
 
 inline constexpr size_t kBlockIdSize = 16;
+// Room a block needs beyond its payload: the table of up to 8192 chunks
+// (BlockWriter's kMaxChunksPerBlock, ~56 bytes each serialized), its
+// length, the nonce and the tag. Reserved so that neither Finish nor an
+// in-place seal reallocates (a copy of the whole block).
+inline constexpr size_t kBlockOverhead = 8192 * 64 + 64;
 
 // Packs chunks into one block's plaintext. Not thread-safe.
 class BlockBuilder {
  public:
-  // `reserve`: expected plaintext size (avoids regrowth).
+  // `reserve`: expected payload size (avoids regrowth); room for the table,
+  // the nonce and the tag (kBlockOverhead) is added to it.
   BlockBuilder(vault::v1::BlockKind kind, std::string block_id, size_t reserve);
   BlockBuilder(const BlockBuilder&) = delete;
   BlockBuilder& operator=(const BlockBuilder&) = delete;
@@ -49,6 +55,11 @@ class BlockBuilder {
 // Seals a block plaintext under the block key with a fresh random nonce.
 absl::StatusOr<std::string> SealBlock(std::string_view block_key, std::string_view block_id,
                                       std::string_view plaintext);
+
+// As SealBlock, sealing `plaintext` where it lies (the nonce goes in front
+// with a memmove): a block being sealed costs one buffer, not two.
+absl::StatusOr<std::string> SealBlockInPlace(std::string_view block_key, std::string_view block_id,
+                                             std::string plaintext);
 
 // Verifies and decrypts a sealed block. DataLoss (naming the block) if it
 // does not authenticate under this key and block ID.

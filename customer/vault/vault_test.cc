@@ -195,6 +195,13 @@ TEST(BlockTest, BuildSealOpenExtract) {
   // Wrong block ID (as if a supplier swapped fragments between blocks).
   EXPECT_EQ(OpenBlock(key, crypto::RandomBytes(kBlockIdSize), *sealed).status().code(),
             absl::StatusCode::kDataLoss);
+  // Sealed in place: opens to the same plaintext.
+  auto sealed_in_place = SealBlockInPlace(key, bid, plain);
+  ASSERT_TRUE(sealed_in_place.ok()) << sealed_in_place.status();
+  EXPECT_EQ(sealed_in_place->size(), sealed->size());
+  auto reopened = OpenBlock(key, bid, *sealed_in_place);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_TRUE(*reopened == plain);
   // In place: the same plaintext, the same refusals.
   auto in_place = OpenBlockInPlace(key, bid, *sealed);
   ASSERT_TRUE(in_place.ok()) << in_place.status();

@@ -6,9 +6,10 @@
 // block. A replace killed (kill -9) part-way is run again and the vault is
 // whole.
 #include <chrono>
+#include <memory>
 #include <random>
-#include <thread>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -36,17 +37,27 @@ long NumberBefore(const std::string& text, const std::string& word) {
   return std::stol(text.substr(b + 1, p - b - 1));
 }
 
-TEST(SuppliersReplace, TwoReplacedThenTheOriginalsLostRestoresEverything) {
+// Starts `total` suppliers (1 GiB each) and makes a vault on the first four
+// (64 KiB blocks, `init --json`): the others are the replacements.
+std::unique_ptr<SupplierCluster> StartAndInit(int total, Customer& c, RunResult* init) {
   SupplierClusterOptions o;
   o.capacity_bytes = 1ULL << 30;
-  auto started = SupplierCluster::Start(6, o);
-  ASSERT_TRUE(started.ok()) << started.status();
-  auto& cluster = *started;
-  Customer c;
+  auto started = SupplierCluster::Start(total, o);
+  EXPECT_TRUE(started.ok()) << started.status();
+  if (!started.ok()) return nullptr;
+  std::unique_ptr<SupplierCluster> cluster = std::move(*started);
   const std::string first4 = absl::StrCat(cluster->Address(0), ",", cluster->Address(1), ",",
                                           cluster->Address(2), ",", cluster->Address(3));
-  RunResult init = c.Sk(
+  *init = c.Sk(
       {"init", "--suppliers", first4, "--needed", "256MiB", "--block-size", "64KiB", "--json"});
+  return cluster;
+}
+
+TEST(SuppliersReplace, TwoReplacedThenTheOriginalsLostRestoresEverything) {
+  Customer c;
+  RunResult init;
+  auto cluster = StartAndInit(6, c, &init);
+  ASSERT_NE(cluster, nullptr);
   ASSERT_EQ(init.code, 0) << init.Describe();
   const std::string vault = JsonField(init.out, "vault_id");
   std::string src = TempDir("src");
@@ -118,16 +129,10 @@ int FragmentFiles(const SupplierCluster& cluster, int i) {
 // the vault is whole: check --read-data clean, and with two of the others dead the
 // restore comes from the replacement and one original.
 TEST(SuppliersReplace, KilledPartWayIsRunAgainAndTheVaultIsWhole) {
-  SupplierClusterOptions o;
-  o.capacity_bytes = 1ULL << 30;
-  auto started = SupplierCluster::Start(5, o);
-  ASSERT_TRUE(started.ok()) << started.status();
-  auto& cluster = *started;
   Customer c;
-  const std::string first4 = absl::StrCat(cluster->Address(0), ",", cluster->Address(1), ",",
-                                          cluster->Address(2), ",", cluster->Address(3));
-  RunResult init =
-      c.Sk({"init", "--suppliers", first4, "--needed", "256MiB", "--block-size", "64KiB"});
+  RunResult init;
+  auto cluster = StartAndInit(5, c, &init);
+  ASSERT_NE(cluster, nullptr);
   ASSERT_EQ(init.code, 0) << init.Describe();
   std::string src = TempDir("src");
   const std::string a = RandomBytes(16 << 20, 11);  // ~16 blocks (1 MiB chunks), 512 KiB fragments
@@ -181,17 +186,11 @@ TEST(SuppliersReplace, KilledPartWayIsRunAgainAndTheVaultIsWhole) {
 // exit 11 naming it; once the backup is done, the same replace runs and
 // both snapshots restore.
 TEST(SuppliersReplace, StopsWhileABackupRunsThenReplaces) {
-  SupplierClusterOptions o;
-  o.capacity_bytes = 1ULL << 30;
-  auto started = SupplierCluster::Start(5, o);
-  ASSERT_TRUE(started.ok()) << started.status();
-  auto& cluster = *started;
   Customer c;
-  const std::string first4 = absl::StrCat(cluster->Address(0), ",", cluster->Address(1), ",",
-                                          cluster->Address(2), ",", cluster->Address(3));
-  ASSERT_EQ(c.Sk({"init", "--suppliers", first4, "--needed", "256MiB", "--block-size", "64KiB"})
-                .code,
-            0);
+  RunResult init;
+  auto cluster = StartAndInit(5, c, &init);
+  ASSERT_NE(cluster, nullptr);
+  ASSERT_EQ(init.code, 0) << init.Describe();
   std::string src = TempDir("src");
   const std::string a = RandomBytes(6 << 20, 13);
   WriteFile(src + "/a.bin", a);

@@ -48,8 +48,9 @@ absl::Status AeadSealAppend(std::string_view key, std::string_view nonce, std::s
                             std::string_view plaintext, std::string* out);
 // As AeadSeal, encrypting (*buf)[offset..] where it lies and appending the
 // tag; (*buf)[0..offset) (say, the nonce) is left as it is. With capacity
-// for the tag, no buffer of the message is allocated. On error *buf is
-// cut back to `offset` bytes (the plaintext is gone either way).
+// for the tag, no buffer of the message is allocated. On a bad size
+// nothing is touched; on a cipher error *buf is wiped and cut back to
+// `offset` bytes.
 absl::Status AeadSealInPlace(std::string_view key, std::string_view nonce, std::string_view aad,
                              std::string* buf, size_t offset);
 // Verifies and decrypts ciphertext || tag. DataLoss if the tag does not verify

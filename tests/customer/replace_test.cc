@@ -10,6 +10,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -51,6 +52,18 @@ std::unique_ptr<SupplierCluster> StartAndInit(int total, Customer& c, RunResult*
   *init = c.Sk(
       {"init", "--suppliers", first4, "--needed", "256MiB", "--block-size", "64KiB", "--json"});
   return cluster;
+}
+
+// Kills the suppliers at `kill`, restores the latest snapshot and expects
+// `src`/a.bin to come back as `a`: the ones left must hold k of every block.
+void ExpectRestoreAfterKilling(SupplierCluster& cluster, const Customer& c,
+                               const std::vector<int>& kill, const std::string& src,
+                               const std::string& a) {
+  for (int i : kill) ASSERT_TRUE(cluster.Kill(i).ok()) << "supplier " << i;
+  std::string t = TempDir("restore");
+  RunResult r = c.Sk({"restore", "latest", "--target", t});
+  ASSERT_EQ(r.code, 0) << r.Describe();
+  EXPECT_TRUE(ReadFile(t + src + "/a.bin") == a);
 }
 
 TEST(SuppliersReplace, TwoReplacedThenTheOriginalsLostRestoresEverything) {
@@ -172,13 +185,7 @@ TEST(SuppliersReplace, KilledPartWayIsRunAgainAndTheVaultIsWhole) {
 
   RunResult check = c.Sk({"check", "--read-data"});
   EXPECT_EQ(check.code, 0) << check.Describe();
-  ASSERT_TRUE(cluster->Kill(2).ok());
-  ASSERT_TRUE(cluster->Kill(0).ok());
-  ASSERT_TRUE(cluster->Kill(1).ok());
-  std::string t = TempDir("restore");
-  RunResult r = c.Sk({"restore", "latest", "--target", t});
-  ASSERT_EQ(r.code, 0) << r.Describe();
-  EXPECT_TRUE(ReadFile(t + src + "/a.bin") == a);
+  ExpectRestoreAfterKilling(*cluster, c, {2, 0, 1}, src, a);
 }
 
 // Replace holds the vault's lock exclusively: while a backup runs (its
@@ -210,13 +217,7 @@ TEST(SuppliersReplace, StopsWhileABackupRunsThenReplaces) {
   RunResult r = c.Sk({"suppliers", "replace", "3", "--with", cluster->Address(4)});
   ASSERT_EQ(r.code, 0) << r.Describe();
   // Only the replacement and one original left: k = 2 of every block.
-  ASSERT_TRUE(cluster->Kill(3).ok());
-  ASSERT_TRUE(cluster->Kill(0).ok());
-  ASSERT_TRUE(cluster->Kill(1).ok());
-  std::string t = TempDir("restore");
-  RunResult rs = c.Sk({"restore", "latest", "--target", t});
-  ASSERT_EQ(rs.code, 0) << rs.Describe();
-  EXPECT_TRUE(ReadFile(t + src + "/a.bin") == a);
+  ExpectRestoreAfterKilling(*cluster, c, {3, 0, 1}, src, a);
 }
 
 }  // namespace

@@ -191,7 +191,7 @@ TEST(SuppliersReplace, KilledPartWayIsRunAgainAndTheVaultIsWhole) {
 // Replace holds the vault's lock exclusively: while a backup runs (its
 // blocks would go to the supplier being replaced), replace stops with
 // exit 11 naming it; once the backup is done, the same replace runs and
-// both snapshots restore.
+// the snapshot restores from the replacement and one original.
 TEST(SuppliersReplace, StopsWhileABackupRunsThenReplaces) {
   Customer c;
   RunResult init;

@@ -512,14 +512,8 @@ absl::StatusOr<std::string> Repository::LoadChunk(std::string_view chunk_id) {
     block_cache_.emplace_front(loc.block, plain);
     if (block_cache_.size() > kBlockCacheEntries) block_cache_.pop_back();
   }
-  vault::v1::BlockChunk c;
-  c.set_id(std::string(chunk_id));
-  c.set_offset(loc.offset);
-  c.set_length(loc.length);
-  c.set_raw_length(loc.raw_length);
-  c.set_compressed(loc.compressed);
   std::string out;
-  RETURN_IF_ERROR(ExtractChunk(*plain, c, &out));
+  RETURN_IF_ERROR(ExtractChunk(*plain, ToBlockChunk(chunk_id, loc), &out));
   return out;
 }
 

@@ -96,13 +96,7 @@ class Scan {
                            absl::StrCat("chunk ", crypto::ToHex(r.id()), " is not in the vault index")));
       }
       if (loc.block == b) {
-        vault::v1::BlockChunk c;
-        c.set_id(r.id());
-        c.set_offset(loc.offset);
-        c.set_length(loc.length);
-        c.set_raw_length(loc.raw_length);
-        c.set_compressed(loc.compressed);
-        absl::Status s = ExtractChunk(plain, c, &bytes);
+        absl::Status s = ExtractChunk(plain, ToBlockChunk(r.id(), loc), &bytes);
         if (!s.ok()) return Fail(p, s);
       } else {  // a tree of several chunks across blocks: rare
         absl::StatusOr<std::string> c = repo_.LoadChunk(r.id());

@@ -159,6 +159,16 @@ struct VaultIndex::Store {
   }
 };
 
+vault::v1::BlockChunk ToBlockChunk(std::string_view id, const ChunkLocation& loc) {
+  vault::v1::BlockChunk c;
+  c.set_id(id.data(), id.size());
+  c.set_offset(loc.offset);
+  c.set_length(loc.length);
+  c.set_raw_length(loc.raw_length);
+  c.set_compressed(loc.compressed);
+  return c;
+}
+
 VaultIndex::VaultIndex() = default;
 VaultIndex::~VaultIndex() = default;
 
@@ -423,13 +433,7 @@ std::vector<std::vector<vault::v1::BlockChunk>> VaultIndex::ChunksByBlock() cons
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::vector<vault::v1::BlockChunk>> out(blocks_.size());
   auto add = [&](std::string_view id, const ChunkLocation& loc) {
-    vault::v1::BlockChunk c;
-    c.set_id(std::string(id));
-    c.set_offset(loc.offset);
-    c.set_length(loc.length);
-    c.set_raw_length(loc.raw_length);
-    c.set_compressed(loc.compressed);
-    out[loc.block].push_back(std::move(c));
+    out[loc.block].push_back(ToBlockChunk(id, loc));
   };
   if (owned_) {
     std::unique_ptr<rocksdb::Iterator> it(owned_->db->NewIterator(rocksdb::ReadOptions()));

@@ -66,6 +66,9 @@ struct ChunkLocation {
   uint64_t offset = 0;
 };
 
+// The block-table entry of chunk `id` at `loc` (what ExtractChunk reads).
+vault::v1::BlockChunk ToBlockChunk(std::string_view id, const ChunkLocation& loc);
+
 class VaultIndex {
  public:
   // "No epoch applied yet" (a new or reset store).

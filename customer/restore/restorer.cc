@@ -296,11 +296,7 @@ void Restorer::PlanFile(const TreeNode& tn, Path path) {
     Target t;
     t.job = job.get();
     t.offset = c.offset();
-    t.chunk.set_id(c.id());
-    t.chunk.set_offset(loc.offset);
-    t.chunk.set_length(loc.length);
-    t.chunk.set_raw_length(loc.raw_length);
-    t.chunk.set_compressed(loc.compressed);
+    t.chunk = ToBlockChunk(c.id(), loc);
     auto [it, inserted] = block_slot_.emplace(loc.block, blocks_.size());
     if (inserted) blocks_.emplace_back(loc.block, std::vector<Target>());
     targets.push_back(std::move(t));

@@ -82,9 +82,10 @@ absl::Status BlockWriter::Add(vault::v1::BlockKind kind, const std::string& chun
     SealAndUpload(std::move(b));
   }
   if (!b) {
-    // Reserved whole (no copies while it grows); pages not yet written are
-    // not resident, so a small block costs what it holds.
-    b = std::make_unique<BlockBuilder>(kind, crypto::RandomBytes(kBlockIdSize), limit + limit / 32);
+    // Reserved whole, with the table's room (BlockBuilder adds it): no
+    // copies while it grows; pages not yet written are not resident, so a
+    // small block costs what it holds.
+    b = std::make_unique<BlockBuilder>(kind, crypto::RandomBytes(kBlockIdSize), limit);
   }
   b->Add(chunk_id, stored, raw_length, compressed);
   if (b->payload_size() >= limit || b->chunk_count() >= kMaxChunksPerBlock) {

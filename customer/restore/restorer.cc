@@ -398,8 +398,9 @@ absl::Status Restorer::RestoreBlock(size_t index, uint32_t block,
   size_t charged = 0;
   const bool plain_loaded = plain_ptr == nullptr;
   if (plain_loaded) {
-    // At the peak, LoadBlock holds the sealed block and either its fragments
-    // (k of them: one sealed block's worth) or the opened block.
+    // At the peak, LoadBlock holds the sealed block and its fragments (k of
+    // them: one sealed block's worth); a tree block then also its opened
+    // copy (data blocks are opened in place).
     charged = 2 * static_cast<size_t>(repo_.index().block(block).sealed_size());
     block_memory_.Acquire(charged);
     auto p = repo_.LoadBlock(block);
